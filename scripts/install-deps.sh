@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package tcpgate needs to build, run and test.
+# Idempotent: asks apt only for what is missing, runs `apt-get update` only
+# then, and uses sudo when not root. Works on a minimal Debian 12 with no
+# compiler. Usage: scripts/install-deps.sh [--bench]  (--bench adds the tools
+# that docs/performance.md compares against: redis, Go).
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config ccache make
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev nlohmann-json3-dev libasio-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  netcat-openbsd procps
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(redis-server redis-tools golang-go)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,75 @@
+// RequestHandler: what a Server does with each decoded request. The default is
+// HelloHandler (hello_handler.h); tests and the gateway's embedded mode plug
+// in their own (answer later, out of order, never, or close the connection).
+//
+// A handler answers through a ReplyContext, inline during OnRequest(), or
+// later through a DeferredReply taken from it. Every request gets at most one
+// answer; a request that is never answered is simply dropped.
+//
+// Thread-safety: OnRequest() runs on the loop thread of the request's
+// connection, possibly on several loops at once, so a handler shared by a
+// server must be safe to call concurrently. It must not block.
+#ifndef TCPCORE_REQUEST_HANDLER_H_
+#define TCPCORE_REQUEST_HANDLER_H_
+
+#include <memory>
+#include "absl/strings/string_view.h"
+
+#include "tcpcore/message.h"
+
+namespace tcpcore {
+
+class ServerConnection;
+
+// An answer that will be given later, from any thread. Move-only. If the
+// connection is gone by then, the answer is silently dropped. Destroying it
+// without Send() drops the request.
+class DeferredReply {
+ public:
+  DeferredReply() = default;
+  DeferredReply(DeferredReply&& other) noexcept = default;
+  DeferredReply& operator=(DeferredReply&& other) noexcept;
+  ~DeferredReply();
+
+  // Queues `response` on the connection (coalesced with other writes).
+  void Send(Response response);
+  // Closes the connection once what was already answered is written.
+  void CloseConnection();
+  bool valid() const { return !connection_.expired(); }
+
+ private:
+  friend class ReplyContext;
+  explicit DeferredReply(std::weak_ptr<ServerConnection> connection) : connection_(std::move(connection)) {}
+  void Release();
+
+  std::weak_ptr<ServerConnection> connection_;
+};
+
+// How a handler answers the request it is looking at. Valid only during
+// RequestHandler::OnRequest().
+class ReplyContext {
+ public:
+  // Answers now; the bytes go out with the rest of this read's answers.
+  void Reply(const Response& response);
+  // Hands the answer to later; OnRequest() may return before it is sent.
+  DeferredReply Defer();
+  // Closes the connection once what was already answered is written.
+  void CloseConnection();
+  // The peer's address, "ip:port".
+  absl::string_view peer() const;
+
+ private:
+  friend class ServerConnection;
+  explicit ReplyContext(ServerConnection& connection) : connection_(connection) {}
+  ServerConnection& connection_;
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual void OnRequest(const Request& request, ReplyContext& reply) = 0;
+};
+
+}  // namespace tcpcore
+
+#endif  // TCPCORE_REQUEST_HANDLER_H_

@@ -1,0 +1,329 @@
+#include "tcpcore/server_connection.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "asio/post.hpp"
+#include "asio/write.hpp"
+#include "tcpcore/host_port.h"
+#include "tcpcore/log.h"
+#include "tcpcore/message_codec.h"
+#include "tcpcore/server_core.h"
+
+namespace tcpcore {
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kDiscardChunk = 4 * 1024;
+
+std::chrono::steady_clock::duration ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
+
+std::string PeerName(const asio::ip::tcp::socket& socket) {
+  asio::error_code error;
+  asio::ip::tcp::endpoint endpoint = socket.remote_endpoint(error);
+  if (error) return "unknown peer";
+  return HostPort{endpoint.address().to_string(), endpoint.port()}.ToString();
+}
+
+}  // namespace
+
+ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::shared_ptr<ServerCore> core)
+    : socket_(std::move(socket)),
+      core_(std::move(core)),
+      peer_(PeerName(socket_)),
+      splitter_(core_->options().frame_limits),
+      timer_(socket_.get_executor()) {}
+
+ServerConnection::~ServerConnection() = default;
+
+void ServerConnection::Start() {
+  const ServerOptions& options = core_->options();
+  asio::error_code ignored;
+  if (options.tcp_nodelay) socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (options.log_connections) Log(LogLevel::kInfo, absl::StrCat("connection from ", peer_, " opened"));
+  Touch();
+  if (options.idle_timeout > absl::ZeroDuration()) ArmTimer(ToChrono(options.idle_timeout));
+  ReadMore();
+}
+
+void ServerConnection::Reject(absl::string_view reason) {
+  Log(LogLevel::kWarning, absl::StrCat("connection from ", peer_, " rejected: ", reason));
+  AppendError(reason);
+  Finish(reason, /*wait_for_deferred=*/false);
+}
+
+void ServerConnection::BeginDrain() { Finish("server shutdown", /*wait_for_deferred=*/false); }
+
+void ServerConnection::ReadMore() {
+  if (reading_) return;
+  asio::mutable_buffer target;
+  if (phase_ == Phase::kOpen) {
+    if (OutputFull()) return;  // OnWritten() resumes reading.
+    absl::Span<char> space = splitter_.PrepareWrite(kReadChunk);
+    target = asio::buffer(space.data(), space.size());
+  } else if (phase_ == Phase::kFinishing || phase_ == Phase::kLingering) {
+    // Requests are no longer taken, but keep draining the socket so that
+    // the final close does not turn into a reset.
+    if (!discard_) discard_ = std::make_unique_for_overwrite<char[]>(kDiscardChunk);
+    target = asio::buffer(discard_.get(), kDiscardChunk);
+  } else {
+    return;
+  }
+  reading_ = true;
+  socket_.async_read_some(target, [self = shared_from_this()](const asio::error_code& error, std::size_t bytes) {
+    self->OnRead(error, bytes);
+  });
+}
+
+void ServerConnection::OnRead(const asio::error_code& error, std::size_t bytes) {
+  reading_ = false;
+  if (phase_ == Phase::kClosed) return;
+  if (error == asio::error::eof) {
+    peer_closed_ = true;
+    if (phase_ == Phase::kOpen) {
+      Finish("closed by peer", /*wait_for_deferred=*/true);
+    } else if (phase_ == Phase::kLingering) {
+      Close(finish_reason_);
+    } else {
+      MaybeCloseAfterFinish();
+    }
+    return;
+  }
+  if (error) {
+    Close(error.message());
+    return;
+  }
+  Touch();
+  if (phase_ != Phase::kOpen) {  // Bytes read into the discard buffer.
+    ReadMore();
+    return;
+  }
+  splitter_.CommitWrite(bytes);
+  HandleFrames();
+  Flush();
+  PublishCounts();
+  ReadMore();
+}
+
+void ServerConnection::HandleFrames() {
+  const FrameLimits& limits = splitter_.limits();
+  while (phase_ == Phase::kOpen) {
+    FrameSplitter::Event event = splitter_.Next();
+    switch (event.kind) {
+      case FrameSplitter::Kind::kNeedMore:
+        return;
+      case FrameSplitter::Kind::kFrame:
+        HandleFrame(event.frame);
+        break;
+      case FrameSplitter::Kind::kTooLong:
+        ++bad_requests_;
+        AppendError(absl::StrCat("frame longer than ", limits.max_frame_bytes, " bytes; closing"));
+        Finish("frame too long", /*wait_for_deferred=*/false);
+        return;
+      case FrameSplitter::Kind::kTooDeep:
+        ++bad_requests_;
+        AppendError(absl::StrCat("JSON nested deeper than ", limits.max_depth, " levels; closing"));
+        Finish("JSON nested too deep", /*wait_for_deferred=*/false);
+        return;
+    }
+    if (close_requested_) Finish("closed by the request handler", /*wait_for_deferred=*/false);
+  }
+}
+
+void ServerConnection::HandleFrame(absl::string_view frame) {
+  absl::Status status = DecodeRequest(frame, request_);
+  if (!status.ok()) {
+    ++bad_requests_;
+    AppendError(status.message());
+    return;
+  }
+  if (request_.uid.empty() && request_.val.empty()) return;  // Ignored, as in the article.
+  ++requests_;
+  ReplyContext context(*this);
+  core_->handler().OnRequest(request_, context);
+}
+
+void ServerConnection::AppendReply(const Response& response) { AppendResponseLine(response, out_); }
+
+void ServerConnection::AppendError(absl::string_view reason) {
+  out_.append("-ERR ");
+  out_.append(reason.data(), reason.size());
+  out_.push_back('\n');
+}
+
+bool ServerConnection::OutputFull() const {
+  return out_.size() + writing_.size() >= core_->options().max_output_bytes;
+}
+
+void ServerConnection::Flush() {
+  if (writing_active_ || out_.empty()) return;
+  if (phase_ == Phase::kLingering || phase_ == Phase::kClosed) return;
+  std::swap(out_, writing_);
+  out_.clear();
+  writing_active_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](const asio::error_code& error, std::size_t) {
+                      self->OnWritten(error);
+                    });
+}
+
+void ServerConnection::OnWritten(const asio::error_code& error) {
+  writing_active_ = false;
+  writing_.clear();
+  if (phase_ == Phase::kClosed) return;
+  if (error) {
+    Close(absl::StrCat("write failed: ", error.message()));
+    return;
+  }
+  Touch();
+  Flush();
+  if (phase_ == Phase::kOpen) {
+    ReadMore();  // Resumes reading if OutputFull() had paused it.
+  } else {
+    MaybeCloseAfterFinish();
+  }
+}
+
+void ServerConnection::Finish(absl::string_view why, bool wait_for_deferred) {
+  if (phase_ != Phase::kOpen) return;
+  phase_ = Phase::kFinishing;
+  finish_reason_ = std::string(why);
+  wait_for_deferred_ = wait_for_deferred;
+  // Waiting on the handler's promised answers is bounded by the idle
+  // timeout; any other finish is bounded by close_linger.
+  if (!wait_for_deferred) ArmTimer(ToChrono(core_->options().close_linger));
+  Flush();
+  ReadMore();
+  MaybeCloseAfterFinish();
+}
+
+void ServerConnection::MaybeCloseAfterFinish() {
+  if (phase_ != Phase::kFinishing) return;
+  if (writing_active_ || !out_.empty()) return;
+  if (wait_for_deferred_ && deferred_outstanding_ > 0) return;
+  if (peer_closed_) {
+    Close(finish_reason_);
+  } else {
+    StartLinger();
+  }
+}
+
+void ServerConnection::StartLinger() {
+  phase_ = Phase::kLingering;
+  asio::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  ArmTimer(ToChrono(core_->options().close_linger));
+  ReadMore();
+}
+
+void ServerConnection::ArmTimer(std::chrono::steady_clock::duration after) {
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this()](const asio::error_code& error) { self->OnTimer(error); });
+}
+
+void ServerConnection::OnTimer(const asio::error_code& error) {
+  if (error || phase_ == Phase::kClosed) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < timer_.expiry()) return;  // A wait that was re-armed after it fired.
+  const bool idle_check = phase_ == Phase::kOpen || (phase_ == Phase::kFinishing && wait_for_deferred_);
+  if (!idle_check) {
+    Close(phase_ == Phase::kLingering ? finish_reason_ : finish_reason_ + "; gave up flushing answers");
+    return;
+  }
+  const auto idle_timeout = ToChrono(core_->options().idle_timeout);
+  if (idle_timeout <= std::chrono::steady_clock::duration::zero()) return;
+  const auto idle_for = now - last_activity_;
+  if (idle_for >= idle_timeout) {
+    Close("idle timeout");
+  } else {
+    ArmTimer(idle_timeout - idle_for);
+  }
+}
+
+void ServerConnection::Close(absl::string_view why) {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  asio::error_code ignored;
+  timer_.cancel();
+  socket_.close(ignored);
+  PublishCounts();
+  core_->OnConnectionClosed(this);
+  if (core_->options().log_connections) {
+    Log(LogLevel::kInfo, absl::StrCat("connection from ", peer_, " closed: ", why, " (", requests_, " requests, ",
+                                      bad_requests_, " bad)"));
+  }
+}
+
+void ServerConnection::PublishCounts() {
+  core_->AddRequestCounts(requests_ - requests_published_, bad_requests_ - bad_requests_published_);
+  requests_published_ = requests_;
+  bad_requests_published_ = bad_requests_;
+}
+
+void ServerConnection::DeferredSent(const Response& response) {
+  --deferred_outstanding_;
+  if (phase_ == Phase::kOpen || (phase_ == Phase::kFinishing && wait_for_deferred_)) {
+    AppendReply(response);
+    Flush();
+  }
+  MaybeCloseAfterFinish();
+}
+
+void ServerConnection::DeferredDropped() {
+  --deferred_outstanding_;
+  MaybeCloseAfterFinish();
+}
+
+void ServerConnection::CloseRequested() { Finish("closed by the request handler", /*wait_for_deferred=*/false); }
+
+// ---- ReplyContext and DeferredReply ----
+
+void ReplyContext::Reply(const Response& response) { connection_.AppendReply(response); }
+
+DeferredReply ReplyContext::Defer() {
+  ++connection_.deferred_outstanding_;
+  return DeferredReply(connection_.weak_from_this());
+}
+
+void ReplyContext::CloseConnection() { connection_.close_requested_ = true; }
+
+absl::string_view ReplyContext::peer() const { return connection_.peer_; }
+
+DeferredReply& DeferredReply::operator=(DeferredReply&& other) noexcept {
+  if (this != &other) {
+    Release();
+    connection_ = std::move(other.connection_);
+  }
+  return *this;
+}
+
+DeferredReply::~DeferredReply() { Release(); }
+
+void DeferredReply::Send(Response response) {
+  std::shared_ptr<ServerConnection> connection = connection_.lock();
+  connection_.reset();
+  if (!connection) return;
+  asio::post(connection->executor(), [connection, response = std::move(response)] {
+    connection->DeferredSent(response);
+  });
+}
+
+void DeferredReply::CloseConnection() {
+  std::shared_ptr<ServerConnection> connection = connection_.lock();
+  connection_.reset();
+  if (!connection) return;
+  asio::post(connection->executor(), [connection] {
+    connection->DeferredDropped();
+    connection->CloseRequested();
+  });
+}
+
+void DeferredReply::Release() {
+  std::shared_ptr<ServerConnection> connection = connection_.lock();
+  connection_.reset();
+  if (!connection) return;
+  asio::post(connection->executor(), [connection] { connection->DeferredDropped(); });
+}
+
+}  // namespace tcpcore

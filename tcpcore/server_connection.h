@@ -1,0 +1,110 @@
+// ServerConnection: one accepted socket of a Server. Reads requests, hands
+// them to the handler, and writes the answers: everything answered during one
+// read goes out in one write, and while a write is in flight new answers
+// gather for the next one. Closes on peer EOF (after the answers it still
+// owes), on a fatal framing error (after a final "-ERR" line), on idle
+// timeout, or when the server shuts down.
+//
+// Lifetime: shared_ptr, kept alive by its own pending operations (Asio's
+// usual pattern) and registered with its ServerCore so a shutdown can reach
+// it. DeferredReply holds only a weak_ptr.
+//
+// Thread-safety: pinned to the loop of its socket; every method except
+// executor() must run there (others post).
+#ifndef TCPCORE_SERVER_CONNECTION_H_
+#define TCPCORE_SERVER_CONNECTION_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "asio/ip/tcp.hpp"
+#include "asio/steady_timer.hpp"
+#include "tcpcore/frame_splitter.h"
+#include "tcpcore/message.h"
+#include "tcpcore/request_handler.h"
+
+namespace tcpcore {
+
+class ServerCore;
+
+class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+ public:
+  ServerConnection(asio::ip::tcp::socket socket, std::shared_ptr<ServerCore> core);
+  ~ServerConnection();
+
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+
+  // Starts reading requests.
+  void Start();
+  // Answers with one "-ERR reason" line and closes without reading requests.
+  void Reject(absl::string_view reason);
+  // Server shutdown: stop reading; close once computed answers are written.
+  void BeginDrain();
+  // Closes the socket now. Idempotent.
+  void Close(absl::string_view why);
+
+ private:
+  friend class ReplyContext;
+  friend class DeferredReply;
+
+  enum class Phase {
+    kOpen,       // Reading and answering.
+    kFinishing,  // No more requests; writing what is owed.
+    kLingering,  // Our side is shut down; discarding input until EOF.
+    kClosed,
+  };
+
+  void ReadMore();
+  void OnRead(const asio::error_code& error, std::size_t bytes);
+  void HandleFrames();
+  void HandleFrame(absl::string_view frame);
+  void AppendError(absl::string_view reason);
+  void Flush();
+  void OnWritten(const asio::error_code& error);
+  bool OutputFull() const;
+  // Stops taking requests; closes once the answers owed are written. With
+  // `wait_for_deferred`, answers promised by DeferredReply count as owed.
+  void Finish(absl::string_view why, bool wait_for_deferred);
+  void MaybeCloseAfterFinish();
+  void StartLinger();
+  void ArmTimer(std::chrono::steady_clock::duration after);
+  void OnTimer(const asio::error_code& error);
+  void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  void PublishCounts();
+
+  // Used by ReplyContext / DeferredReply.
+  void AppendReply(const Response& response);
+  void DeferredSent(const Response& response);
+  void DeferredDropped();
+  void CloseRequested();
+
+  asio::ip::tcp::socket socket_;
+  const std::shared_ptr<ServerCore> core_;
+  std::string peer_;
+  FrameSplitter splitter_;
+  Request request_;         // Reused for every request (keeps capacity).
+  std::string out_;         // Answers waiting for the next write.
+  std::string writing_;     // Answers in the write in flight.
+  std::unique_ptr<char[]> discard_;  // Read target while lingering.
+  asio::steady_timer timer_;  // Idle timeout, finish and linger limits.
+  std::chrono::steady_clock::time_point last_activity_;
+  std::string finish_reason_;
+  Phase phase_ = Phase::kOpen;
+  bool reading_ = false;
+  bool writing_active_ = false;
+  bool peer_closed_ = false;
+  bool wait_for_deferred_ = false;
+  bool close_requested_ = false;
+  int deferred_outstanding_ = 0;
+  uint64_t requests_ = 0;
+  uint64_t bad_requests_ = 0;
+  uint64_t requests_published_ = 0;
+  uint64_t bad_requests_published_ = 0;
+};
+
+}  // namespace tcpcore
+
+#endif  // TCPCORE_SERVER_CONNECTION_H_

@@ -1,0 +1,146 @@
+#include "tcpcore/server_core.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "asio/post.hpp"
+#include "tcpcore/host_port.h"
+#include "tcpcore/log.h"
+#include "tcpcore/server_connection.h"
+
+namespace tcpcore {
+
+ServerCore::ServerCore(EventLoopGroup& loops, ServerOptions options, std::shared_ptr<RequestHandler> handler)
+    : loops_(loops),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      acceptor_(loops.loop(0)),
+      accept_retry_(loops.loop(0)) {}
+
+absl::Status ServerCore::Start() {
+  absl::StatusOr<HostPort> address = HostPort::Parse(options_.listen);
+  if (!address.ok()) return address.status();
+  asio::error_code error;
+  asio::ip::tcp::resolver resolver(loops_.loop(0));
+  auto results = resolver.resolve(address->host, std::to_string(address->port),
+                                  asio::ip::tcp::resolver::passive | asio::ip::tcp::resolver::numeric_service, error);
+  if (error || results.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot resolve listen address ", options_.listen, ": ", error.message()));
+  }
+  asio::ip::tcp::endpoint endpoint = results.begin()->endpoint();
+  auto fail = [&](absl::string_view step) {
+    acceptor_.close(error);
+    return absl::UnavailableError(absl::StrCat("cannot ", step, " ", options_.listen, ": ", error.message()));
+  };
+  acceptor_.open(endpoint.protocol(), error);
+  if (error) return fail("open");
+  acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+  if (error) return fail("configure");
+  acceptor_.bind(endpoint, error);
+  if (error) return fail("bind");
+  acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) return fail("listen on");
+  endpoint_ = acceptor_.local_endpoint(error);
+  if (error) return fail("read the address of");
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->AcceptNext(); });
+  return absl::OkStatus();
+}
+
+void ServerCore::AcceptNext() {
+  acceptor_.async_accept(loops_.Next(), [self = shared_from_this()](const asio::error_code& error,
+                                                                    asio::ip::tcp::socket socket) {
+    self->OnAccepted(error, std::move(socket));
+  });
+}
+
+void ServerCore::OnAccepted(const asio::error_code& error, asio::ip::tcp::socket socket) {
+  if (!acceptor_.is_open() || error == asio::error::operation_aborted) return;
+  if (error) {
+    // Out of descriptors or memory: wait a little rather than spin.
+    Log(LogLevel::kWarning, absl::StrCat("accept on ", options_.listen, " failed: ", error.message()));
+    accept_retry_.expires_after(std::chrono::milliseconds(100));
+    accept_retry_.async_wait([self = shared_from_this()](const asio::error_code& wait_error) {
+      if (!wait_error) self->AcceptNext();
+    });
+    return;
+  }
+  auto connection = std::make_shared<ServerConnection>(std::move(socket), shared_from_this());
+  bool admitted = true;
+  {
+    absl::MutexLock lock(&mu_);
+    if (options_.max_connections > 0 && connections_.size() >= static_cast<std::size_t>(options_.max_connections)) {
+      admitted = false;
+    } else {
+      connections_.emplace(connection.get(), connection);
+    }
+  }
+  if (admitted) {
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    asio::post(connection->executor(), [connection] { connection->Start(); });
+  } else {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    asio::post(connection->executor(), [connection, max = options_.max_connections] {
+      connection->Reject(absl::StrCat("too many connections (max ", max, ")"));
+    });
+  }
+  AcceptNext();
+}
+
+void ServerCore::StopAccepting() {
+  absl::Notification closed;
+  asio::post(acceptor_.get_executor(), [this, &closed] {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+    accept_retry_.cancel();
+    closed.Notify();
+  });
+  closed.WaitForNotification();
+}
+
+void ServerCore::PostToEachConnection(std::function<void(ServerConnection&)> fn) {
+  std::vector<std::shared_ptr<ServerConnection>> open;
+  {
+    absl::MutexLock lock(&mu_);
+    open.reserve(connections_.size());
+    for (auto& [ptr, weak] : connections_) {
+      if (auto connection = weak.lock()) open.push_back(std::move(connection));
+    }
+  }
+  for (auto& connection : open) {
+    asio::post(connection->executor(), [connection, fn] { fn(*connection); });
+  }
+}
+
+bool ServerCore::AwaitNoConnections(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return connections_.empty(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+}
+
+void ServerCore::OnConnectionClosed(ServerConnection* connection) {
+  absl::MutexLock lock(&mu_);
+  connections_.erase(connection);
+}
+
+void ServerCore::AddRequestCounts(uint64_t requests, uint64_t bad_requests) {
+  if (requests != 0) requests_.fetch_add(requests, std::memory_order_relaxed);
+  if (bad_requests != 0) bad_requests_.fetch_add(bad_requests, std::memory_order_relaxed);
+}
+
+ServerStats ServerCore::stats() const {
+  ServerStats stats;
+  {
+    absl::MutexLock lock(&mu_);
+    stats.connections_open = connections_.size();
+  }
+  stats.connections_accepted = accepted_.load(std::memory_order_relaxed);
+  stats.connections_rejected = rejected_.load(std::memory_order_relaxed);
+  stats.requests = requests_.load(std::memory_order_relaxed);
+  stats.bad_requests = bad_requests_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace tcpcore

@@ -1,0 +1,75 @@
+// ServerCore: a Server's shared state: the acceptor and its accept loop, the
+// registry of open connections, and the counters. Connections hold it by
+// shared_ptr, so the Server façade and its connections may end in any order.
+// Internal to tcpcore; users see Server.
+//
+// Thread-safety: the acceptor is touched only on its loop (the group's loop
+// 0); the registry is guarded by a mutex; counters are atomic; options and
+// handler are immutable after construction.
+#ifndef TCPCORE_SERVER_CORE_H_
+#define TCPCORE_SERVER_CORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "asio/ip/tcp.hpp"
+#include "asio/steady_timer.hpp"
+#include "tcpcore/server.h"
+
+namespace tcpcore {
+
+class ServerConnection;
+
+class ServerCore : public std::enable_shared_from_this<ServerCore> {
+ public:
+  ServerCore(EventLoopGroup& loops, ServerOptions options, std::shared_ptr<RequestHandler> handler);
+
+  const ServerOptions& options() const { return options_; }
+  RequestHandler& handler() const { return *handler_; }
+
+  // Resolves and binds the listen address, then starts the accept loop.
+  absl::Status Start();
+  asio::ip::tcp::endpoint local_endpoint() const { return endpoint_; }
+  // Closes the acceptor and waits until its loop has done so.
+  void StopAccepting();
+  // Runs `fn` on each open connection's own loop.
+  void PostToEachConnection(std::function<void(ServerConnection&)> fn);
+  // Waits until no connection is open or `timeout` passes; true if none is.
+  bool AwaitNoConnections(absl::Duration timeout);
+
+  // Called by a connection, on its loop, when it closes.
+  void OnConnectionClosed(ServerConnection* connection);
+  // Adds a connection's request counts to the totals.
+  void AddRequestCounts(uint64_t requests, uint64_t bad_requests);
+
+  ServerStats stats() const;
+
+ private:
+  void AcceptNext();
+  void OnAccepted(const asio::error_code& error, asio::ip::tcp::socket socket);
+
+  EventLoopGroup& loops_;
+  const ServerOptions options_;
+  const std::shared_ptr<RequestHandler> handler_;
+  asio::ip::tcp::acceptor acceptor_;    // On loops_.loop(0).
+  asio::steady_timer accept_retry_;     // Backs off after EMFILE and the like.
+  asio::ip::tcp::endpoint endpoint_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<ServerConnection*, std::weak_ptr<ServerConnection>> connections_ ABSL_GUARDED_BY(mu_);
+
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> bad_requests_{0};
+};
+
+}  // namespace tcpcore
+
+#endif  // TCPCORE_SERVER_CORE_H_

@@ -1,0 +1,82 @@
+// tcpgate-backend: the reference newline-JSON TCP backend. Answers every
+// request {"Uid":u,"Val":v} with {"Uid":u,"Val":"server: hello, "+v,"Ts":now}.
+// See docs/protocol.md and README.md.
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "asio/io_context.hpp"
+#include "asio/signal_set.hpp"
+#include "tcpcore/event_loop_group.h"
+#include "tcpcore/hello_handler.h"
+#include "tcpcore/log.h"
+#include "tcpcore/server.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:3000", "host:port to listen on (port 0: any free port)");
+ABSL_FLAG(int, threads, 0, "event-loop threads; 0 means one per core");
+ABSL_FLAG(int, max_connections, 0, "open connections allowed at once; 0 means no limit");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::ZeroDuration(),
+          "close a connection idle this long, e.g. 5m; 0 means never");
+ABSL_FLAG(int64_t, max_frame_bytes, 1 << 20, "longest request line accepted, in bytes");
+ABSL_FLAG(int, max_depth, 32, "deepest JSON nesting accepted");
+ABSL_FLAG(bool, tcp_nodelay, true, "set TCP_NODELAY on connections");
+ABSL_FLAG(bool, log_connections, true, "log each connect and disconnect");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
+          "on SIGINT/SIGTERM, how long connections may take to flush their answers");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "The tcpgate reference backend: newline-delimited JSON over TCP.\n"
+      "Usage: tcpgate-backend [--listen=0.0.0.0:3000] [--threads=N] ...");
+  absl::ParseCommandLine(argc, argv);
+
+  tcpcore::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_connections = absl::GetFlag(FLAGS_max_connections);
+  options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  options.frame_limits.max_frame_bytes = static_cast<std::size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_max_frame_bytes)));
+  options.frame_limits.max_depth = std::max(1, absl::GetFlag(FLAGS_max_depth));
+  options.tcp_nodelay = absl::GetFlag(FLAGS_tcp_nodelay);
+  options.log_connections = absl::GetFlag(FLAGS_log_connections);
+
+  int threads = absl::GetFlag(FLAGS_threads);
+  if (threads <= 0) threads = tcpcore::DefaultLoopCount();
+
+  // Signals are taken by the main thread's own context, set up before any
+  // loop thread exists.
+  asio::io_context main_context(1);
+  asio::signal_set signals(main_context, SIGINT, SIGTERM);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  tcpcore::EventLoopGroup loops(threads, "backend");
+  auto server = std::make_unique<tcpcore::Server>(loops, options, std::make_shared<tcpcore::HelloHandler>());
+  if (absl::Status status = server->Start(); !status.ok()) {
+    tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate-backend: ", status.message()));
+    return 1;
+  }
+  const auto endpoint = server->local_endpoint();
+  tcpcore::Log(tcpcore::LogLevel::kInfo,
+               absl::StrCat("tcpgate-backend listening on ", endpoint.address().to_string(), ":", endpoint.port(),
+                            " with ", threads, " threads"));
+
+  int signal_number = 0;
+  signals.async_wait([&](const asio::error_code&, int number) { signal_number = number; });
+  main_context.run();
+
+  tcpcore::Log(tcpcore::LogLevel::kInfo,
+               absl::StrCat("signal ", signal_number, ": draining connections, then exiting"));
+  server->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  const tcpcore::ServerStats stats = server->stats();
+  server.reset();
+  loops.Drain();
+  loops.Join();
+  tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("tcpgate-backend stopped after ", stats.requests, " requests (",
+                                                      stats.bad_requests, " bad, ", stats.connections_accepted,
+                                                      " connections)"));
+  return 0;
+}
