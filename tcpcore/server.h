@@ -57,6 +57,8 @@ struct ServerStats {
   uint64_t connections_rejected = 0;
   uint64_t requests = 0;
   uint64_t bad_requests = 0;
+  // Writes issued for answers; each carries every answer queued by then.
+  uint64_t write_batches = 0;
 };
 
 class ServerCore;

@@ -50,10 +50,10 @@ void ServerConnection::Start() {
 void ServerConnection::Reject(absl::string_view reason) {
   Log(LogLevel::kWarning, absl::StrCat("connection from ", peer_, " rejected: ", reason));
   AppendError(reason);
-  Finish(reason, /*wait_for_deferred=*/false);
+  Finish(reason, FinishMode::kError);
 }
 
-void ServerConnection::BeginDrain() { Finish("server shutdown", /*wait_for_deferred=*/false); }
+void ServerConnection::BeginDrain() { Finish("server shutdown", FinishMode::kDrain); }
 
 void ServerConnection::ReadMore() {
   if (reading_) return;
@@ -82,7 +82,7 @@ void ServerConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
   if (error == asio::error::eof) {
     peer_closed_ = true;
     if (phase_ == Phase::kOpen) {
-      Finish("closed by peer", /*wait_for_deferred=*/true);
+      Finish("closed by peer", FinishMode::kPeerClosed);
     } else if (phase_ == Phase::kLingering) {
       Close(finish_reason_);
     } else {
@@ -101,8 +101,8 @@ void ServerConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
   }
   splitter_.CommitWrite(bytes);
   HandleFrames();
+  PublishCounts();  // Before the answers can reach the peer.
   Flush();
-  PublishCounts();
   ReadMore();
 }
 
@@ -119,15 +119,15 @@ void ServerConnection::HandleFrames() {
       case FrameSplitter::Kind::kTooLong:
         ++bad_requests_;
         AppendError(absl::StrCat("frame longer than ", limits.max_frame_bytes, " bytes; closing"));
-        Finish("frame too long", /*wait_for_deferred=*/false);
+        Finish("frame too long", FinishMode::kError);
         return;
       case FrameSplitter::Kind::kTooDeep:
         ++bad_requests_;
         AppendError(absl::StrCat("JSON nested deeper than ", limits.max_depth, " levels; closing"));
-        Finish("JSON nested too deep", /*wait_for_deferred=*/false);
+        Finish("JSON nested too deep", FinishMode::kError);
         return;
     }
-    if (close_requested_) Finish("closed by the request handler", /*wait_for_deferred=*/false);
+    if (close_requested_) Finish("closed by the request handler", FinishMode::kError);
   }
 }
 
@@ -162,6 +162,7 @@ void ServerConnection::Flush() {
   std::swap(out_, writing_);
   out_.clear();
   writing_active_ = true;
+  ++write_batches_;
   asio::async_write(socket_, asio::buffer(writing_),
                     [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                       self->OnWritten(error);
@@ -185,14 +186,16 @@ void ServerConnection::OnWritten(const asio::error_code& error) {
   }
 }
 
-void ServerConnection::Finish(absl::string_view why, bool wait_for_deferred) {
+void ServerConnection::Finish(absl::string_view why, FinishMode mode) {
   if (phase_ != Phase::kOpen) return;
   phase_ = Phase::kFinishing;
   finish_reason_ = std::string(why);
-  wait_for_deferred_ = wait_for_deferred;
-  // Waiting on the handler's promised answers is bounded by the idle
-  // timeout; any other finish is bounded by close_linger.
-  if (!wait_for_deferred) ArmTimer(ToChrono(core_->options().close_linger));
+  wait_for_deferred_ = mode == FinishMode::kPeerClosed;
+  if (mode == FinishMode::kError) {
+    ArmTimer(ToChrono(core_->options().close_linger));
+  } else if (mode == FinishMode::kDrain) {
+    timer_.cancel();  // No idle timeout while draining.
+  }
   Flush();
   ReadMore();
   MaybeCloseAfterFinish();
@@ -256,9 +259,11 @@ void ServerConnection::Close(absl::string_view why) {
 }
 
 void ServerConnection::PublishCounts() {
-  core_->AddRequestCounts(requests_ - requests_published_, bad_requests_ - bad_requests_published_);
+  core_->AddCounts(requests_ - requests_published_, bad_requests_ - bad_requests_published_,
+                   write_batches_ - write_batches_published_);
   requests_published_ = requests_;
   bad_requests_published_ = bad_requests_;
+  write_batches_published_ = write_batches_;
 }
 
 void ServerConnection::DeferredSent(const Response& response) {
@@ -275,7 +280,7 @@ void ServerConnection::DeferredDropped() {
   MaybeCloseAfterFinish();
 }
 
-void ServerConnection::CloseRequested() { Finish("closed by the request handler", /*wait_for_deferred=*/false); }
+void ServerConnection::CloseRequested() { Finish("closed by the request handler", FinishMode::kError); }
 
 // ---- ReplyContext and DeferredReply ----
 

@@ -65,9 +65,14 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void Flush();
   void OnWritten(const asio::error_code& error);
   bool OutputFull() const;
-  // Stops taking requests; closes once the answers owed are written. With
-  // `wait_for_deferred`, answers promised by DeferredReply count as owed.
-  void Finish(absl::string_view why, bool wait_for_deferred);
+  // How a connection that stops taking requests comes to its end.
+  enum class FinishMode {
+    kPeerClosed,  // Owes computed and deferred answers; idle timeout bounds it.
+    kError,       // Owes computed answers; close_linger bounds it.
+    kDrain,       // Owes computed answers; the server's shutdown grace bounds it.
+  };
+  // Stops taking requests; closes once the answers owed are written.
+  void Finish(absl::string_view why, FinishMode mode);
   void MaybeCloseAfterFinish();
   void StartLinger();
   void ArmTimer(std::chrono::steady_clock::duration after);
@@ -101,8 +106,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   int deferred_outstanding_ = 0;
   uint64_t requests_ = 0;
   uint64_t bad_requests_ = 0;
+  uint64_t write_batches_ = 0;
   uint64_t requests_published_ = 0;
   uint64_t bad_requests_published_ = 0;
+  uint64_t write_batches_published_ = 0;
 };
 
 }  // namespace tcpcore

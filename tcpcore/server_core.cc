@@ -125,9 +125,10 @@ void ServerCore::OnConnectionClosed(ServerConnection* connection) {
   connections_.erase(connection);
 }
 
-void ServerCore::AddRequestCounts(uint64_t requests, uint64_t bad_requests) {
+void ServerCore::AddCounts(uint64_t requests, uint64_t bad_requests, uint64_t write_batches) {
   if (requests != 0) requests_.fetch_add(requests, std::memory_order_relaxed);
   if (bad_requests != 0) bad_requests_.fetch_add(bad_requests, std::memory_order_relaxed);
+  if (write_batches != 0) write_batches_.fetch_add(write_batches, std::memory_order_relaxed);
 }
 
 ServerStats ServerCore::stats() const {
@@ -140,6 +141,7 @@ ServerStats ServerCore::stats() const {
   stats.connections_rejected = rejected_.load(std::memory_order_relaxed);
   stats.requests = requests_.load(std::memory_order_relaxed);
   stats.bad_requests = bad_requests_.load(std::memory_order_relaxed);
+  stats.write_batches = write_batches_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -45,8 +45,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
 
   // Called by a connection, on its loop, when it closes.
   void OnConnectionClosed(ServerConnection* connection);
-  // Adds a connection's request counts to the totals.
-  void AddRequestCounts(uint64_t requests, uint64_t bad_requests);
+  // Adds a connection's counts to the totals.
+  void AddCounts(uint64_t requests, uint64_t bad_requests, uint64_t write_batches);
 
   ServerStats stats() const;
 
@@ -68,6 +68,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> bad_requests_{0};
+  std::atomic<uint64_t> write_batches_{0};
 };
 
 }  // namespace tcpcore

@@ -1,0 +1,437 @@
+// Integration tests for Server over real sockets on 127.0.0.1: framing from
+// real clients, errors, limits, handlers that answer late or out of order,
+// and shutdown.
+#include "tcpcore/server.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tcpcore/hello_handler.h"
+#include "tcpcore/message_codec.h"
+#include "tests/tcpcore/line_client.h"
+
+namespace tcpcore {
+namespace {
+
+using ::tcpcore::testing::LineClient;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string RequestLine(absl::string_view uid, absl::string_view val) {
+  std::string line;
+  AppendRequestLine(Request{std::string(uid), std::string(val)}, line);
+  return line;
+}
+
+Response ParseResponse(const std::string& line) {
+  Response response;
+  absl::Status status = DecodeResponse(line, response);
+  EXPECT_TRUE(status.ok()) << status << " in " << line;
+  return response;
+}
+
+// Defers every request; the test decides when and in which order to answer.
+class DeferringHandler : public RequestHandler {
+ public:
+  void OnRequest(const Request& request, ReplyContext& reply) override {
+    absl::MutexLock lock(&mu_);
+    held_.push_back({request, reply.Defer()});
+  }
+  // Waits until `count` requests are held.
+  void AwaitHeld(std::size_t count) {
+    absl::MutexLock lock(&mu_);
+    wanted_ = count;
+    mu_.Await(absl::Condition(this, &DeferringHandler::HoldsWanted));
+  }
+  // Answers held request `i` with Val = "late " + its Val.
+  void Answer(std::size_t i) {
+    absl::MutexLock lock(&mu_);
+    held_[i].reply.Send(Response{held_[i].request.uid, "late " + held_[i].request.val, ""});
+  }
+  void CloseVia(std::size_t i) {
+    absl::MutexLock lock(&mu_);
+    held_[i].reply.CloseConnection();
+  }
+
+ private:
+  struct Held {
+    Request request;
+    DeferredReply reply;
+  };
+  bool HoldsWanted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return held_.size() >= wanted_; }
+
+  absl::Mutex mu_;
+  std::vector<Held> held_ ABSL_GUARDED_BY(mu_);
+  std::size_t wanted_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions options = {}, std::shared_ptr<RequestHandler> handler = nullptr) {
+    options.listen = "127.0.0.1:0";
+    options.log_connections = false;
+    if (handler == nullptr) handler = std::make_shared<HelloHandler>();
+    server_ = std::make_unique<Server>(loops_, options, std::move(handler));
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  uint16_t port() const { return server_->local_endpoint().port(); }
+  LineClient Connect() {
+    absl::StatusOr<LineClient> client = LineClient::Connect(port());
+    EXPECT_TRUE(client.ok()) << client.status();
+    return std::move(client).value();
+  }
+  // Waits (bounded) until the server's stats satisfy `done`.
+  bool AwaitStats(const std::function<bool(const ServerStats&)>& done) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < give_up) {
+      if (done(server_->stats())) return true;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return false;
+  }
+  void TearDown() override { server_.reset(); }
+
+  EventLoopGroup loops_{2, "test"};
+  std::unique_ptr<Server> server_;
+};
+
+// Verify: the article's request gets "server: hello, " + Val, its Uid, and a
+// current RFC 3339 UTC timestamp with nanoseconds.
+TEST_F(ServerTest, AnswersArticleRequestWithGreetingAndTimestamp) {
+  StartServer();
+  LineClient client = Connect();
+  const absl::Time before = absl::Now();
+  ASSERT_TRUE(client.Write("{\"Uid\":\"pixel-1\",\"Val\":\"pixelpig!\"}\n").ok());
+  absl::StatusOr<std::string> line = client.ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  Response response = ParseResponse(*line);
+  EXPECT_EQ(response.uid, "pixel-1");
+  EXPECT_EQ(response.val, "server: hello, pixelpig!");
+  ASSERT_EQ(response.ts.size(), 30u) << response.ts;
+  absl::Time ts;
+  std::string error;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, response.ts, &ts, &error)) << error;
+  EXPECT_GE(ts, before - absl::Milliseconds(1));
+  EXPECT_LE(ts, absl::Now() + absl::Milliseconds(1));
+}
+
+// Verify: 10,000 pipelined requests on one connection are all answered, in
+// order, with their own Uid, and the answers leave in far fewer writes than
+// there are requests (coalescing).
+TEST_F(ServerTest, AnswersTenThousandPipelinedRequestsWithCoalescedWrites) {
+  StartServer();
+  LineClient client = Connect();
+  constexpr int kRequests = 10'000;
+  std::string batch;
+  for (int i = 0; i < kRequests; ++i) batch += RequestLine(absl::StrCat("u", i), absl::StrCat("v", i));
+  std::thread writer([&] { EXPECT_TRUE(client.Write(batch).ok()); });
+  for (int i = 0; i < kRequests; ++i) {
+    absl::StatusOr<std::string> line = client.ReadLine();
+    ASSERT_TRUE(line.ok()) << "answer " << i << ": " << line.status();
+    Response response = ParseResponse(*line);
+    ASSERT_EQ(response.uid, absl::StrCat("u", i));
+    ASSERT_EQ(response.val, absl::StrCat("server: hello, v", i));
+  }
+  writer.join();
+  ServerStats stats = server_->stats();
+  EXPECT_EQ(stats.requests, static_cast<uint64_t>(kRequests));
+  EXPECT_LE(stats.write_batches, static_cast<uint64_t>(kRequests / 10));
+}
+
+// Verify: 200 connections open at once are each answered correctly.
+TEST_F(ServerTest, ServesTwoHundredConcurrentConnections) {
+  StartServer();
+  constexpr int kConnections = 200;
+  std::vector<LineClient> clients;
+  for (int i = 0; i < kConnections; ++i) clients.push_back(Connect());
+  for (int i = 0; i < kConnections; ++i) {
+    ASSERT_TRUE(clients[i].Write(RequestLine(absl::StrCat("c", i), "x") + RequestLine(absl::StrCat("d", i), "y")).ok());
+  }
+  for (int i = 0; i < kConnections; ++i) {
+    absl::StatusOr<std::string> first = clients[i].ReadLine();
+    absl::StatusOr<std::string> second = clients[i].ReadLine();
+    ASSERT_TRUE(first.ok() && second.ok()) << "connection " << i;
+    EXPECT_EQ(ParseResponse(*first).uid, absl::StrCat("c", i));
+    EXPECT_EQ(ParseResponse(*second).uid, absl::StrCat("d", i));
+  }
+  EXPECT_EQ(server_->stats().connections_open, static_cast<uint64_t>(kConnections));
+}
+
+// Verify: a client that writes JSON objects back to back with no newline (as
+// the article's Go client does), even split mid-object across writes, gets
+// every answer.
+TEST_F(ServerTest, AnswersGoStyleClientWithoutNewlines) {
+  StartServer();
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write("{\"Uid\":\"1\",\"Val\":\"a\"}{\"Uid\":\"2\",\"Val\":\"b}{\"}{\"Uid\":\"3\",").ok());
+  absl::StatusOr<std::string> first = client.ReadLine();
+  absl::StatusOr<std::string> second = client.ReadLine();
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(ParseResponse(*first).val, "server: hello, a");
+  EXPECT_EQ(ParseResponse(*second).val, "server: hello, b}{");
+  ASSERT_TRUE(client.Write("\"Val\":\"c\"}").ok());
+  absl::StatusOr<std::string> third = client.ReadLine();
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(ParseResponse(*third), (Response{"3", "server: hello, c", ParseResponse(*third).ts}));
+}
+
+// Verify: garbage gets one "-ERR" line and the same connection then answers
+// a valid request.
+TEST_F(ServerTest, AnswersErrForGarbageThenServesNextRequest) {
+  StartServer();
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write("this is not json\n" + RequestLine("ok", "v")).ok());
+  absl::StatusOr<std::string> error = client.ReadLine();
+  ASSERT_TRUE(error.ok());
+  EXPECT_THAT(*error, StartsWith("-ERR invalid JSON"));
+  absl::StatusOr<std::string> answer = client.ReadLine();
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(ParseResponse(*answer).uid, "ok");
+  EXPECT_EQ(server_->stats().bad_requests, 1u);
+}
+
+// Verify: wrong types and invalid UTF-8 are answered with "-ERR" and the
+// connection stays open.
+TEST_F(ServerTest, AnswersErrForWrongTypesAndInvalidUtf8) {
+  StartServer();
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write("{\"Uid\":7,\"Val\":\"v\"}\n{\"Uid\":\"\xFF\xFE\"}\n" + RequestLine("after", "v")).ok());
+  absl::StatusOr<std::string> wrong_type = client.ReadLine();
+  absl::StatusOr<std::string> bad_utf8 = client.ReadLine();
+  absl::StatusOr<std::string> answer = client.ReadLine();
+  ASSERT_TRUE(wrong_type.ok() && bad_utf8.ok() && answer.ok());
+  EXPECT_EQ(*wrong_type, "-ERR field \"Uid\" must be a string, got number");
+  EXPECT_THAT(*bad_utf8, StartsWith("-ERR invalid JSON"));
+  EXPECT_EQ(ParseResponse(*answer).uid, "after");
+}
+
+// Verify: a message with both Uid and Val empty is ignored, as in the article.
+TEST_F(ServerTest, IgnoresMessageWithEmptyUidAndVal) {
+  StartServer();
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write("{\"Uid\":\"\",\"Val\":\"\"}\n{}\n" + RequestLine("", "only-val")).ok());
+  absl::StatusOr<std::string> line = client.ReadLine();
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(ParseResponse(*line).val, "server: hello, only-val");
+}
+
+// Verify: a client that closes halfway through a frame leaves the server
+// serving everyone else.
+TEST_F(ServerTest, HalfWrittenFrameThenCloseLeavesOthersServed) {
+  StartServer();
+  LineClient steady = Connect();
+  {
+    LineClient quitter = Connect();
+    ASSERT_TRUE(quitter.Write("{\"Uid\":\"half\",\"Va").ok());
+  }
+  ASSERT_TRUE(AwaitStats([](const ServerStats& s) { return s.connections_accepted == 2 && s.connections_open == 1; }));
+  ASSERT_TRUE(steady.Write(RequestLine("still", "here")).ok());
+  absl::StatusOr<std::string> line = steady.ReadLine();
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(ParseResponse(*line).uid, "still");
+  LineClient later = Connect();
+  ASSERT_TRUE(later.Write(RequestLine("new", "conn")).ok());
+  ASSERT_TRUE(later.ReadLine().ok());
+}
+
+// Verify: beyond max_connections a new connection gets "-ERR" and is
+// closed; once one closes, a new one is accepted again.
+TEST_F(ServerTest, EnforcesMaxConnections) {
+  ServerOptions options;
+  options.max_connections = 2;
+  StartServer(options);
+  LineClient first = Connect();
+  LineClient second = Connect();
+  for (LineClient* client : {&first, &second}) {
+    ASSERT_TRUE(client->Write(RequestLine("x", "y")).ok());
+    ASSERT_TRUE(client->ReadLine().ok());
+  }
+  LineClient third = Connect();
+  absl::StatusOr<std::string> rejection = third.ReadToEof();
+  ASSERT_TRUE(rejection.ok()) << rejection.status();
+  EXPECT_EQ(*rejection, "-ERR too many connections (max 2)\n");
+  EXPECT_EQ(server_->stats().connections_rejected, 1u);
+
+  first.Close();
+  ASSERT_TRUE(AwaitStats([](const ServerStats& s) { return s.connections_open == 1; }));
+  LineClient fourth = Connect();
+  ASSERT_TRUE(fourth.Write(RequestLine("fourth", "y")).ok());
+  absl::StatusOr<std::string> line = fourth.ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(ParseResponse(*line).uid, "fourth");
+}
+
+// Verify: a frame over max_frame_bytes gets "-ERR" after the answers to the
+// requests before it, then the connection is closed.
+TEST_F(ServerTest, ClosesAfterErrForOverlongFrame) {
+  ServerOptions options;
+  options.frame_limits.max_frame_bytes = 1024;
+  StartServer(options);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("before", "v") + RequestLine("big", std::string(2000, 'x'))).ok());
+  absl::StatusOr<std::string> rest = client.ReadToEof();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  std::size_t newline = rest->find('\n');
+  ASSERT_NE(newline, std::string::npos);
+  EXPECT_EQ(ParseResponse(rest->substr(0, newline)).uid, "before");
+  EXPECT_EQ(rest->substr(newline + 1), "-ERR frame longer than 1024 bytes; closing\n");
+}
+
+// Verify: a peer that keeps sending after an over-long frame still receives
+// the "-ERR" line (the server drains its input before closing).
+TEST_F(ServerTest, ErrSurvivesPeerThatKeepsWriting) {
+  ServerOptions options;
+  options.frame_limits.max_frame_bytes = 64;
+  StartServer(options);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(std::string(100, 'x')).ok());
+  absl::StatusOr<std::string> line = client.ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(*line, "-ERR frame longer than 64 bytes; closing");
+  ASSERT_TRUE(client.Write(std::string(256 * 1024, 'y')).ok());
+  client.ShutdownWrite();
+  EXPECT_TRUE(client.ReadToEof().ok());
+}
+
+// Verify: JSON nested deeper than the limit gets "-ERR" and a close.
+TEST_F(ServerTest, ClosesAfterErrForTooDeepNesting) {
+  StartServer();
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write("{\"a\":" + std::string(100, '[') + "\n").ok());
+  absl::StatusOr<std::string> rest = client.ReadToEof();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, "-ERR JSON nested deeper than 32 levels; closing\n");
+}
+
+// Verify: with idle_timeout set, a silent connection is closed by the server.
+TEST_F(ServerTest, ClosesIdleConnection) {
+  ServerOptions options;
+  options.idle_timeout = absl::Milliseconds(50);
+  StartServer(options);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("a", "b")).ok());
+  ASSERT_TRUE(client.ReadLine().ok());
+  absl::StatusOr<std::string> rest = client.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, "");
+}
+
+// Verify: a peer that half-closes still gets the answers it is owed, deferred
+// ones included, before the server closes.
+TEST_F(ServerTest, AnswersOwedAfterPeerHalfClose) {
+  auto handler = std::make_shared<DeferringHandler>();
+  StartServer({}, handler);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("a", "1")).ok());
+  client.ShutdownWrite();
+  handler->AwaitHeld(1);
+  handler->Answer(0);
+  absl::StatusOr<std::string> rest = client.ReadToEof();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(ParseResponse(rest->substr(0, rest->size() - 1)).val, "late 1");
+}
+
+// Verify: a handler may answer later and out of order; each answer carries
+// its own Uid.
+TEST_F(ServerTest, DeferredRepliesMayArriveOutOfOrder) {
+  auto handler = std::make_shared<DeferringHandler>();
+  StartServer({}, handler);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("first", "1") + RequestLine("second", "2")).ok());
+  handler->AwaitHeld(2);
+  handler->Answer(1);
+  absl::StatusOr<std::string> line = client.ReadLine();
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(ParseResponse(*line), (Response{"second", "late 2", ""}));
+  handler->Answer(0);
+  line = client.ReadLine();
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(ParseResponse(*line), (Response{"first", "late 1", ""}));
+}
+
+// Verify: a handler can close the connection; answers already given are
+// written first.
+TEST_F(ServerTest, HandlerCanCloseConnectionAfterAnswers) {
+  auto handler = std::make_shared<DeferringHandler>();
+  StartServer({}, handler);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("a", "1") + RequestLine("b", "2")).ok());
+  handler->AwaitHeld(2);
+  handler->Answer(0);
+  handler->CloseVia(1);
+  absl::StatusOr<std::string> rest = client.ReadToEof();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(ParseResponse(rest->substr(0, rest->size() - 1)).uid, "a");
+}
+
+// Answers with a Val of `size` bytes and signals once it has answered.
+class BigAnswerHandler : public RequestHandler {
+ public:
+  explicit BigAnswerHandler(std::size_t size) : size_(size) {}
+  void OnRequest(const Request& request, ReplyContext& reply) override {
+    reply.Reply(Response{request.uid, std::string(size_, 'z'), ""});
+    answered_.Notify();
+  }
+  absl::Notification answered_;
+
+ private:
+  std::size_t size_;
+};
+
+// Verify: Shutdown() stops accepting, yet an answer already computed is
+// written completely before the connection closes.
+TEST_F(ServerTest, ShutdownFinishesWritingComputedAnswers) {
+  constexpr std::size_t kSize = 8 << 20;  // Far more than the socket buffers hold.
+  auto handler = std::make_shared<BigAnswerHandler>(kSize);
+  StartServer({}, handler);
+  const uint16_t server_port = port();
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("big", "v")).ok());
+  handler->answered_.WaitForNotification();
+  std::thread shutdown([&] { server_->Shutdown(absl::Seconds(30)); });
+  absl::StatusOr<std::string> everything = client.ReadToEof(absl::Seconds(30));
+  client.Close();  // Ends the server's lingering read, so Shutdown() returns.
+  shutdown.join();
+  ASSERT_TRUE(everything.ok()) << everything.status();
+  ASSERT_EQ(everything->back(), '\n');
+  Response response = ParseResponse(everything->substr(0, everything->size() - 1));
+  EXPECT_EQ(response.uid, "big");
+  EXPECT_EQ(response.val.size(), kSize);
+  EXPECT_FALSE(LineClient::Connect(server_port).ok()) << "still accepting after Shutdown()";
+}
+
+// Verify: Shutdown() returns after its grace period even if a client never
+// reads its answer, closing that connection.
+TEST_F(ServerTest, ShutdownClosesStuckConnectionAfterGrace) {
+  auto handler = std::make_shared<BigAnswerHandler>(16 << 20);
+  StartServer({}, handler);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("stuck", "v")).ok());
+  handler->answered_.WaitForNotification();
+  server_->Shutdown(absl::Milliseconds(100));
+  EXPECT_EQ(server_->stats().connections_open, 0u);
+}
+
+// Verify: Start() reports a busy port instead of crashing.
+TEST_F(ServerTest, StartFailsOnBusyPort) {
+  StartServer();
+  ServerOptions options;
+  options.listen = absl::StrCat("127.0.0.1:", port());
+  options.log_connections = false;
+  Server second(loops_, options, std::make_shared<HelloHandler>());
+  absl::Status status = second.Start();
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("bind"));
+}
+
+}  // namespace
+}  // namespace tcpcore

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# End-to-end check of the tcpgate-backend binary as a user runs it: it starts
+# on an ephemeral port, answers the README's nc one-liner, rejects a bad flag,
+# and exits 0 on SIGTERM after draining.
+set -euo pipefail
+backend=$1
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+
+if "$backend" --no_such_flag 2>"$work/badflag.log"; then
+  echo "FAIL: an unknown flag was accepted"; exit 1
+fi
+
+"$backend" --listen=127.0.0.1:0 --threads=2 2>"$work/log" &
+pid=$!
+port=""
+for _ in $(seq 1 200); do
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log")
+  [ -n "$port" ] && break
+  kill -0 $pid 2>/dev/null || { echo "FAIL: backend exited early"; cat "$work/log"; exit 1; }
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "FAIL: backend did not report its port"; cat "$work/log"; exit 1; }
+
+answer=$(printf '{"Uid":"pixel-1","Val":"pixelpig!"}\n' | timeout 10 nc -N 127.0.0.1 "$port")
+echo "answer: $answer"
+if ! [[ "$answer" =~ ^\{\"Uid\":\"pixel-1\",\"Val\":\"server:\ hello,\ pixelpig!\",\"Ts\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z\"\}$ ]]; then
+  echo "FAIL: unexpected answer"; exit 1
+fi
+
+kill -TERM $pid
+status=0
+wait $pid || status=$?
+if [ "$status" -ne 0 ]; then echo "FAIL: exit status $status after SIGTERM"; cat "$work/log"; exit 1; fi
+grep -q "connection from 127.0.0.1:[0-9]* opened" "$work/log" || { echo "FAIL: connect not logged"; exit 1; }
+grep -q "connection from 127.0.0.1:[0-9]* closed" "$work/log" || { echo "FAIL: disconnect not logged"; exit 1; }
+echo "PASS"
