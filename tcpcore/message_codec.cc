@@ -1,6 +1,7 @@
 #include "tcpcore/message_codec.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -118,8 +119,96 @@ class FlatStringObjectHandler {
   absl::Status status_;
 };
 
+// Length of the valid UTF-8 sequence at s[i], or 0 if it is not valid.
+std::size_t ValidUtf8SequenceLength(absl::string_view s, std::size_t i);
+
+// The fast path for the messages peers actually send: one flat object whose
+// values are strings without escapes (or null). Returns false, with the
+// targets in any state, for anything else, including every error; the full
+// parser then decides. So the fast path never changes what is accepted, only
+// how quickly (the fuzzer checks both paths agree).
+template <std::size_t N>
+bool TryDecodePlainFlatObject(absl::string_view frame, const FieldSlot (&slots)[N]) {
+  const char* p = frame.data();
+  const char* const end = p + frame.size();
+  auto skip_space = [&] {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) ++p;
+  };
+  // Reads a string body after its opening quote; false on escapes, control
+  // bytes, invalid UTF-8 or a missing closing quote.
+  auto plain_string = [&](absl::string_view& out) {
+    const char* start = p;
+    while (p < end) {
+      auto c = static_cast<unsigned char>(*p);
+      if (c == '"') {
+        out = absl::string_view(start, static_cast<std::size_t>(p - start));
+        ++p;
+        return true;
+      }
+      if (c == '\\' || c < 0x20) return false;
+      if (c < 0x80) {
+        ++p;
+        continue;
+      }
+      std::size_t len = ValidUtf8SequenceLength(frame, static_cast<std::size_t>(p - frame.data()));
+      if (len == 0) return false;
+      p += len;
+    }
+    return false;
+  };
+  for (const FieldSlot& slot : slots) slot.target->clear();
+  skip_space();
+  if (p == end || *p != '{') return false;
+  ++p;
+  skip_space();
+  if (p < end && *p == '}') {
+    ++p;
+  } else {
+    while (true) {
+      absl::string_view key;
+      if (p == end || *p != '"') return false;
+      ++p;
+      if (!plain_string(key)) return false;
+      skip_space();
+      if (p == end || *p != ':') return false;
+      ++p;
+      skip_space();
+      std::string* target = nullptr;
+      for (const FieldSlot& slot : slots) {
+        if (absl::EqualsIgnoreCase(key, slot.key)) {
+          target = slot.target;
+          break;
+        }
+      }
+      if (p < end && *p == '"') {
+        ++p;
+        absl::string_view value;
+        if (!plain_string(value)) return false;
+        if (target != nullptr) target->assign(value.data(), value.size());
+      } else if (end - p >= 4 && std::memcmp(p, "null", 4) == 0) {
+        p += 4;
+        if (target != nullptr) target->clear();
+      } else {
+        return false;
+      }
+      skip_space();
+      if (p == end) return false;
+      if (*p == '}') {
+        ++p;
+        break;
+      }
+      if (*p != ',') return false;
+      ++p;
+      skip_space();
+    }
+  }
+  skip_space();
+  return p == end;
+}
+
 template <std::size_t N>
 absl::Status DecodeFlatObject(absl::string_view frame, const FieldSlot (&slots)[N]) {
+  if (TryDecodePlainFlatObject(frame, slots)) return absl::OkStatus();
   for (const FieldSlot& slot : slots) slot.target->clear();
   FlatStringObjectHandler<N> handler(slots);
   // strict = true: anything after the object is an error.

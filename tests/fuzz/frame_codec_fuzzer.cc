@@ -118,7 +118,6 @@ struct SplitOutcome {
 };
 
 void Feed(FrameSplitter& splitter, absl::string_view chunk, bool use_prepare_write) {
-  if (chunk.empty()) return;  // TEMPORARY
   if (!use_prepare_write) {
     splitter.Append(chunk);
     return;
