@@ -34,6 +34,7 @@ absl::Span<char> FrameSplitter::PrepareWrite(std::size_t min_bytes) {
 void FrameSplitter::CommitWrite(std::size_t n) { end_ += std::min(n, capacity_ - end_); }
 
 void FrameSplitter::Append(absl::string_view bytes) {
+  if (bytes.empty()) return;  // memcpy must not see a null pointer.
   absl::Span<char> space = PrepareWrite(bytes.size());
   std::memcpy(space.data(), bytes.data(), bytes.size());
   CommitWrite(bytes.size());

@@ -99,7 +99,7 @@ class FlatStringObjectHandler {
     if (value != nullptr) {
       current_->target->assign(*value);
     } else if (type == "null") {
-      current_->target->clear();
+      // Go's encoding/json leaves a string field untouched on null.
     } else {
       return Error(absl::StrCat("field \"", current_->key, "\" must be a string, got ", type));
     }
@@ -186,8 +186,7 @@ bool TryDecodePlainFlatObject(absl::string_view frame, const FieldSlot (&slots)[
         if (!plain_string(value)) return false;
         if (target != nullptr) target->assign(value.data(), value.size());
       } else if (end - p >= 4 && std::memcmp(p, "null", 4) == 0) {
-        p += 4;
-        if (target != nullptr) target->clear();
+        p += 4;  // null leaves the field as it is, as in Go.
       } else {
         return false;
       }

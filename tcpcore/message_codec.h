@@ -3,7 +3,7 @@
 //
 // Decoding follows Go's encoding/json, which the article's peers use: unknown
 // keys are ignored, a key matches a field exactly or, failing that, ignoring
-// case; a later duplicate key wins; null leaves a field empty; any other
+// case; a later duplicate key wins; null leaves a field as it was; any other
 // non-string value for a known field is an error, as is anything that is not
 // one JSON object or any invalid UTF-8. Decoders write into caller-owned
 // messages so a connection can reuse their string capacity across requests.

@@ -19,10 +19,13 @@ asio::ip::tcp::endpoint Server::local_endpoint() const { return core_->local_end
 void Server::Shutdown(absl::Duration grace) {
   core_->StopAccepting();
   core_->PostToEachConnection([](ServerConnection& connection) { connection.BeginDrain(); });
-  if (core_->AwaitNoConnections(grace)) return;
-  core_->PostToEachConnection([](ServerConnection& connection) { connection.Close("server shutdown"); });
-  if (!core_->AwaitNoConnections(absl::Seconds(10))) {
-    Log(LogLevel::kError, "shutdown: connections still open after a forced close");
+  if (!core_->AwaitNoConnections(grace)) {
+    core_->PostToEachConnection([](ServerConnection& connection) { connection.Close("server shutdown"); });
+  }
+  // Closed connections still have aborted operations queued on their loops;
+  // wait until those ran and released them, so no handler outlives Shutdown().
+  if (!core_->AwaitConnectionsDestroyed(absl::Seconds(10))) {
+    Log(LogLevel::kError, "shutdown: connections still alive 10 s after a forced close");
   }
 }
 

@@ -33,9 +33,11 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::shared_ptr
       core_(std::move(core)),
       peer_(PeerName(socket_)),
       splitter_(core_->options().frame_limits),
-      timer_(socket_.get_executor()) {}
+      timer_(socket_.get_executor()) {
+  core_->OnConnectionCreated();
+}
 
-ServerConnection::~ServerConnection() = default;
+ServerConnection::~ServerConnection() { core_->OnConnectionDestroyed(); }
 
 void ServerConnection::Start() {
   const ServerOptions& options = core_->options();

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include <future>
 #include "asio/post.hpp"
 #include "tcpcore/host_port.h"
 #include "tcpcore/log.h"
@@ -70,12 +70,10 @@ void ServerCore::OnAccepted(const asio::error_code& error, asio::ip::tcp::socket
   auto connection = std::make_shared<ServerConnection>(std::move(socket), shared_from_this());
   bool admitted = true;
   {
-    absl::MutexLock lock(&mu_);
-    if (options_.max_connections > 0 && connections_.size() >= static_cast<std::size_t>(options_.max_connections)) {
-      admitted = false;
-    } else {
-      connections_.emplace(connection.get(), connection);
-    }
+    std::lock_guard lock(mu_);
+    admitted = options_.max_connections <= 0 || admitted_open_ < options_.max_connections;
+    if (admitted) ++admitted_open_;
+    connections_.emplace(connection.get(), Registered{connection, admitted});
   }
   if (admitted) {
     accepted_.fetch_add(1, std::memory_order_relaxed);
@@ -90,23 +88,24 @@ void ServerCore::OnAccepted(const asio::error_code& error, asio::ip::tcp::socket
 }
 
 void ServerCore::StopAccepting() {
-  absl::Notification closed;
+  std::promise<void> closed;
   asio::post(acceptor_.get_executor(), [this, &closed] {
     asio::error_code ignored;
     acceptor_.close(ignored);
     accept_retry_.cancel();
-    closed.Notify();
+    // The aborted accept's completion is queued now; signal after it ran.
+    asio::post(acceptor_.get_executor(), [&closed] { closed.set_value(); });
   });
-  closed.WaitForNotification();
+  closed.get_future().wait();
 }
 
 void ServerCore::PostToEachConnection(std::function<void(ServerConnection&)> fn) {
   std::vector<std::shared_ptr<ServerConnection>> open;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     open.reserve(connections_.size());
-    for (auto& [ptr, weak] : connections_) {
-      if (auto connection = weak.lock()) open.push_back(std::move(connection));
+    for (auto& [ptr, registered] : connections_) {
+      if (auto connection = registered.connection.lock()) open.push_back(std::move(connection));
     }
   }
   for (auto& connection : open) {
@@ -115,14 +114,33 @@ void ServerCore::PostToEachConnection(std::function<void(ServerConnection&)> fn)
 }
 
 bool ServerCore::AwaitNoConnections(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return connections_.empty(); };
-  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+  std::unique_lock lock(mu_);
+  return changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return connections_.empty(); });
+}
+
+bool ServerCore::AwaitConnectionsDestroyed(absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  return changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                           [this] { return live_connection_objects_ == 0; });
+}
+
+void ServerCore::OnConnectionCreated() {
+  std::lock_guard lock(mu_);
+  ++live_connection_objects_;
+}
+
+void ServerCore::OnConnectionDestroyed() {
+  std::lock_guard lock(mu_);
+  if (--live_connection_objects_ == 0) changed_.notify_all();
 }
 
 void ServerCore::OnConnectionClosed(ServerConnection* connection) {
-  absl::MutexLock lock(&mu_);
-  connections_.erase(connection);
+  std::lock_guard lock(mu_);
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  if (it->second.admitted) --admitted_open_;
+  connections_.erase(it);
+  if (connections_.empty()) changed_.notify_all();
 }
 
 void ServerCore::AddCounts(uint64_t requests, uint64_t bad_requests, uint64_t write_batches) {
@@ -134,8 +152,8 @@ void ServerCore::AddCounts(uint64_t requests, uint64_t bad_requests, uint64_t wr
 ServerStats ServerCore::stats() const {
   ServerStats stats;
   {
-    absl::MutexLock lock(&mu_);
-    stats.connections_open = connections_.size();
+    std::lock_guard lock(mu_);
+    stats.connections_open = static_cast<uint64_t>(admitted_open_);
   }
   stats.connections_accepted = accepted_.load(std::memory_order_relaxed);
   stats.connections_rejected = rejected_.load(std::memory_order_relaxed);

@@ -5,7 +5,9 @@
 //
 // Thread-safety: the acceptor is touched only on its loop (the group's loop
 // 0); the registry is guarded by a mutex; counters are atomic; options and
-// handler are immutable after construction.
+// handler are immutable after construction. (std::mutex rather than
+// absl::Mutex: Debian's Abseil is not built for ThreadSanitizer, so TSan
+// cannot see absl::Mutex's synchronisation and reports false races.)
 #ifndef TCPCORE_SERVER_CORE_H_
 #define TCPCORE_SERVER_CORE_H_
 
@@ -14,10 +16,10 @@
 #include <functional>
 #include <memory>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
 #include "asio/ip/tcp.hpp"
 #include "asio/steady_timer.hpp"
 #include "tcpcore/server.h"
@@ -42,6 +44,13 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   void PostToEachConnection(std::function<void(ServerConnection&)> fn);
   // Waits until no connection is open or `timeout` passes; true if none is.
   bool AwaitNoConnections(absl::Duration timeout);
+  // Waits until every ServerConnection object is destroyed, so none of
+  // their handlers is left queued on a loop. False after `timeout`.
+  bool AwaitConnectionsDestroyed(absl::Duration timeout);
+
+  // Called by ServerConnection's constructor and destructor.
+  void OnConnectionCreated();
+  void OnConnectionDestroyed();
 
   // Called by a connection, on its loop, when it closes.
   void OnConnectionClosed(ServerConnection* connection);
@@ -61,8 +70,18 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   asio::steady_timer accept_retry_;     // Backs off after EMFILE and the like.
   asio::ip::tcp::endpoint endpoint_;
 
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<ServerConnection*, std::weak_ptr<ServerConnection>> connections_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  std::condition_variable changed_;  // Signalled when the registry or live count changes.
+  // Every connection not yet closed, rejected ones included (they linger
+  // briefly to deliver their "-ERR").
+  struct Registered {
+    std::weak_ptr<ServerConnection> connection;
+    bool admitted;  // Counts towards max_connections.
+  };
+  // Guarded by mu_:
+  absl::flat_hash_map<ServerConnection*, Registered> connections_;
+  int64_t admitted_open_ = 0;
+  int64_t live_connection_objects_ = 0;
 
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rejected_{0};

@@ -17,8 +17,10 @@
 //   * Frames are non-empty, contain no '\n' and respect max_frame_bytes; a
 //     partial frame never holds more than max_frame_bytes + 1 bytes; an error
 //     is sticky.
-//   * A frame that DecodeRequest/DecodeResponse accepts is a JSON object for
-//     nlohmann's DOM parser, whose values agree with the decoded fields.
+//   * DecodeRequest/DecodeResponse accept exactly the frames that the rules
+//     of message_codec.h, applied to nlohmann's parse of the frame, accept,
+//     with the same field values (this also pits the codec's fast path
+//     against its full parser).
 //   * A decoded message re-encodes to one line that splits into exactly one
 //     frame and decodes to an equal message.
 //   * AppendJsonString() of arbitrary bytes is a valid JSON string that keeps
@@ -30,7 +32,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -138,7 +142,7 @@ SplitOutcome Split(absl::string_view stream, const FeedPlan& plan, OnFrame on_fr
   ChunkSizer sizer(plan);
   SplitOutcome outcome;
   std::size_t fed = 0;
-  do {
+  do {  // An empty stream is fed once, as an empty chunk: a read of 0 bytes.
     std::size_t chunk_size = sizer.Next(stream.size() - fed);
     Feed(splitter, stream.substr(fed, chunk_size), plan.use_prepare_write);
     fed += chunk_size;
@@ -192,35 +196,46 @@ std::string AsciiBytesOf(absl::string_view bytes) {
   return ascii;
 }
 
-// A decoded field and the key it is read from.
-struct DecodedField {
-  absl::string_view key;
-  const std::string* value;
-};
-
-// Compares a successful decode of `frame` with nlohmann's DOM parser. A key
-// spelled in several cases ({"uid":..,"Uid":..}) is skipped: the DOM keeps no
-// order between those spellings, so it cannot tell which one came last.
-void CheckAgainstDom(absl::string_view frame, std::initializer_list<DecodedField> fields) {
-  json dom = ParseJson(frame);
-  FUZZ_CHECK(dom.is_object());
-  for (const DecodedField& field : fields) {
-    const json* dom_value = nullptr;
-    int spellings = 0;
-    for (const auto& [key, value] : dom.items()) {
-      if (absl::EqualsIgnoreCase(key, field.key)) {
-        dom_value = &value;
-        ++spellings;
+// The decoding rules of message_codec.h applied to what nlohmann's parser
+// reports, independently of the codec and its fast path: the values of the
+// fields named `keys`, or nullopt where decoding must fail.
+std::optional<std::vector<std::string>> ReferenceDecode(absl::string_view frame,
+                                                        std::initializer_list<absl::string_view> keys) {
+  // The top-level members in input order; the parser callback sees each
+  // member's value complete, at depth 1, after its key.
+  std::vector<std::pair<std::string, json>> members;
+  std::string key;
+  auto collect_members = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth == 1) {
+      if (event == json::parse_event_t::key) {
+        key = parsed.get<std::string>();
+      } else if (event == json::parse_event_t::value || event == json::parse_event_t::object_end ||
+                 event == json::parse_event_t::array_end) {
+        members.emplace_back(key, parsed);
       }
     }
-    if (spellings == 0) {
-      FUZZ_CHECK(field.value->empty());
-    } else if (spellings == 1) {
-      FUZZ_CHECK(dom_value->is_string() || dom_value->is_null());
-      const std::string expected = dom_value->is_string() ? dom_value->get<std::string>() : "";
-      FUZZ_CHECK(*field.value == expected);
+    return true;
+  };
+  json top = json::parse(frame.begin(), frame.end(), collect_members, /*allow_exceptions=*/false);
+  if (!top.is_object()) return std::nullopt;
+
+  std::vector<std::string> values(keys.size());
+  for (const auto& [member_key, member_value] : members) {
+    std::size_t field = 0;
+    for (absl::string_view field_key : keys) {
+      if (absl::EqualsIgnoreCase(member_key, field_key)) break;
+      ++field;
+    }
+    if (field == keys.size()) continue;  // Unknown keys are ignored.
+    if (member_value.is_string()) {
+      values[field] = member_value.get<std::string>();  // A later duplicate wins.
+    } else if (member_value.is_null()) {
+      // null leaves the field as it was, as in Go's encoding/json.
+    } else {
+      return std::nullopt;
     }
   }
+  return values;
 }
 
 // Splits `line` (one encoded message) with a fresh splitter and returns its
@@ -265,14 +280,20 @@ struct DecodeScratch {
 };
 
 void CheckFrame(absl::string_view frame, DecodeScratch& scratch) {
-  if (tcpcore::DecodeRequest(frame, scratch.request).ok()) {
-    CheckAgainstDom(frame, {{"Uid", &scratch.request.uid}, {"Val", &scratch.request.val}});
+  const std::optional<std::vector<std::string>> request_fields = ReferenceDecode(frame, {"Uid", "Val"});
+  const bool request_ok = tcpcore::DecodeRequest(frame, scratch.request).ok();
+  FUZZ_CHECK(request_ok == request_fields.has_value());
+  if (request_ok) {
+    FUZZ_CHECK(scratch.request == (Request{(*request_fields)[0], (*request_fields)[1]}));
     CheckRequestRoundTrip(scratch.request);
   }
-  if (tcpcore::DecodeResponse(frame, scratch.response).ok()) {
-    CheckAgainstDom(frame, {{"Uid", &scratch.response.uid},
-                            {"Val", &scratch.response.val},
-                            {"Ts", &scratch.response.ts}});
+
+  const std::optional<std::vector<std::string>> response_fields = ReferenceDecode(frame, {"Uid", "Val", "Ts"});
+  const bool response_ok = tcpcore::DecodeResponse(frame, scratch.response).ok();
+  FUZZ_CHECK(response_ok == response_fields.has_value());
+  if (response_ok) {
+    FUZZ_CHECK(scratch.response ==
+               (Response{(*response_fields)[0], (*response_fields)[1], (*response_fields)[2]}));
     CheckResponseRoundTrip(scratch.response);
   }
 }

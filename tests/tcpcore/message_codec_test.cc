@@ -37,10 +37,13 @@ TEST(MessageCodec, IgnoresUnknownFields) {
             (Request{"u", "v"}));
 }
 
-// Verify: missing fields decode as empty strings; null leaves a field empty.
+// Verify: missing fields decode as empty strings; null leaves a field as it
+// was (empty, or an earlier duplicate's value), as Go's encoding/json does.
 TEST(MessageCodec, MissingOrNullFieldsAreEmpty) {
   EXPECT_EQ(MustDecodeRequest(R"({"Uid":"u"})"), (Request{"u", ""}));
   EXPECT_EQ(MustDecodeRequest(R"({"Uid":null,"Val":"v"})"), (Request{"", "v"}));
+  EXPECT_EQ(MustDecodeRequest(R"({"Uid":"a","Uid":null})"), (Request{"a", ""}));
+  EXPECT_EQ(MustDecodeRequest(R"({"Uid":"a","uid":null,"Val":"\u0000"})"), (Request{"a", std::string(1, '\0')}));
   EXPECT_EQ(MustDecodeRequest("{}"), (Request{"", ""}));
 }
 
