@@ -1,0 +1,473 @@
+#include "tcpcore/client_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "asio/connect.hpp"
+#include "asio/post.hpp"
+#include "asio/write.hpp"
+#include "tcpcore/log.h"
+#include "tcpcore/message_codec.h"
+
+namespace tcpcore {
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+std::chrono::steady_clock::duration ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
+
+std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
+  return absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
+}
+
+// Bytes a request takes on the wire, about.
+int64_t WireBytes(const Request& request) {
+  return static_cast<int64_t>(request.uid.size() + request.val.size() + 20);
+}
+
+}  // namespace
+
+void CancelHandle::Cancel() const {
+  std::shared_ptr<ClientConnection> connection = connection_.lock();
+  if (!connection) return;
+  asio::post(connection->loop_, [connection, id = id_] { connection->CancelOnLoop(id); });
+}
+
+std::shared_ptr<ClientConnection> ClientConnection::Create(asio::io_context& loop, asio::ip::tcp::endpoint endpoint,
+                                                           ConnectionOptions options,
+                                                           std::shared_ptr<ConnectionCounters> counters,
+                                                           StateListener listener) {
+  if (counters == nullptr) counters = std::make_shared<ConnectionCounters>();
+  return std::shared_ptr<ClientConnection>(
+      new ClientConnection(loop, endpoint, std::move(options), std::move(counters), std::move(listener)));
+}
+
+ClientConnection::ClientConnection(asio::io_context& loop, asio::ip::tcp::endpoint endpoint,
+                                   ConnectionOptions options, std::shared_ptr<ConnectionCounters> counters,
+                                   StateListener listener)
+    : loop_(loop),
+      socket_(loop),
+      endpoint_(endpoint),
+      options_(std::move(options)),
+      counters_(std::move(counters)),
+      listener_(std::move(listener)),
+      idle_since_ns_(Clock::now().time_since_epoch().count()),
+      dial_timer_(loop),
+      deadline_timer_(loop),
+      watchdog_(loop),
+      splitter_(options_.frame_limits) {}
+
+ClientConnection::~ClientConnection() = default;
+
+std::chrono::steady_clock::time_point ClientConnection::idle_since() const {
+  return Clock::time_point(Clock::duration(idle_since_ns_.load(std::memory_order_relaxed)));
+}
+
+void ClientConnection::Start() {
+  asio::post(loop_, [self = shared_from_this()] {
+    if (self->state() == State::kClosed) return;
+    self->dial_timer_.expires_after(ToChrono(self->options_.dial_timeout));
+    self->dial_timer_.async_wait([self](const asio::error_code& error) {
+      if (error || self->state() != State::kConnecting) return;
+      self->Fail(absl::UnavailableError(absl::StrCat("dial timeout: no connection to ", EndpointText(self->endpoint_),
+                                                     " within ", absl::FormatDuration(self->options_.dial_timeout))));
+    });
+    self->socket_.async_connect(self->endpoint_,
+                                [self](const asio::error_code& error) { self->OnConnected(error); });
+  });
+}
+
+void ClientConnection::OnConnected(const asio::error_code& error) {
+  if (state() != State::kConnecting) return;  // Timed out or closed meanwhile.
+  dial_timer_.cancel();
+  if (error) {
+    Fail(absl::UnavailableError(absl::StrCat("cannot connect to ", EndpointText(endpoint_), ": ", error.message())));
+    return;
+  }
+  ApplySocketOptions();
+  last_read_ = Clock::now();
+  state_.store(State::kReady, std::memory_order_release);
+  if (listener_) listener_(State::kReady, absl::OkStatus());
+  if (state() != State::kReady) return;  // The listener closed it.
+  Flush();
+  ReadMore();
+}
+
+void ClientConnection::ApplySocketOptions() {
+  asio::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(options_.tcp_nodelay), ignored);
+  socket_.set_option(asio::socket_base::keep_alive(options_.keepalive), ignored);
+  const int fd = socket_.native_handle();
+  auto set_int = [fd](int level, int name, int value) { ::setsockopt(fd, level, name, &value, sizeof(value)); };
+  if (options_.keepalive) {
+    set_int(IPPROTO_TCP, TCP_KEEPIDLE, std::max<int>(1, absl::ToInt64Seconds(options_.keepalive_idle)));
+    set_int(IPPROTO_TCP, TCP_KEEPINTVL, std::max<int>(1, absl::ToInt64Seconds(options_.keepalive_interval)));
+    set_int(IPPROTO_TCP, TCP_KEEPCNT, std::max(1, options_.keepalive_count));
+  }
+  if (options_.user_timeout > absl::ZeroDuration()) {
+    set_int(IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(absl::ToInt64Milliseconds(options_.user_timeout)));
+  }
+  if (options_.linger_zero) socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+}
+
+CancelHandle ClientConnection::Send(Request request, absl::Time deadline, ResponseCallback done) {
+  const Clock::time_point steady_deadline = Clock::now() + ToChrono(std::max(deadline - absl::Now(),
+                                                                           absl::ZeroDuration()));
+  const int64_t bytes = WireBytes(request);
+  const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(inbox_mu_);
+    if (!refusing_) {
+      pending_count_.fetch_add(1, std::memory_order_relaxed);
+      pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+      inbox_.push_back(Outgoing{id, std::move(request), steady_deadline, std::move(done), bytes});
+      if (!wake_posted_) {
+        wake_posted_ = true;
+        asio::post(loop_, [self = shared_from_this()] { self->DrainInbox(); });
+      }
+      return CancelHandle(weak_from_this(), id);
+    }
+  }
+  std::move(done)(absl::UnavailableError(absl::StrCat("connection to ", EndpointText(endpoint_), " is closed")));
+  return CancelHandle();
+}
+
+std::future<absl::StatusOr<Response>> ClientConnection::SendAsync(Request request, absl::Time deadline) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<Response>>>();
+  std::future<absl::StatusOr<Response>> future = promise->get_future();
+  Send(std::move(request), deadline,
+       [promise](absl::StatusOr<Response> result) { promise->set_value(std::move(result)); });
+  return future;
+}
+
+void ClientConnection::Close(absl::string_view why) {
+  asio::post(loop_, [self = shared_from_this(), reason = std::string(why)] {
+    self->Fail(absl::UnavailableError(reason));
+  });
+}
+
+void ClientConnection::DrainInbox() {
+  {
+    std::lock_guard lock(inbox_mu_);
+    std::swap(inbox_, draining_);
+    wake_posted_ = false;
+  }
+  const Clock::time_point now = Clock::now();
+  for (Outgoing& outgoing : draining_) {
+    if (outgoing.deadline <= now) {
+      pending_count_.fetch_sub(1, std::memory_order_relaxed);
+      pending_bytes_.fetch_sub(outgoing.bytes, std::memory_order_relaxed);
+      std::move(outgoing.done)(absl::DeadlineExceededError("deadline passed before the request was sent"));
+      continue;
+    }
+    Admit(std::move(outgoing));
+  }
+  draining_.clear();
+  ArmDeadlineTimer();
+  Flush();
+}
+
+void ClientConnection::Admit(Outgoing outgoing) {
+  const uint64_t id = outgoing.id;
+  std::string uid = outgoing.request.uid;
+  auto [it, inserted] = entries_.try_emplace(
+      id, Entry{std::move(outgoing.request), outgoing.deadline, std::move(outgoing.done), outgoing.bytes});
+  deadlines_.emplace(outgoing.deadline, id);
+  UidLine& line = lines_[uid];
+  line.ids.push_back(id);
+  if (line.ids.size() == 1 && !line.awaiting_late_answer) WriteEntry(id, it->second);
+}
+
+void ClientConnection::WriteEntry(uint64_t, Entry& entry) {
+  AppendRequestLine(entry.request, out_);
+  entry.request.val = std::string();  // Written; keep only the Uid.
+  entry.on_wire = true;
+  if (live_on_wire_++ == 0) {
+    waiting_since_ = Clock::now();
+    ArmWatchdog();
+  }
+}
+
+void ClientConnection::Flush() {
+  if (state() != State::kReady || writing_active_ || out_.empty()) return;
+  std::swap(out_, writing_);
+  out_.clear();
+  writing_active_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](const asio::error_code& error, std::size_t) {
+                      self->OnWritten(error);
+                    });
+}
+
+void ClientConnection::OnWritten(const asio::error_code& error) {
+  writing_active_ = false;
+  writing_.clear();
+  if (state() == State::kClosed) return;
+  if (error) {
+    Fail(absl::UnavailableError(absl::StrCat("connection to ", EndpointText(endpoint_), " lost: ", error.message())));
+    return;
+  }
+  Flush();
+}
+
+void ClientConnection::ReadMore() {
+  if (reading_ || state() != State::kReady) return;
+  reading_ = true;
+  absl::Span<char> space = splitter_.PrepareWrite(kReadChunk);
+  socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                          [self = shared_from_this()](const asio::error_code& error, std::size_t bytes) {
+                            self->OnRead(error, bytes);
+                          });
+}
+
+void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) {
+  reading_ = false;
+  if (state() == State::kClosed) return;
+  if (error) {
+    Fail(absl::UnavailableError(absl::StrCat(
+        "connection to ", EndpointText(endpoint_),
+        error == asio::error::eof ? " closed by the backend" : absl::StrCat(" lost: ", error.message()))));
+    return;
+  }
+  last_read_ = Clock::now();
+  splitter_.CommitWrite(bytes);
+  while (state() == State::kReady) {
+    FrameSplitter::Event event = splitter_.Next();
+    if (event.kind == FrameSplitter::Kind::kNeedMore) break;
+    if (event.kind != FrameSplitter::Kind::kFrame) {
+      Fail(absl::UnavailableError(absl::StrCat("protocol error from ", EndpointText(endpoint_), ": ",
+                                               event.kind == FrameSplitter::Kind::kTooLong ? "answer too long"
+                                                                                           : "answer nested too deep")));
+      return;
+    }
+    if (!HandleFrame(event.frame)) return;
+  }
+  ArmDeadlineTimer();
+  Flush();
+  ReadMore();
+}
+
+bool ClientConnection::HandleFrame(absl::string_view frame) {
+  if (absl::StartsWith(frame, "-")) {
+    HandleErrorLine(frame);
+    return state() == State::kReady;
+  }
+  absl::Status status = DecodeResponse(frame, response_);
+  if (!status.ok()) {
+    Fail(absl::UnavailableError(
+        absl::StrCat("protocol error from ", EndpointText(endpoint_), ": bad answer: ", status.message())));
+    return false;
+  }
+  HandleAnswer();
+  return true;
+}
+
+void ClientConnection::HandleAnswer() {
+  auto line_it = lines_.find(response_.uid);
+  if (line_it == lines_.end()) {
+    counters_->late_responses.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  UidLine& line = line_it->second;
+  if (line.awaiting_late_answer) {
+    // The answer to a request whose caller gave up; the next may go now.
+    counters_->late_responses.fetch_add(1, std::memory_order_relaxed);
+    line.awaiting_late_answer = false;
+    --late_on_wire_;
+    AdvanceLine(response_.uid);
+    return;
+  }
+  const uint64_t id = line.ids.front();
+  Complete(id, std::move(response_));
+  response_ = Response();
+}
+
+void ClientConnection::HandleErrorLine(absl::string_view frame) {
+  counters_->error_lines.fetch_add(1, std::memory_order_relaxed);
+  Log(LogLevel::kWarning, absl::StrCat("backend ", EndpointText(endpoint_), " answered: ", frame.substr(0, 200)));
+  if (live_on_wire_ + late_on_wire_ != 1) {
+    Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"", frame.substr(0, 200),
+                                             "\" with ", live_on_wire_ + late_on_wire_,
+                                             " requests in flight; cannot tell which failed")));
+    return;
+  }
+  // Exactly one request is on the wire: the error is its answer.
+  for (auto& [uid, line] : lines_) {
+    if (line.awaiting_late_answer) {
+      line.awaiting_late_answer = false;
+      --late_on_wire_;
+      std::string key = uid;
+      AdvanceLine(key);
+      return;
+    }
+    auto entry = entries_.find(line.ids.front());
+    if (entry != entries_.end() && entry->second.on_wire) {
+      std::string reason(frame.size() > 5 ? frame.substr(5) : frame);
+      Complete(line.ids.front(), absl::InvalidArgumentError(absl::StrCat("backend rejected the request: ", reason)));
+      return;
+    }
+  }
+}
+
+void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Entry entry = std::move(it->second);
+  entries_.erase(it);
+  deadlines_.erase({entry.deadline, id});
+  if (entry.on_wire) {
+    --live_on_wire_;
+    if (!result.ok() && result.status().code() != absl::StatusCode::kInvalidArgument &&
+        state() != State::kClosed) {
+      // Gave up while on the wire: its answer may still come.
+      UidLine& line = lines_[entry.request.uid];
+      line.ids.pop_front();
+      line.awaiting_late_answer = true;
+      line.late_until = Clock::now() + ToChrono(options_.late_response_window);
+      late_windows_.emplace_back(line.late_until, entry.request.uid);
+      ++late_on_wire_;
+      ArmWatchdog();
+    } else {
+      Unlink(entry.request.uid, id, /*answered=*/true);
+    }
+  } else {
+    Unlink(entry.request.uid, id, /*answered=*/false);
+  }
+  if (pending_count_.fetch_sub(1, std::memory_order_relaxed) == 1) {
+    idle_since_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  pending_bytes_.fetch_sub(entry.bytes, std::memory_order_relaxed);
+  std::move(entry.done)(std::move(result));
+}
+
+void ClientConnection::Unlink(const std::string& uid, uint64_t id, bool answered) {
+  auto line_it = lines_.find(uid);
+  if (line_it == lines_.end()) return;
+  UidLine& line = line_it->second;
+  if (answered) {
+    line.ids.pop_front();
+  } else {
+    line.ids.erase(std::find(line.ids.begin(), line.ids.end(), id));
+  }
+  AdvanceLine(uid);
+}
+
+void ClientConnection::AdvanceLine(const std::string& uid) {
+  auto line_it = lines_.find(uid);
+  if (line_it == lines_.end()) return;
+  UidLine& line = line_it->second;
+  if (line.awaiting_late_answer) return;
+  if (line.ids.empty()) {
+    lines_.erase(line_it);
+    return;
+  }
+  auto entry = entries_.find(line.ids.front());
+  if (entry != entries_.end() && !entry->second.on_wire && state() != State::kClosed) {
+    WriteEntry(line.ids.front(), entry->second);
+  }
+}
+
+void ClientConnection::CancelOnLoop(uint64_t id) {
+  if (entries_.contains(id)) {
+    Complete(id, absl::CancelledError("cancelled by the caller"));
+    Flush();
+  }
+}
+
+void ClientConnection::ArmDeadlineTimer() {
+  if (deadlines_.empty() || state() == State::kClosed) return;
+  const Clock::time_point earliest = deadlines_.begin()->first;
+  if (deadline_timer_armed_ && deadline_timer_at_ <= earliest) return;
+  deadline_timer_armed_ = true;
+  deadline_timer_at_ = earliest;
+  deadline_timer_.expires_at(earliest);
+  deadline_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
+    self->OnDeadlineTimer(error);
+  });
+}
+
+void ClientConnection::OnDeadlineTimer(const asio::error_code& error) {
+  if (error == asio::error::operation_aborted) return;  // Re-armed earlier.
+  deadline_timer_armed_ = false;
+  if (state() == State::kClosed) return;
+  const Clock::time_point now = Clock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    Complete(deadlines_.begin()->second, absl::DeadlineExceededError("deadline exceeded waiting for the backend"));
+  }
+  ArmDeadlineTimer();
+  Flush();
+}
+
+void ClientConnection::ArmWatchdog() {
+  if (watchdog_armed_ || state() == State::kClosed) return;
+  if (live_on_wire_ == 0 && late_windows_.empty()) return;
+  // Checks a few times per read timeout; precise enough, and one timer per
+  // connection rather than per request.
+  absl::Duration period = options_.read_timeout > absl::ZeroDuration() ? options_.read_timeout / 4 : absl::Seconds(1);
+  period = std::clamp(period, absl::Milliseconds(5), absl::Seconds(1));
+  watchdog_armed_ = true;
+  watchdog_.expires_after(ToChrono(period));
+  watchdog_.async_wait([self = shared_from_this()](const asio::error_code& error) { self->OnWatchdog(error); });
+}
+
+void ClientConnection::OnWatchdog(const asio::error_code& error) {
+  watchdog_armed_ = false;
+  if (error || state() == State::kClosed) return;
+  const Clock::time_point now = Clock::now();
+  if (live_on_wire_ > 0 && options_.read_timeout > absl::ZeroDuration() &&
+      now - std::max(last_read_, waiting_since_) >= ToChrono(options_.read_timeout)) {
+    Fail(absl::UnavailableError(absl::StrCat("read timeout: nothing from ", EndpointText(endpoint_), " for ",
+                                             absl::FormatDuration(options_.read_timeout), " with ", live_on_wire_,
+                                             " requests in flight")));
+    return;
+  }
+  while (!late_windows_.empty() && late_windows_.front().first <= now) {
+    auto [until, uid] = std::move(late_windows_.front());
+    late_windows_.pop_front();
+    auto line = lines_.find(uid);
+    if (line != lines_.end() && line->second.awaiting_late_answer && line->second.late_until == until) {
+      line->second.awaiting_late_answer = false;  // Assume that answer is lost.
+      --late_on_wire_;
+      AdvanceLine(uid);
+    }
+  }
+  ArmWatchdog();
+  Flush();
+}
+
+void ClientConnection::Fail(absl::Status status) {
+  if (state() == State::kClosed) return;
+  state_.store(State::kClosed, std::memory_order_release);
+  asio::error_code ignored;
+  socket_.close(ignored);
+  dial_timer_.cancel();
+  deadline_timer_.cancel();
+  watchdog_.cancel();
+  {
+    std::lock_guard lock(inbox_mu_);
+    refusing_ = true;
+    std::swap(inbox_, draining_);
+  }
+  // Fail everything admitted, then everything still in the inbox.
+  std::vector<uint64_t> ids;
+  ids.reserve(entries_.size());
+  for (const auto& [id, entry] : entries_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (uint64_t id : ids) Complete(id, status);
+  for (Outgoing& outgoing : draining_) {
+    pending_count_.fetch_sub(1, std::memory_order_relaxed);
+    pending_bytes_.fetch_sub(outgoing.bytes, std::memory_order_relaxed);
+    std::move(outgoing.done)(status);
+  }
+  draining_.clear();
+  lines_.clear();
+  late_windows_.clear();
+  if (listener_) listener_(State::kClosed, status);
+}
+
+}  // namespace tcpcore

@@ -1,0 +1,241 @@
+// ClientConnection: one TCP connection to a backend, carrying many requests
+// at once. Requests are matched to answers by Uid; each caller's callback runs
+// exactly once, with the answer or with the reason there is none.
+//
+// - Send() may be called from any thread; requests gather in an inbox and the
+//   connection's loop takes the whole batch with one wake-up, writing every
+//   queued line with one write.
+// - Two requests with the same Uid are never on the wire together: the second
+//   is held until the first is answered, so each caller gets its own answer
+//   and the backend still sees the caller's Uid. If the first gave up
+//   (deadline, cancel) while on the wire, the Uid stays blocked until the late
+//   answer arrives (it is counted and dropped) or `late_response_window`
+//   passes, so a late answer can never reach the wrong caller.
+// - Read timeout: when requests are on the wire and nothing has arrived for
+//   `read_timeout`, the connection is declared dead. A peer close, reset,
+//   write error, undecodable answer or dead connection fails every pending
+//   request at once.
+//
+// Status codes given to callbacks: kDeadlineExceeded (the request's deadline
+// passed), kCancelled (CancelHandle::Cancel), kUnavailable (connect failed or
+// timed out, connection lost, read timeout, protocol error, closed),
+// kInvalidArgument (the backend answered "-ERR" to this very request).
+//
+// Thread-safety: Send(), Close(), state(), pending_*() are safe from any
+// thread. Callbacks run on the connection's loop thread, except that Send()
+// on a connection already closed runs the callback inline, before it returns.
+// Lifetime: shared_ptr; pending operations keep it alive until it is closed.
+#ifndef TCPCORE_CLIENT_CONNECTION_H_
+#define TCPCORE_CLIENT_CONNECTION_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "asio/io_context.hpp"
+#include "asio/ip/tcp.hpp"
+#include "asio/steady_timer.hpp"
+#include "tcpcore/frame_splitter.h"
+#include "tcpcore/message.h"
+
+namespace tcpcore {
+
+struct ConnectionOptions {
+  // How long a connect may take.
+  absl::Duration dial_timeout = absl::Seconds(5);
+  // With requests on the wire, silence this long means the connection is
+  // dead. Zero turns it off.
+  absl::Duration read_timeout = absl::Seconds(10);
+  bool tcp_nodelay = true;
+  // TCP keepalive: probes after `keepalive_idle` of silence, every
+  // `keepalive_interval`, giving up after `keepalive_count` unanswered.
+  bool keepalive = true;
+  absl::Duration keepalive_idle = absl::Seconds(30);
+  absl::Duration keepalive_interval = absl::Seconds(10);
+  int keepalive_count = 3;
+  // TCP_USER_TIMEOUT: how long sent data may stay unacknowledged. Zero
+  // leaves the kernel's default.
+  absl::Duration user_timeout = absl::ZeroDuration();
+  // SO_LINGER 0: close with a reset instead of FIN and TIME_WAIT.
+  bool linger_zero = false;
+  // How long a Uid stays blocked after its request gave up while on the wire.
+  absl::Duration late_response_window = absl::Seconds(30);
+  FrameLimits frame_limits;
+};
+
+// Counters a connection adds to; a pool shares one set among the
+// connections of one backend address. Relaxed atomics, read as a snapshot.
+struct ConnectionCounters {
+  std::atomic<uint64_t> late_responses{0};  // Answers for no pending Uid.
+  std::atomic<uint64_t> error_lines{0};     // "-ERR" lines received.
+};
+
+using ResponseCallback = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
+
+class ClientConnection;
+
+// Lets a caller that gives up remove its request at once; its callback then
+// runs with kCancelled (unless the answer won the race). Copyable; a
+// default-constructed handle does nothing.
+class CancelHandle {
+ public:
+  CancelHandle() = default;
+  void Cancel() const;
+
+ private:
+  friend class ClientConnection;
+  CancelHandle(std::weak_ptr<ClientConnection> connection, uint64_t id)
+      : connection_(std::move(connection)), id_(id) {}
+  std::weak_ptr<ClientConnection> connection_;
+  uint64_t id_ = 0;
+};
+
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  enum class State { kConnecting, kReady, kClosed };
+  // Told on the loop thread when the connection becomes ready, and once when
+  // it closes, with why (every close, Close() included, so an owner can
+  // always clean up).
+  using StateListener = std::function<void(State, const absl::Status&)>;
+
+  // Creates a connection that will belong to `loop`; nothing happens until
+  // Start().
+  static std::shared_ptr<ClientConnection> Create(asio::io_context& loop, asio::ip::tcp::endpoint endpoint,
+                                                  ConnectionOptions options,
+                                                  std::shared_ptr<ConnectionCounters> counters = nullptr,
+                                                  StateListener listener = nullptr);
+  ~ClientConnection();
+
+  // Starts connecting. Requests sent before it is ready wait for it.
+  void Start();
+
+  // Sends `request`; `done` runs once with the answer or an error. A
+  // deadline in the past fails at once with kDeadlineExceeded.
+  CancelHandle Send(Request request, absl::Time deadline, ResponseCallback done);
+  // Send() for tests and tools: the future holds the answer or error.
+  std::future<absl::StatusOr<Response>> SendAsync(Request request, absl::Time deadline);
+
+  // Fails every pending request with kUnavailable(`why`) and closes.
+  // Idempotent; returns at once.
+  void Close(absl::string_view why = "connection closed");
+
+  State state() const { return state_.load(std::memory_order_acquire); }
+  // Requests sent and not yet completed (queued, held or on the wire).
+  int64_t pending_count() const { return pending_count_.load(std::memory_order_relaxed); }
+  int64_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
+  // When the connection last had no pending request (steady clock); for
+  // idle detection.
+  std::chrono::steady_clock::time_point idle_since() const;
+  const asio::ip::tcp::endpoint& endpoint() const { return endpoint_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Outgoing {
+    uint64_t id;
+    Request request;
+    Clock::time_point deadline;
+    ResponseCallback done;
+    int64_t bytes;
+  };
+  struct Entry {
+    Request request;  // Val released once written.
+    Clock::time_point deadline;
+    ResponseCallback done;
+    int64_t bytes;
+    bool on_wire = false;
+  };
+  // The requests of one Uid: the front one may be on the wire; the rest wait.
+  struct UidLine {
+    std::deque<uint64_t> ids;
+    bool awaiting_late_answer = false;  // Its request gave up on the wire.
+    Clock::time_point late_until;
+  };
+
+  ClientConnection(asio::io_context& loop, asio::ip::tcp::endpoint endpoint, ConnectionOptions options,
+                   std::shared_ptr<ConnectionCounters> counters, StateListener listener);
+
+  void OnConnected(const asio::error_code& error);
+  void ApplySocketOptions();
+  void DrainInbox();
+  void Admit(Outgoing outgoing);
+  void WriteEntry(uint64_t id, Entry& entry);
+  void Flush();
+  void OnWritten(const asio::error_code& error);
+  void ReadMore();
+  void OnRead(const asio::error_code& error, std::size_t bytes);
+  bool HandleFrame(absl::string_view frame);
+  void HandleErrorLine(absl::string_view line);
+  void HandleAnswer();
+  // Completes entry `id`: removes it and runs its callback.
+  void Complete(uint64_t id, absl::StatusOr<Response> result);
+  // Removes `id` from its Uid line, unblocking the next request when allowed.
+  void Unlink(const std::string& uid, uint64_t id, bool answered);
+  void AdvanceLine(const std::string& uid);
+  void CancelOnLoop(uint64_t id);
+  void ArmDeadlineTimer();
+  void OnDeadlineTimer(const asio::error_code& error);
+  void ArmWatchdog();
+  void OnWatchdog(const asio::error_code& error);
+  void Fail(absl::Status status);
+
+  friend class CancelHandle;
+
+  asio::io_context& loop_;
+  asio::ip::tcp::socket socket_;
+  const asio::ip::tcp::endpoint endpoint_;
+  const ConnectionOptions options_;
+  const std::shared_ptr<ConnectionCounters> counters_;
+  const StateListener listener_;
+  std::atomic<State> state_{State::kConnecting};
+  std::atomic<int64_t> pending_count_{0};
+  std::atomic<int64_t> pending_bytes_{0};
+  std::atomic<int64_t> idle_since_ns_;
+  std::atomic<uint64_t> next_id_{1};
+
+  // Shared with senders.
+  std::mutex inbox_mu_;
+  std::vector<Outgoing> inbox_;  // Guarded by inbox_mu_.
+  bool wake_posted_ = false;     // Guarded by inbox_mu_.
+  bool refusing_ = false;        // Guarded by inbox_mu_: closed to new sends.
+
+  // Loop thread only.
+  std::vector<Outgoing> draining_;
+  absl::flat_hash_map<uint64_t, Entry> entries_;
+  absl::flat_hash_map<std::string, UidLine> lines_;
+  std::set<std::pair<Clock::time_point, uint64_t>> deadlines_;
+  std::deque<std::pair<Clock::time_point, std::string>> late_windows_;
+  asio::steady_timer dial_timer_;
+  asio::steady_timer deadline_timer_;
+  asio::steady_timer watchdog_;
+  bool deadline_timer_armed_ = false;
+  Clock::time_point deadline_timer_at_;
+  bool watchdog_armed_ = false;
+  FrameSplitter splitter_;
+  Response response_;
+  std::string out_;
+  std::string writing_;
+  bool writing_active_ = false;
+  bool reading_ = false;
+  int64_t live_on_wire_ = 0;   // Requests on the wire whose callers still wait.
+  int64_t late_on_wire_ = 0;   // Requests on the wire whose callers gave up.
+  Clock::time_point last_read_;
+  Clock::time_point waiting_since_;  // When live_on_wire_ last rose from 0.
+};
+
+}  // namespace tcpcore
+
+#endif  // TCPCORE_CLIENT_CONNECTION_H_

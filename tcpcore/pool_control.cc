@@ -1,0 +1,570 @@
+#include "tcpcore/pool_control.h"
+
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "asio/post.hpp"
+#include "tcpcore/log.h"
+
+namespace tcpcore {
+namespace {
+
+constexpr int64_t kBytesPerRequestWeight = 4096;
+
+std::chrono::steady_clock::duration ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
+
+// A fast per-thread generator for the two random choices.
+uint64_t NextRandom() {
+  thread_local uint64_t state = std::random_device{}() | 1;
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+int64_t WireBytes(const Request& request) {
+  return static_cast<int64_t>(request.uid.size() + request.val.size() + 20);
+}
+
+}  // namespace
+
+void AddressCounters::Record(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk: ok.fetch_add(1, std::memory_order_relaxed); break;
+    case absl::StatusCode::kDeadlineExceeded: deadline.fetch_add(1, std::memory_order_relaxed); break;
+    case absl::StatusCode::kUnavailable: conn_errors.fetch_add(1, std::memory_order_relaxed); break;
+    default: other_errors.fetch_add(1, std::memory_order_relaxed); break;
+  }
+  in_flight.fetch_sub(1, std::memory_order_relaxed);
+}
+
+PoolControl::PoolControl(EventLoopGroup& loops, PoolOptions options, std::shared_ptr<AddressResolver> resolver)
+    : loops_(loops),
+      control_(loops.loop(0)),
+      options_(std::move(options)),
+      resolver_(resolver ? std::move(resolver) : std::make_shared<DnsResolver>(loops.loop(0))),
+      resolve_timer_(control_),
+      sweep_timer_(control_) {}
+
+PoolControl::~PoolControl() = default;
+
+bool PoolControl::OnLoopThread() const {
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    if (loops_.loop(i).get_executor().running_in_this_thread()) return true;
+  }
+  return false;
+}
+
+absl::Status PoolControl::Start() {
+  if (options_.backends.empty()) return absl::InvalidArgumentError("the pool needs at least one backend");
+  if (options_.size < 1) return absl::InvalidArgumentError("pool size must be at least 1");
+  for (const std::string& text : options_.backends) {
+    absl::StatusOr<HostPort> backend = HostPort::Parse(text);
+    if (!backend.ok()) return backend.status();
+    if (backend->port == 0) return absl::InvalidArgumentError(absl::StrCat("backend ", text, " has port 0"));
+    backends_.push_back(*std::move(backend));
+  }
+  asio::post(control_, [self = shared_from_this()] { self->StartOnControl(); });
+  return absl::OkStatus();
+}
+
+// ---- Sending (any thread) ----
+
+CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCallback done) {
+  if (closed_.load(std::memory_order_acquire)) {
+    std::move(done)(absl::UnavailableError("pool closed"));
+    return {};
+  }
+  if (absl::StartsWith(request.uid, Pool::kProbeUidPrefix)) {
+    std::move(done)(absl::InvalidArgumentError(
+        absl::StrCat("Uid prefix \"", Pool::kProbeUidPrefix, "\" is reserved for health probes")));
+    return {};
+  }
+  if (total_pending_.fetch_add(1, std::memory_order_relaxed) >= options_.max_pending) {
+    total_pending_.fetch_sub(1, std::memory_order_relaxed);
+    rejected_overload_.fetch_add(1, std::memory_order_relaxed);
+    std::move(done)(absl::ResourceExhaustedError(
+        absl::StrCat("pool has ", options_.max_pending, " requests pending; try again later")));
+    return {};
+  }
+  const int64_t bytes = WireBytes(request);
+  auto fits = [&](const ClientConnection& c) {
+    const int64_t count = c.pending_count();
+    return count < options_.max_pending_per_connection &&
+           (count == 0 || c.pending_bytes() + bytes <= options_.max_pending_bytes_per_connection);
+  };
+  auto load = [](const ClientConnection& c) { return c.pending_count() + c.pending_bytes() / kBytesPerRequestWeight; };
+  ReadyConnection chosen;
+  bool any_ready = false;
+  {
+    std::shared_lock lock(ready_mu_);
+    const std::size_t n = ready_.size();
+    any_ready = n > 0;
+    const ReadyConnection* best = nullptr;
+    if (n == 1) {
+      if (fits(*ready_[0].connection)) best = &ready_[0];
+    } else if (n > 1) {
+      const std::size_t i = NextRandom() % n;
+      std::size_t j = NextRandom() % (n - 1);
+      if (j >= i) ++j;
+      for (std::size_t k : {i, j}) {
+        if (fits(*ready_[k].connection) && (best == nullptr || load(*ready_[k].connection) < load(*best->connection))) {
+          best = &ready_[k];
+        }
+      }
+      if (best == nullptr) {  // Both at their cap: look at every connection.
+        for (const ReadyConnection& candidate : ready_) {
+          if (fits(*candidate.connection) &&
+              (best == nullptr || load(*candidate.connection) < load(*best->connection))) {
+            best = &candidate;
+          }
+        }
+      }
+    }
+    if (best != nullptr) chosen = *best;
+  }
+  if (chosen.connection == nullptr) {
+    total_pending_.fetch_sub(1, std::memory_order_relaxed);
+    if (!any_ready) {
+      rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
+      std::move(done)(absl::UnavailableError("no healthy backend connection"));
+    } else {
+      rejected_overload_.fetch_add(1, std::memory_order_relaxed);
+      std::move(done)(absl::ResourceExhaustedError("every backend connection is at its pending cap"));
+    }
+    return {};
+  }
+  AddressCounters& counters = *chosen.counters;
+  counters.sent.fetch_add(1, std::memory_order_relaxed);
+  counters.in_flight.fetch_add(1, std::memory_order_relaxed);
+  if (chosen.connection->pending_count() >= options_.grow_at_pending &&
+      !counters.grow_requested.exchange(true, std::memory_order_relaxed)) {
+    asio::post(control_, [self = shared_from_this(), counters = chosen.counters] {
+      counters->grow_requested.store(false, std::memory_order_relaxed);
+      self->GrowOnControl(absl::StrCat(counters->backend, "|", counters->address));
+    });
+  }
+  ClientConnection& connection = *chosen.connection;
+  return connection.Send(std::move(request), deadline, WrapCallback(std::move(chosen.counters), std::move(done)));
+}
+
+ResponseCallback PoolControl::WrapCallback(std::shared_ptr<AddressCounters> counters, ResponseCallback done) {
+  return [this, counters = std::move(counters), done = std::move(done)](absl::StatusOr<Response> result) mutable {
+    counters->Record(result.status());
+    total_pending_.fetch_sub(1, std::memory_order_relaxed);
+    std::move(done)(std::move(result));
+  };
+}
+
+// ---- Control loop ----
+
+void PoolControl::StartOnControl() {
+  if (control_closed_) return;
+  ResolveAllOnControl();
+  ArmResolveTimer();
+  ArmSweepTimer();
+}
+
+void PoolControl::ArmResolveTimer() {
+  resolve_timer_.expires_after(ToChrono(std::max(options_.resolve_interval, absl::Milliseconds(10))));
+  resolve_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
+    if (error || self->control_closed_) return;
+    self->ResolveAllOnControl();
+    self->ArmResolveTimer();
+  });
+}
+
+void PoolControl::ResolveAllOnControl() {
+  for (const HostPort& backend : backends_) {
+    resolver_->Resolve(backend, [weak = weak_from_this(), backend](
+                                    absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result) {
+      auto self = weak.lock();
+      if (!self) return;
+      asio::post(self->control_, [self, backend, result = std::move(result)]() mutable {
+        self->OnResolvedOnControl(backend, std::move(result));
+      });
+    });
+  }
+}
+
+void PoolControl::OnResolvedOnControl(const HostPort& backend,
+                                      absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result) {
+  if (control_closed_) return;
+  const std::string prefix = absl::StrCat(backend.ToString(), "|");
+  if (!result.ok() || result->empty()) {
+    // Keep what we have: a resolver hiccup must not drop healthy backends.
+    Log(LogLevel::kWarning, absl::StrCat("pool: ", backend.ToString(), ": ",
+                                         result.ok() ? "resolved to no address" : result.status().message()));
+    return;
+  }
+  absl::flat_hash_set<std::string> current;
+  for (const asio::ip::tcp::endpoint& endpoint : *result) {
+    const std::string key = absl::StrCat(prefix, endpoint.address().to_string(), ":", endpoint.port());
+    current.insert(key);
+    auto it = addresses_.find(key);
+    if (it == addresses_.end()) {
+      AddAddressOnControl(backend, endpoint);
+    } else if (it->second->draining) {  // Came back before it was gone.
+      it->second->draining = false;
+      it->second->counters->draining.store(false, std::memory_order_relaxed);
+      ReplenishOnControl(*it->second);
+    }
+  }
+  bool changed = false;
+  std::vector<std::string> gone;
+  for (auto& [key, address] : addresses_) {
+    if (absl::StartsWith(key, prefix) && !current.contains(key) && !address->draining) {
+      Log(LogLevel::kInfo, absl::StrCat("pool: ", address->counters->address, " left ", backend.ToString(),
+                                        "; draining it"));
+      address->draining = true;
+      address->counters->draining.store(true, std::memory_order_relaxed);
+      if (address->reconnect_timer) address->reconnect_timer->cancel();
+      changed = true;
+      if (address->connections.empty()) gone.push_back(key);
+    }
+  }
+  for (const std::string& key : gone) RemoveAddressOnControl(key);
+  if (changed) PublishOnControl();
+}
+
+void PoolControl::AddAddressOnControl(const HostPort& backend, const asio::ip::tcp::endpoint& endpoint) {
+  auto address = std::make_unique<Address>();
+  address->backend = backend;
+  address->endpoint = endpoint;
+  address->counters = std::make_shared<AddressCounters>();
+  address->counters->backend = backend.ToString();
+  address->counters->address = absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
+  address->key = absl::StrCat(address->counters->backend, "|", address->counters->address);
+  address->reconnect_timer = std::make_unique<asio::steady_timer>(control_);
+  {
+    std::lock_guard lock(state_mu_);
+    all_counters_.push_back(address->counters);
+  }
+  Log(LogLevel::kInfo, absl::StrCat("pool: ", address->counters->address, " joined ", backend.ToString()));
+  Address& added = *address;
+  addresses_.emplace(address->key, std::move(address));
+  ReplenishOnControl(added);
+}
+
+void PoolControl::OpenConnectionOnControl(Address& address) {
+  std::weak_ptr<PoolControl> weak = weak_from_this();
+  std::string key = address.key;
+  auto connection = ClientConnection::Create(
+      loops_.Next(), address.endpoint, options_.connection, address.counters->connection,
+      [weak, key](ClientConnection::State state, const absl::Status& status) {
+        // Runs on the connection's loop; the control loop owns the structure.
+        // (It cannot hold the connection itself: that would be a cycle. The
+        // control loop finds the connections of `key` by their state.)
+        auto self = weak.lock();
+        if (!self) return;
+        asio::post(self->control_, [self, key, state, status] {
+          self->OnConnectionStateOnControl(key, state, status);
+        });
+      });
+  address.connections.push_back(connection);
+  {
+    std::lock_guard lock(state_mu_);
+    ++live_connections_;
+  }
+  connection->Start();
+}
+
+void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConnection::State state,
+                                             const absl::Status& status) {
+  auto it = addresses_.find(key);
+  if (it == addresses_.end()) return;
+  Address& address = *it->second;
+  if (state == ClientConnection::State::kReady) {
+    // Mark every connection that is ready and not yet counted.
+    for (const auto& connection : address.connections) {
+      if (connection->state() == ClientConnection::State::kReady && address.ready.insert(connection.get()).second) {
+        address.counters->connections_open.fetch_add(1, std::memory_order_relaxed);
+        std::lock_guard lock(state_mu_);
+        ++ready_connections_;
+      }
+    }
+    address.consecutive_failures = 0;
+    if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
+      Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
+    }
+    state_changed_.notify_all();
+    PublishOnControl();
+    if (control_closed_) {
+      for (const auto& connection : address.connections) connection->Close("pool closed");
+    }
+    return;
+  }
+  // Closed: remove every connection of this address that is closed now.
+  int closed_count = 0;
+  bool closed_before_ready = false;
+  for (auto c = address.connections.begin(); c != address.connections.end();) {
+    if ((*c)->state() != ClientConnection::State::kClosed) {
+      ++c;
+      continue;
+    }
+    ++closed_count;
+    if (address.ready.erase(c->get()) > 0) {
+      address.counters->connections_open.fetch_sub(1, std::memory_order_relaxed);
+      std::lock_guard lock(state_mu_);
+      --ready_connections_;
+    } else {
+      closed_before_ready = true;
+    }
+    address.probing.erase(c->get());
+    c = address.connections.erase(c);
+  }
+  if (closed_count == 0) return;  // Already handled with an earlier report.
+  {
+    std::lock_guard lock(state_mu_);
+    live_connections_ -= closed_count;
+  }
+  state_changed_.notify_all();
+  PublishOnControl();
+  if (control_closed_) {
+    if (address.connections.empty()) RemoveAddressOnControl(key);
+    return;
+  }
+  if (closed_before_ready) {
+    ++address.consecutive_failures;
+    if (address.consecutive_failures >= options_.eject_after_failures && !address.counters->ejected.load()) {
+      address.counters->ejected.store(true, std::memory_order_relaxed);
+      address.ejected_until = Clock::now() + ToChrono(options_.ejection_time);
+      Log(LogLevel::kWarning, absl::StrCat("pool: ejecting ", address.counters->address, " for ",
+                                           absl::FormatDuration(options_.ejection_time), " after ",
+                                           address.consecutive_failures, " failed connects: ", status.message()));
+    }
+  } else {
+    Log(LogLevel::kInfo, absl::StrCat("pool: connection to ", address.counters->address, " closed: ",
+                                      status.message()));
+  }
+  if (address.draining && address.connections.empty()) {
+    RemoveAddressOnControl(key);
+    return;
+  }
+  ReplenishOnControl(address);
+}
+
+std::chrono::steady_clock::duration PoolControl::BackoffFor(int failures) {
+  const auto initial = ToChrono(options_.reconnect_backoff_initial);
+  const auto most = ToChrono(options_.reconnect_backoff_max);
+  auto delay = initial;
+  for (int i = 0; i < failures && delay < most; ++i) delay *= 2;
+  delay = std::min(delay, most);
+  // Jitter: 50% to 150%, so many gateways do not reconnect in step.
+  const double factor = 0.5 + static_cast<double>(NextRandom() % 1000) / 1000.0;
+  return std::chrono::duration_cast<Clock::duration>(delay * factor);
+}
+
+void PoolControl::ReplenishOnControl(Address& address) {
+  if (control_closed_ || address.draining || address.reconnect_scheduled) return;
+  const std::size_t want = static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
+  if (address.connections.size() >= want) return;
+  if (address.consecutive_failures == 0 && address.counters->connections_open.load() == 0 &&
+      address.counters->reconnects.load() == 0 && address.ready.empty() && address.connections.empty() &&
+      address.counters->sent.load() == 0) {
+    // First connections of a new address: no delay.
+    while (address.connections.size() < want) OpenConnectionOnControl(address);
+    return;
+  }
+  Clock::duration delay = BackoffFor(address.consecutive_failures);
+  if (address.counters->ejected.load()) delay = std::max(delay, address.ejected_until - Clock::now());
+  address.reconnect_scheduled = true;
+  address.reconnect_timer->expires_after(delay);
+  address.reconnect_timer->async_wait([self = shared_from_this(), key = address.key](const asio::error_code& error) {
+    if (error || self->control_closed_) return;
+    auto it = self->addresses_.find(key);
+    if (it == self->addresses_.end()) return;
+    Address& target = *it->second;
+    target.reconnect_scheduled = false;
+    if (target.draining) return;
+    const std::size_t wanted = static_cast<std::size_t>(std::max(1, std::min(self->options_.min_idle,
+                                                                            self->options_.size)));
+    while (target.connections.size() < wanted) {
+      target.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
+      self->OpenConnectionOnControl(target);
+    }
+  });
+}
+
+void PoolControl::GrowOnControl(const std::string& key) {
+  if (control_closed_) return;
+  auto it = addresses_.find(key);
+  if (it == addresses_.end()) return;
+  Address& address = *it->second;
+  if (address.draining || address.counters->ejected.load() ||
+      address.connections.size() >= static_cast<std::size_t>(options_.size)) {
+    return;
+  }
+  // Grow only when every connection of this address is busy.
+  for (const auto& connection : address.connections) {
+    if (connection->state() != ClientConnection::State::kReady ||
+        connection->pending_count() < options_.grow_at_pending) {
+      return;
+    }
+  }
+  OpenConnectionOnControl(address);
+}
+
+void PoolControl::ArmSweepTimer() {
+  absl::Duration period = std::min(options_.idle_timeout, absl::Seconds(1));
+  if (options_.health_interval > absl::ZeroDuration()) period = std::min(period, options_.health_interval / 2);
+  period = std::max(period, absl::Milliseconds(5));
+  sweep_timer_.expires_after(ToChrono(period));
+  sweep_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
+    if (error || self->control_closed_) return;
+    self->SweepOnControl();
+    self->ArmSweepTimer();
+  });
+}
+
+void PoolControl::SweepOnControl() {
+  const Clock::time_point now = Clock::now();
+  const std::size_t keep = static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
+  for (auto& [key, address_ptr] : addresses_) {
+    Address& address = *address_ptr;
+    if (address.draining) {
+      for (const auto& connection : address.connections) {
+        if (connection->pending_count() == 0) connection->Close("address left DNS");
+      }
+      continue;
+    }
+    std::size_t open = address.connections.size();
+    for (const auto& connection : address.connections) {
+      if (connection->state() != ClientConnection::State::kReady || connection->pending_count() != 0) continue;
+      const auto idle_for = now - connection->idle_since();
+      if (open > keep && idle_for >= ToChrono(options_.idle_timeout)) {
+        connection->Close("idle");
+        --open;
+        continue;
+      }
+      if (options_.health_interval > absl::ZeroDuration() && idle_for >= ToChrono(options_.health_interval) &&
+          !address.probing.contains(connection.get())) {
+        ProbeOnControl(address, connection);
+      }
+    }
+  }
+}
+
+void PoolControl::ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection) {
+  address.probing.insert(connection.get());
+  Request probe{absl::StrCat(Pool::kProbeUidPrefix, probe_seq_.fetch_add(1, std::memory_order_relaxed)), "health"};
+  std::weak_ptr<ClientConnection> weak_connection = connection;
+  connection->Send(
+      std::move(probe), absl::Now() + options_.connection.read_timeout,
+      [weak_self = weak_from_this(), weak_connection, key = address.key](absl::StatusOr<Response> result) {
+        auto probed = weak_connection.lock();
+        if (!result.ok() && probed) {
+          probed->Close(absl::StrCat("health check failed: ", result.status().message()));
+        }
+        auto self = weak_self.lock();
+        if (!self) return;
+        asio::post(self->control_, [self, key, raw = probed.get()] {
+          auto it = self->addresses_.find(key);
+          if (it != self->addresses_.end()) it->second->probing.erase(raw);
+        });
+      });
+}
+
+void PoolControl::RemoveAddressOnControl(const std::string& key) {
+  auto it = addresses_.find(key);
+  if (it == addresses_.end()) return;
+  it->second->reconnect_timer->cancel();
+  it->second->counters->removed.store(true, std::memory_order_relaxed);
+  addresses_.erase(it);
+}
+
+void PoolControl::PublishOnControl() {
+  std::vector<ReadyConnection> ready;
+  if (!control_closed_) {
+    for (const auto& [key, address] : addresses_) {
+      if (address->draining || address->counters->ejected.load()) continue;
+      for (const auto& connection : address->connections) {
+        if (connection->state() == ClientConnection::State::kReady) {
+          ready.push_back({connection, address->counters});
+        }
+      }
+    }
+  }
+  std::unique_lock lock(ready_mu_);
+  ready_.swap(ready);
+}
+
+// ---- Closing ----
+
+void PoolControl::RequestClose() {
+  if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+  asio::post(control_, [self = shared_from_this()] { self->CloseOnControl(); });
+}
+
+void PoolControl::CloseOnControl() {
+  control_closed_ = true;
+  resolve_timer_.cancel();
+  sweep_timer_.cancel();
+  PublishOnControl();
+  std::vector<std::string> empty;
+  for (auto& [key, address] : addresses_) {
+    address->reconnect_timer->cancel();
+    for (const auto& connection : address->connections) connection->Close("pool closed");
+    if (address->connections.empty()) empty.push_back(key);
+  }
+  for (const std::string& key : empty) RemoveAddressOnControl(key);
+  // Queued after the cancelled timers' handlers: once this runs, none of
+  // them is left holding the pool.
+  asio::post(control_, [self = shared_from_this()] {
+    std::lock_guard lock(self->state_mu_);
+    self->control_quiet_ = true;
+    self->state_changed_.notify_all();
+  });
+}
+
+void PoolControl::AwaitClosed() {
+  std::unique_lock lock(state_mu_);
+  state_changed_.wait(lock, [this] { return control_quiet_ && live_connections_ == 0; });
+}
+
+bool PoolControl::AwaitReady(int count, absl::Duration timeout) {
+  std::unique_lock lock(state_mu_);
+  return state_changed_.wait_for(lock, ToChrono(timeout), [&] { return ready_connections_ >= count; });
+}
+
+PoolStats PoolControl::stats() const {
+  PoolStats stats;
+  stats.total.backend = "total";
+  stats.rejected_overload = rejected_overload_.load(std::memory_order_relaxed);
+  stats.rejected_unavailable = rejected_unavailable_.load(std::memory_order_relaxed);
+  std::lock_guard lock(state_mu_);
+  for (const auto& counters : all_counters_) {
+    BackendStats b;
+    b.backend = counters->backend;
+    b.address = counters->address;
+    b.sent = counters->sent.load(std::memory_order_relaxed);
+    b.ok = counters->ok.load(std::memory_order_relaxed);
+    b.deadline = counters->deadline.load(std::memory_order_relaxed);
+    b.conn_errors = counters->conn_errors.load(std::memory_order_relaxed);
+    b.other_errors = counters->other_errors.load(std::memory_order_relaxed);
+    b.late_responses = counters->connection->late_responses.load(std::memory_order_relaxed);
+    b.error_lines = counters->connection->error_lines.load(std::memory_order_relaxed);
+    b.reconnects = counters->reconnects.load(std::memory_order_relaxed);
+    b.in_flight = counters->in_flight.load(std::memory_order_relaxed);
+    b.connections_open = counters->connections_open.load(std::memory_order_relaxed);
+    b.ejected = counters->ejected.load(std::memory_order_relaxed);
+    b.draining = counters->draining.load(std::memory_order_relaxed);
+    BackendStats& t = stats.total;
+    t.sent += b.sent;
+    t.ok += b.ok;
+    t.deadline += b.deadline;
+    t.conn_errors += b.conn_errors;
+    t.other_errors += b.other_errors;
+    t.late_responses += b.late_responses;
+    t.error_lines += b.error_lines;
+    t.reconnects += b.reconnects;
+    t.in_flight += b.in_flight;
+    t.connections_open += b.connections_open;
+    if (!counters->removed.load(std::memory_order_relaxed)) stats.backends.push_back(std::move(b));
+  }
+  return stats;
+}
+
+}  // namespace tcpcore

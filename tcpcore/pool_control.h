@@ -1,0 +1,133 @@
+// PoolControl: the state behind a Pool. Its structure (backend addresses,
+// their connections, reconnect/resolve/sweep timers) lives on the control
+// loop (the group's loop 0); the set of ready connections that Send() picks
+// from is published to senders under a reader-writer lock. Internal to
+// tcpcore; users see Pool (pool.h documents the behaviour).
+//
+// Thread-safety: Send(), RequestClose(), AwaitClosed(), AwaitReady() and
+// stats() from any thread; every method named ...OnControl, and all members
+// marked "control loop", only on the control loop.
+#ifndef TCPCORE_POOL_CONTROL_H_
+#define TCPCORE_POOL_CONTROL_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "asio/steady_timer.hpp"
+#include "tcpcore/pool.h"
+
+namespace tcpcore {
+
+// Counters of one backend address; shared with the callbacks of its requests.
+struct AddressCounters {
+  std::string backend;
+  std::string address;
+  std::shared_ptr<ConnectionCounters> connection = std::make_shared<ConnectionCounters>();
+  std::atomic<uint64_t> sent{0}, ok{0}, deadline{0}, conn_errors{0}, other_errors{0}, reconnects{0};
+  std::atomic<int64_t> in_flight{0}, connections_open{0};
+  std::atomic<bool> ejected{false}, draining{false}, removed{false};
+  std::atomic<bool> grow_requested{false};
+
+  void Record(const absl::Status& status);
+};
+
+class PoolControl : public std::enable_shared_from_this<PoolControl> {
+ public:
+  PoolControl(EventLoopGroup& loops, PoolOptions options, std::shared_ptr<AddressResolver> resolver);
+  ~PoolControl();
+
+  absl::Status Start();
+  CancelHandle Send(Request request, absl::Time deadline, ResponseCallback done);
+  // Starts closing; returns at once.
+  void RequestClose();
+  // Waits until every connection closed and the control loop is quiet.
+  void AwaitClosed();
+  bool AwaitReady(int count, absl::Duration timeout);
+  PoolStats stats() const;
+  // True when called on one of the group's loop threads.
+  bool OnLoopThread() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // One resolved address of a backend. Control loop.
+  struct Address {
+    std::string key;
+    HostPort backend;
+    asio::ip::tcp::endpoint endpoint;
+    std::shared_ptr<AddressCounters> counters;
+    std::vector<std::shared_ptr<ClientConnection>> connections;
+    absl::flat_hash_set<ClientConnection*> ready;   // Connections that became ready.
+    absl::flat_hash_set<ClientConnection*> probing;  // Health probe in flight.
+    int consecutive_failures = 0;
+    Clock::time_point ejected_until{};
+    bool draining = false;
+    std::unique_ptr<asio::steady_timer> reconnect_timer;
+    bool reconnect_scheduled = false;
+  };
+  // What Send() picks from.
+  struct ReadyConnection {
+    std::shared_ptr<ClientConnection> connection;
+    std::shared_ptr<AddressCounters> counters;
+  };
+
+  void StartOnControl();
+  void ResolveAllOnControl();
+  void OnResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
+  void AddAddressOnControl(const HostPort& backend, const asio::ip::tcp::endpoint& endpoint);
+  void OpenConnectionOnControl(Address& address);
+  void OnConnectionStateOnControl(const std::string& key, ClientConnection::State state, const absl::Status& status);
+  void ReplenishOnControl(Address& address);
+  void GrowOnControl(const std::string& key);
+  void SweepOnControl();
+  void ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection);
+  void RemoveAddressOnControl(const std::string& key);
+  void PublishOnControl();
+  void CloseOnControl();
+  void ArmResolveTimer();
+  void ArmSweepTimer();
+  Clock::duration BackoffFor(int failures);
+  ResponseCallback WrapCallback(std::shared_ptr<AddressCounters> counters, ResponseCallback done);
+
+  EventLoopGroup& loops_;
+  asio::io_context& control_;
+  const PoolOptions options_;
+  std::shared_ptr<AddressResolver> resolver_;
+  std::vector<HostPort> backends_;
+  std::atomic<bool> closed_{false};
+  std::atomic<int64_t> total_pending_{0};
+  std::atomic<uint64_t> rejected_overload_{0};
+  std::atomic<uint64_t> rejected_unavailable_{0};
+  std::atomic<uint64_t> probe_seq_{0};
+
+  // Control loop.
+  std::map<std::string, std::unique_ptr<Address>> addresses_;
+  asio::steady_timer resolve_timer_;
+  asio::steady_timer sweep_timer_;
+  bool control_closed_ = false;
+
+  // Published to senders.
+  mutable std::shared_mutex ready_mu_;
+  std::vector<ReadyConnection> ready_;  // Guarded by ready_mu_.
+
+  // Connection bookkeeping for AwaitClosed/AwaitReady, and all counters
+  // ever created (for stats).
+  mutable std::mutex state_mu_;
+  std::condition_variable state_changed_;
+  int64_t live_connections_ = 0;  // Guarded by state_mu_.
+  int64_t ready_connections_ = 0;  // Guarded by state_mu_.
+  bool control_quiet_ = false;     // Guarded by state_mu_: CloseOnControl ran.
+  std::vector<std::shared_ptr<AddressCounters>> all_counters_;  // Guarded by state_mu_.
+};
+
+}  // namespace tcpcore
+
+#endif  // TCPCORE_POOL_CONTROL_H_
