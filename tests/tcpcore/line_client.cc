@@ -117,4 +117,40 @@ absl::StatusOr<std::string> LineClient::ReadToEof(absl::Duration timeout) {
   }
 }
 
+absl::StatusOr<RawListener> RawListener::Listen(int backlog) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || ::listen(fd, backlog) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    absl::Status status = ErrnoStatus("listen");
+    ::close(fd);
+    return status;
+  }
+  return RawListener(fd, ntohs(address.sin_port));
+}
+
+RawListener::RawListener(RawListener&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), port_(other.port_) {}
+
+RawListener::~RawListener() { Close(); }
+
+void RawListener::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+absl::StatusOr<LineClient> RawListener::Accept(absl::Duration timeout) {
+  pollfd pfd{fd_, POLLIN, 0};
+  int ready = ::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (ready < 0) return ErrnoStatus("poll");
+  if (ready == 0) return absl::DeadlineExceededError("nobody connected in time");
+  int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("accept");
+  return LineClient::Adopt(fd);
+}
+
 }  // namespace tcpcore::testing

@@ -22,6 +22,8 @@ class LineClient {
  public:
   // Connects to 127.0.0.1:port.
   static absl::StatusOr<LineClient> Connect(uint16_t port);
+  // Takes ownership of a connected socket.
+  static LineClient Adopt(int fd) { return LineClient(fd); }
 
   LineClient(LineClient&& other) noexcept;
   LineClient& operator=(LineClient&& other) noexcept;
@@ -47,6 +49,27 @@ class LineClient {
   int fd_ = -1;
   std::string buffer_;
   bool eof_ = false;
+};
+
+// RawListener: a listening socket on 127.0.0.1 for tests that play the
+// backend by hand, byte by byte. Closing it refuses new connections.
+class RawListener {
+ public:
+  // `backlog` as for listen(2); a tiny one with nobody accepting makes new
+  // connects hang, which is how tests make a dial time out.
+  static absl::StatusOr<RawListener> Listen(int backlog = 16);
+  RawListener(RawListener&& other) noexcept;
+  RawListener& operator=(RawListener&&) = delete;
+  ~RawListener();
+
+  uint16_t port() const { return port_; }
+  absl::StatusOr<LineClient> Accept(absl::Duration timeout = absl::Seconds(10));
+  void Close();
+
+ private:
+  RawListener(int fd, uint16_t port) : fd_(fd), port_(port) {}
+  int fd_ = -1;
+  uint16_t port_ = 0;
 };
 
 }  // namespace tcpcore::testing

@@ -1,0 +1,345 @@
+// Tests for ClientConnection over real sockets: a hand-played backend
+// (RawListener) decides exactly what bytes come back and when, so matching,
+// deadlines, duplicate Uids, late answers and failures are all exercised
+// deterministically.
+#include "tcpcore/client_connection.h"
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tcpcore/event_loop_group.h"
+#include "tcpcore/hello_handler.h"
+#include "tcpcore/message_codec.h"
+#include "tcpcore/server.h"
+#include "tests/tcpcore/line_client.h"
+
+namespace tcpcore {
+namespace {
+
+using ::tcpcore::testing::LineClient;
+using ::tcpcore::testing::RawListener;
+using ::testing::HasSubstr;
+using Result = absl::StatusOr<Response>;
+
+absl::Time Far() { return absl::Now() + absl::Seconds(30); }
+
+std::string Answer(absl::string_view uid, absl::string_view val) {
+  std::string line;
+  AppendResponseLine(Response{std::string(uid), std::string(val), "2026-11-25T12:00:00.000000000Z"}, line);
+  return line;
+}
+
+// Waits for a future with a bound, so a missing callback fails the test.
+Result Get(std::future<Result>& future) {
+  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return absl::InternalError("callback never ran");
+  }
+  return future.get();
+}
+
+class ClientConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<RawListener> listener = RawListener::Listen();
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    listener_ = std::make_unique<RawListener>(*std::move(listener));
+  }
+  // Connects a client to the raw backend and accepts it.
+  void ConnectToRaw(ConnectionOptions options = {}) {
+    connection_ = Make(listener_->port(), options);
+    absl::StatusOr<LineClient> peer = listener_->Accept();
+    ASSERT_TRUE(peer.ok()) << peer.status();
+    peer_ = std::make_unique<LineClient>(*std::move(peer));
+  }
+  std::shared_ptr<ClientConnection> Make(uint16_t port, ConnectionOptions options) {
+    auto connection = ClientConnection::Create(
+        loops_.loop(0), asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), options, counters_);
+    connection->Start();
+    return connection;
+  }
+  std::future<Result> Send(absl::string_view uid, absl::string_view val, absl::Time deadline = Far()) {
+    return connection_->SendAsync(Request{std::string(uid), std::string(val)}, deadline);
+  }
+  // The next request line the backend receives, decoded.
+  Request NextRequest() {
+    absl::StatusOr<std::string> line = peer_->ReadLine();
+    EXPECT_TRUE(line.ok()) << line.status();
+    Request request;
+    if (line.ok()) {
+      EXPECT_TRUE(DecodeRequest(*line, request).ok()) << *line;
+    }
+    return request;
+  }
+  void TearDown() override {
+    if (connection_) connection_->Close();
+  }
+
+  EventLoopGroup loops_{1, "client"};
+  std::shared_ptr<ConnectionCounters> counters_ = std::make_shared<ConnectionCounters>();
+  std::unique_ptr<RawListener> listener_;
+  std::unique_ptr<LineClient> peer_;
+  std::shared_ptr<ClientConnection> connection_;
+};
+
+// Verify: answers are matched by Uid whatever order they come in.
+TEST_F(ClientConnectionTest, MatchesAnswersByUidInAnyOrder) {
+  ConnectToRaw();
+  auto a = Send("a", "1");
+  auto b = Send("b", "2");
+  auto c = Send("c", "3");
+  std::vector<std::string> seen;
+  for (int i = 0; i < 3; ++i) seen.push_back(NextRequest().uid);
+  EXPECT_THAT(seen, ::testing::ElementsAre("a", "b", "c"));
+  ASSERT_TRUE(peer_->Write(Answer("c", "three") + Answer("a", "one") + Answer("b", "two")).ok());
+  EXPECT_EQ(Get(a)->val, "one");
+  EXPECT_EQ(Get(b)->val, "two");
+  EXPECT_EQ(Get(c)->val, "three");
+  EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: an answer without "Ts" (the article's echoing server) is valid.
+TEST_F(ClientConnectionTest, AcceptsAnswerWithoutTs) {
+  ConnectToRaw();
+  auto a = Send("a", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("{\"Uid\":\"a\",\"Val\":\"v\"}\n").ok());
+  Result result = Get(a);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(*result, (Response{"a", "v", ""}));
+}
+
+// Verify: a request past its deadline fails with kDeadlineExceeded, its
+// entry is gone, and its answer arriving later is counted and dropped.
+TEST_F(ClientConnectionTest, DeadlineFailsRequestAndLateAnswerIsDropped) {
+  ConnectToRaw();
+  auto slow = Send("slow", "v", absl::Now() + absl::Milliseconds(50));
+  NextRequest();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Get(slow).status()));
+  EXPECT_EQ(connection_->pending_count(), 0);
+  auto next = Send("next", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write(Answer("slow", "late") + Answer("next", "fresh")).ok());
+  EXPECT_EQ(Get(next)->val, "fresh");
+  EXPECT_EQ(counters_->late_responses.load(), 1u);
+}
+
+// Verify: a deadline already past fails at once, without touching the wire.
+TEST_F(ClientConnectionTest, PastDeadlineFailsWithoutSending) {
+  ConnectToRaw();
+  auto past = Send("past", "v", absl::Now() - absl::Seconds(1));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Get(past).status()));
+  auto next = Send("next", "v");
+  EXPECT_EQ(NextRequest().uid, "next");
+}
+
+// Verify: Cancel() completes the request at once with kCancelled.
+TEST_F(ClientConnectionTest, CancelCompletesRequestAtOnce) {
+  ConnectToRaw();
+  std::promise<Result> promise;
+  auto future = promise.get_future();
+  CancelHandle handle = connection_->Send(Request{"c", "v"}, Far(),
+                                          [&promise](Result result) { promise.set_value(std::move(result)); });
+  NextRequest();
+  handle.Cancel();
+  EXPECT_TRUE(absl::IsCancelled(Get(future).status()));
+  EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: two requests with the same Uid each get their own answer: the
+// second reaches the backend only after the first was answered.
+TEST_F(ClientConnectionTest, SameUidTwiceEachGetsItsOwnAnswer) {
+  ConnectToRaw();
+  auto first = Send("dup", "1");
+  auto second = Send("dup", "2");
+  EXPECT_EQ(NextRequest().val, "1");
+  EXPECT_TRUE(absl::IsDeadlineExceeded(peer_->ReadLine(absl::Milliseconds(100)).status()))
+      << "the second request with the same Uid was sent before the first was answered";
+  ASSERT_TRUE(peer_->Write(Answer("dup", "for 1")).ok());
+  EXPECT_EQ(NextRequest().val, "2");
+  ASSERT_TRUE(peer_->Write(Answer("dup", "for 2")).ok());
+  EXPECT_EQ(Get(first)->val, "for 1");
+  EXPECT_EQ(Get(second)->val, "for 2");
+}
+
+// Verify: after a request gave up on the wire, a new request with its Uid
+// waits for the late answer, so the late answer cannot reach the new caller.
+TEST_F(ClientConnectionTest, LateAnswerNeverReachesNewRequestWithSameUid) {
+  ConnectToRaw();
+  auto gave_up = Send("x", "old", absl::Now() + absl::Milliseconds(30));
+  NextRequest();
+  ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
+  auto fresh = Send("x", "new");
+  EXPECT_TRUE(absl::IsDeadlineExceeded(peer_->ReadLine(absl::Milliseconds(100)).status()))
+      << "sent while the old request's answer could still come";
+  ASSERT_TRUE(peer_->Write(Answer("x", "answer to old")).ok());
+  EXPECT_EQ(NextRequest().val, "new");
+  ASSERT_TRUE(peer_->Write(Answer("x", "answer to new")).ok());
+  EXPECT_EQ(Get(fresh)->val, "answer to new");
+  EXPECT_EQ(counters_->late_responses.load(), 1u);
+}
+
+// Verify: when the backend closes, every pending request fails at once with
+// kUnavailable, long before its deadline.
+TEST_F(ClientConnectionTest, PeerCloseFailsEveryPendingRequestAtOnce) {
+  ConnectToRaw();
+  std::vector<std::future<Result>> pending;
+  for (int i = 0; i < 10; ++i) pending.push_back(Send(absl::StrCat("p", i), "v"));
+  for (int i = 0; i < 10; ++i) NextRequest();
+  const absl::Time start = absl::Now();
+  peer_->Close();
+  for (auto& future : pending) {
+    Result result = Get(future);
+    EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+    EXPECT_THAT(result.status().message(), HasSubstr("closed by the backend"));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(connection_->state(), ClientConnection::State::kClosed);
+  // A send on the closed connection fails inline.
+  auto after_close = Send("z", "v");
+  EXPECT_TRUE(absl::IsUnavailable(Get(after_close).status()));
+}
+
+// Verify: with requests on the wire and silence for read_timeout, the
+// connection is declared dead and they fail with kUnavailable.
+TEST_F(ClientConnectionTest, ReadTimeoutDeclaresConnectionDead) {
+  ConnectionOptions options;
+  options.read_timeout = absl::Milliseconds(100);
+  ConnectToRaw(options);
+  auto a = Send("a", "v");
+  NextRequest();
+  Result result = Get(a);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("read timeout"));
+}
+
+// Verify: an idle connection (nothing pending) is not timed out.
+TEST_F(ClientConnectionTest, IdleConnectionIsNotReadTimedOut) {
+  ConnectionOptions options;
+  options.read_timeout = absl::Milliseconds(20);
+  ConnectToRaw(options);
+  auto a = Send("a", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write(Answer("a", "ok")).ok());
+  ASSERT_TRUE(Get(a).ok());
+  absl::SleepFor(absl::Milliseconds(100));  // Longer than read_timeout, idle.
+  auto b = Send("b", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write(Answer("b", "ok")).ok());
+  EXPECT_TRUE(Get(b).ok());
+}
+
+// Verify: "-ERR" with one request on the wire fails that request with
+// kInvalidArgument and the connection keeps working.
+TEST_F(ClientConnectionTest, ErrLineFailsTheOnlyRequestInFlight) {
+  ConnectToRaw();
+  auto bad = Send("bad", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("-ERR invalid JSON: whatever\n").ok());
+  Result result = Get(bad);
+  EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("invalid JSON: whatever"));
+  auto good = Send("good", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write(Answer("good", "fine")).ok());
+  EXPECT_EQ(Get(good)->val, "fine");
+  EXPECT_EQ(counters_->error_lines.load(), 1u);
+}
+
+// Verify: "-ERR" with several requests on the wire cannot be attributed, so
+// the connection is treated as broken and every request fails.
+TEST_F(ClientConnectionTest, ErrLineWithManyInFlightBreaksConnection) {
+  ConnectToRaw();
+  auto a = Send("a", "v");
+  auto b = Send("b", "v");
+  NextRequest();
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("-ERR something\n").ok());
+  EXPECT_TRUE(absl::IsUnavailable(Get(a).status()));
+  EXPECT_TRUE(absl::IsUnavailable(Get(b).status()));
+}
+
+// Verify: an answer that is not valid JSON is a protocol error that fails
+// the pending requests instead of being ignored.
+TEST_F(ClientConnectionTest, GarbageAnswerIsProtocolError) {
+  ConnectToRaw();
+  auto a = Send("a", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("this is not json\n").ok());
+  Result result = Get(a);
+  EXPECT_TRUE(absl::IsUnavailable(result.status()));
+  EXPECT_THAT(result.status().message(), HasSubstr("protocol error"));
+}
+
+// Verify: Close() fails every pending request and later sends fail inline.
+TEST_F(ClientConnectionTest, CloseFailsPendingRequests) {
+  ConnectToRaw();
+  auto a = Send("a", "v");
+  NextRequest();
+  connection_->Close("shutting down");
+  Result result = Get(a);
+  EXPECT_TRUE(absl::IsUnavailable(result.status()));
+  EXPECT_THAT(result.status().message(), HasSubstr("shutting down"));
+}
+
+// Verify: connecting to a port nobody listens on fails fast.
+TEST_F(ClientConnectionTest, DialToClosedPortFailsFast) {
+  const uint16_t port = listener_->port();
+  listener_->Close();
+  connection_ = Make(port, {});
+  auto a = Send("a", "v");
+  Result result = Get(a);
+  EXPECT_TRUE(absl::IsUnavailable(result.status()));
+  EXPECT_THAT(result.status().message(), HasSubstr("cannot connect"));
+}
+
+// Verify: a connect that hangs (the backend's accept queue is full, so SYNs
+// are dropped) gives up after dial_timeout.
+TEST_F(ClientConnectionTest, DialTimeoutIsHonoured) {
+  absl::StatusOr<RawListener> full = RawListener::Listen(/*backlog=*/0);
+  ASSERT_TRUE(full.ok());
+  // Fill the accept queue: nobody ever accepts these.
+  std::vector<std::shared_ptr<ClientConnection>> fillers;
+  for (int i = 0; i < 4; ++i) fillers.push_back(Make(full->port(), {}));
+  ConnectionOptions options;
+  options.dial_timeout = absl::Milliseconds(300);
+  connection_ = Make(full->port(), options);
+  const absl::Time start = absl::Now();
+  auto a = Send("a", "v");
+  Result result = Get(a);
+  for (auto& filler : fillers) filler->Close();
+  ASSERT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("dial timeout"));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+// Verify: against the real server, a thousand requests in flight at once on
+// one connection each get their own answer.
+TEST_F(ClientConnectionTest, ThousandInFlightAgainstRealServer) {
+  ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.log_connections = false;
+  Server server(loops_, server_options, std::make_shared<HelloHandler>());
+  ASSERT_TRUE(server.Start().ok());
+  connection_ = Make(server.local_endpoint().port(), {});
+  std::vector<std::future<Result>> futures;
+  for (int i = 0; i < 1000; ++i) futures.push_back(Send(absl::StrCat("u", i), absl::StrCat("v", i)));
+  for (int i = 0; i < 1000; ++i) {
+    Result result = Get(futures[i]);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->uid, absl::StrCat("u", i));
+    EXPECT_EQ(result->val, absl::StrCat("server: hello, v", i));
+  }
+  connection_->Close();
+  connection_.reset();
+}
+
+}  // namespace
+}  // namespace tcpcore
