@@ -221,6 +221,9 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
       address->draining = true;
       address->counters->draining.store(true, std::memory_order_relaxed);
       if (address->reconnect_timer) address->reconnect_timer->cancel();
+      for (const auto& connection : address->connections) {
+        if (connection->pending_count() == 0) connection->Close("address left DNS");
+      }
       changed = true;
       if (address->connections.empty()) gone.push_back(key);
     }
@@ -278,19 +281,23 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   Address& address = *it->second;
   if (state == ClientConnection::State::kReady) {
     // Mark every connection that is ready and not yet counted.
+    int newly_ready = 0;
     for (const auto& connection : address.connections) {
       if (connection->state() == ClientConnection::State::kReady && address.ready.insert(connection.get()).second) {
         address.counters->connections_open.fetch_add(1, std::memory_order_relaxed);
-        std::lock_guard lock(state_mu_);
-        ++ready_connections_;
+        ++newly_ready;
       }
     }
     address.consecutive_failures = 0;
     if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
       Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
     }
+    PublishOnControl();  // Before AwaitReady() can return: senders must see it.
+    {
+      std::lock_guard lock(state_mu_);
+      ready_connections_ += newly_ready;
+    }
     state_changed_.notify_all();
-    PublishOnControl();
     if (control_closed_) {
       for (const auto& connection : address.connections) connection->Close("pool closed");
     }
@@ -361,10 +368,9 @@ void PoolControl::ReplenishOnControl(Address& address) {
   if (control_closed_ || address.draining || address.reconnect_scheduled) return;
   const std::size_t want = static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
   if (address.connections.size() >= want) return;
-  if (address.consecutive_failures == 0 && address.counters->connections_open.load() == 0 &&
-      address.counters->reconnects.load() == 0 && address.ready.empty() && address.connections.empty() &&
-      address.counters->sent.load() == 0) {
+  if (!address.connected_once) {
     // First connections of a new address: no delay.
+    address.connected_once = true;
     while (address.connections.size() < want) OpenConnectionOnControl(address);
     return;
   }

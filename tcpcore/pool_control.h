@@ -70,6 +70,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     int consecutive_failures = 0;
     Clock::time_point ejected_until{};
     bool draining = false;
+    bool connected_once = false;  // The first connections were opened.
     std::unique_ptr<asio::steady_timer> reconnect_timer;
     bool reconnect_scheduled = false;
   };

@@ -1,0 +1,453 @@
+// Tests for Pool over real sockets: balancing and exactly-once answers under
+// load, backends dying and coming back, stuck backends, dial timeouts,
+// backpressure, DNS changes (through a fake resolver) and Close() under load.
+#include "tcpcore/pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <semaphore>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "asio/post.hpp"
+#include "asio/steady_timer.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tcpcore/hello_handler.h"
+#include "tcpcore/server.h"
+#include "tests/tcpcore/line_client.h"
+
+namespace tcpcore {
+namespace {
+
+using ::tcpcore::testing::RawListener;
+using Result = absl::StatusOr<Response>;
+
+Result Get(std::future<Result>& future) {
+  if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    return absl::InternalError("callback never ran");
+  }
+  return future.get();
+}
+
+// Answers like HelloHandler, but each answer after a random delay of up to
+// `max_delay`, on a loop of its own: answers come back out of order.
+class DelayingHandler : public RequestHandler {
+ public:
+  explicit DelayingHandler(std::chrono::microseconds max_delay) : max_delay_(max_delay) {}
+  void OnRequest(const Request& request, ReplyContext& reply) override {
+    auto timer = std::make_shared<asio::steady_timer>(delays_.loop(0));
+    std::chrono::microseconds delay;
+    {
+      std::lock_guard lock(mu_);
+      delay = std::chrono::microseconds(std::uniform_int_distribution<int64_t>(0, max_delay_.count())(random_));
+    }
+    timer->expires_after(delay);
+    timer->async_wait([timer, answer = reply.Defer(), uid = request.uid, val = request.val](
+                          const asio::error_code&) mutable {
+      answer.Send(Response{uid, absl::StrCat(HelloHandler::kGreeting, val), "2026-11-25T00:00:00.000000000Z"});
+    });
+  }
+
+ private:
+  const std::chrono::microseconds max_delay_;
+  EventLoopGroup delays_{1, "delays"};
+  std::mutex mu_;
+  std::mt19937_64 random_{42};
+};
+
+// Hands out a fixed answer that the test changes (the resolver seam).
+class FakeResolver : public AddressResolver {
+ public:
+  void Set(std::vector<uint16_t> ports) {
+    std::lock_guard lock(mu_);
+    ports_ = std::move(ports);
+  }
+  void Resolve(const HostPort&, ResolveCallback done) override {
+    std::vector<asio::ip::tcp::endpoint> endpoints;
+    {
+      std::lock_guard lock(mu_);
+      for (uint16_t port : ports_) endpoints.emplace_back(asio::ip::make_address("127.0.0.1"), port);
+    }
+    done(std::move(endpoints));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<uint16_t> ports_;
+};
+
+class PoolTest : public ::testing::Test {
+ protected:
+  // Starts a backend server on `port` (0: any) and returns its port.
+  uint16_t StartBackend(std::shared_ptr<RequestHandler> handler = nullptr, uint16_t port = 0) {
+    ServerOptions options;
+    options.listen = absl::StrCat("127.0.0.1:", port);
+    options.log_connections = false;
+    if (!handler) handler = std::make_shared<HelloHandler>();
+    auto server = std::make_unique<Server>(server_loops_, options, std::move(handler));
+    EXPECT_TRUE(server->Start().ok());
+    const uint16_t bound = server->local_endpoint().port();
+    servers_.push_back(std::move(server));
+    return bound;
+  }
+  static PoolOptions Options(std::vector<uint16_t> ports) {
+    PoolOptions options;
+    for (uint16_t port : ports) options.backends.push_back(absl::StrCat("127.0.0.1:", port));
+    options.reconnect_backoff_initial = absl::Milliseconds(10);
+    options.reconnect_backoff_max = absl::Milliseconds(100);
+    options.ejection_time = absl::Milliseconds(200);
+    return options;
+  }
+  std::unique_ptr<Pool> StartPool(PoolOptions options, std::shared_ptr<AddressResolver> resolver = nullptr) {
+    auto pool = std::make_unique<Pool>(client_loops_, std::move(options), std::move(resolver));
+    EXPECT_TRUE(pool->Start().ok());
+    return pool;
+  }
+  // Waits (bounded) for the pool's stats to satisfy `done`.
+  static bool AwaitStats(const Pool& pool, const std::function<bool(const PoolStats&)>& done) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(15);
+    while (absl::Now() < give_up) {
+      if (done(pool.stats())) return true;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return false;
+  }
+  static const BackendStats* Find(const PoolStats& stats, uint16_t port) {
+    for (const BackendStats& b : stats.backends) {
+      if (b.address == absl::StrCat("127.0.0.1:", port)) return &b;
+    }
+    return nullptr;
+  }
+  void TearDown() override { servers_.clear(); }
+
+  EventLoopGroup server_loops_{1, "backend"};
+  EventLoopGroup client_loops_{2, "pool"};
+  std::vector<std::unique_ptr<Server>> servers_;
+};
+
+// Verify: 64 threads × 2,000 requests through 4 connections to 2 backends
+// that answer after random delays: every callback runs exactly once with
+// its own Uid's answer, and both backends take a share.
+TEST_F(PoolTest, EveryCallbackRunsOnceWithItsOwnAnswerUnderLoad) {
+  auto handler = std::make_shared<DelayingHandler>(std::chrono::microseconds(500));
+  const uint16_t a = StartBackend(handler);
+  const uint16_t b = StartBackend(handler);
+  PoolOptions options = Options({a, b});
+  options.size = 2;
+  options.min_idle = 2;
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(4, absl::Seconds(10)));
+
+  constexpr int kThreads = 64;
+  constexpr int kPerThread = 2000;
+  std::vector<std::atomic<int>> calls(kThreads * kPerThread);
+  std::atomic<int> wrong{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::counting_semaphore<32> in_flight(32);  // Each thread keeps up to 32 pending.
+      std::atomic<int> done{0};
+      for (int i = 0; i < kPerThread; ++i) {
+        in_flight.acquire();
+        const int index = t * kPerThread + i;
+        const std::string val = absl::StrCat("v", index);
+        pool->Send(Request{absl::StrCat("t", t, "-", i), val}, absl::Now() + absl::Seconds(30),
+                   [&, index, val](Result result) {
+                     calls[index].fetch_add(1);
+                     if (!result.ok()) {
+                       failed.fetch_add(1);
+                     } else if (result->uid != absl::StrCat("t", index / kPerThread, "-", index % kPerThread) ||
+                                result->val != absl::StrCat("server: hello, ", val)) {
+                       wrong.fetch_add(1);
+                     }
+                     done.fetch_add(1);
+                     in_flight.release();
+                   });
+      }
+      while (done.load() < kPerThread) std::this_thread::yield();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  int not_once = 0;
+  for (auto& count : calls) not_once += count.load() != 1;
+  EXPECT_EQ(not_once, 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  PoolStats stats = pool->stats();
+  EXPECT_EQ(stats.total.ok, static_cast<uint64_t>(kThreads * kPerThread));
+  ASSERT_NE(Find(stats, a), nullptr);
+  ASSERT_NE(Find(stats, b), nullptr);
+  EXPECT_GT(Find(stats, a)->sent, 10000u);
+  EXPECT_GT(Find(stats, b)->sent, 10000u);
+  EXPECT_EQ(stats.total.in_flight, 0);
+}
+
+// Verify: when a backend dies under load its pending requests fail fast
+// (kUnavailable, not at their deadline), the rest flow to the other backend,
+// and once it returns it is used again.
+TEST_F(PoolTest, DeadBackendFailsFastAndIsUsedAgainWhenBack) {
+  auto slow = std::make_shared<DelayingHandler>(std::chrono::milliseconds(20));
+  const uint16_t survivor = StartBackend(slow);
+  const uint16_t victim = StartBackend(slow);
+  auto pool = StartPool(Options({survivor, victim}));
+  ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
+
+  std::vector<std::future<Result>> before;
+  for (int i = 0; i < 200; ++i) before.push_back(pool->SendAsync(Request{absl::StrCat("b", i), "x"}, absl::Now() + absl::Seconds(60)));
+  const absl::Time killed_at = absl::Now();
+  servers_[1]->Shutdown(absl::ZeroDuration());
+  int ok = 0, unavailable = 0;
+  for (auto& future : before) {
+    Result result = Get(future);
+    if (result.ok()) {
+      ++ok;
+    } else {
+      EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+      ++unavailable;
+    }
+  }
+  EXPECT_LT(absl::Now() - killed_at, absl::Seconds(10)) << "pending requests waited for their deadline";
+  EXPECT_GT(ok, 0);
+  // With the victim gone, every new request is answered by the survivor.
+  for (int i = 0; i < 50; ++i) {
+    auto future = pool->SendAsync(Request{absl::StrCat("a", i), "x"}, absl::Now() + absl::Seconds(30));
+    Result result = Get(future);
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+  // Bring the victim back on its port: the pool reconnects and uses it.
+  servers_[1].reset();
+  StartBackend(nullptr, victim);
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* v = Find(s, victim);
+    return v != nullptr && v->connections_open >= 1;
+  }));
+  const uint64_t sent_before = Find(pool->stats(), victim)->sent;
+  std::vector<std::future<Result>> after;
+  for (int i = 0; i < 200; ++i) after.push_back(pool->SendAsync(Request{absl::StrCat("c", i), "x"}, absl::Now() + absl::Seconds(30)));
+  for (auto& future : after) ASSERT_TRUE(Get(future).ok());
+  EXPECT_GT(Find(pool->stats(), victim)->sent, sent_before);
+  EXPECT_GE(Find(pool->stats(), victim)->reconnects, 1u);
+}
+
+// Verify: against a backend that accepts and never answers, the deadline
+// and the read timeout each end requests, with their own codes.
+TEST_F(PoolTest, SilentBackendHitsDeadlineAndReadTimeout) {
+  absl::StatusOr<RawListener> silent = RawListener::Listen();  // The kernel accepts; nobody answers.
+  ASSERT_TRUE(silent.ok());
+  PoolOptions options = Options({silent->port()});
+  options.connection.read_timeout = absl::Milliseconds(300);
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  auto short_deadline = pool->SendAsync(Request{"short", "x"}, absl::Now() + absl::Milliseconds(50));
+  Result short_result = Get(short_deadline);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(short_result.status())) << short_result.status();
+  auto long_deadline = pool->SendAsync(Request{"long", "x"}, absl::Now() + absl::Seconds(30));
+  Result result = Get(long_deadline);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), ::testing::HasSubstr("read timeout"));
+}
+
+// Verify: with no healthy backend (closed port, or a dial that times out),
+// Send() fails at once with kUnavailable instead of waiting; the dial
+// timeout bounds the connect attempts.
+TEST_F(PoolTest, FailsFastWithoutHealthyBackend) {
+  absl::StatusOr<RawListener> closed = RawListener::Listen();
+  ASSERT_TRUE(closed.ok());
+  const uint16_t closed_port = closed->port();
+  closed->Close();
+  absl::StatusOr<RawListener> full = RawListener::Listen(/*backlog=*/0);
+  ASSERT_TRUE(full.ok());
+  std::vector<std::shared_ptr<ClientConnection>> fillers;  // Fill the accept queue.
+  for (int i = 0; i < 4; ++i) {
+    fillers.push_back(ClientConnection::Create(
+        client_loops_.loop(0), asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), full->port()), {}));
+    fillers.back()->Start();
+  }
+  PoolOptions options = Options({closed_port, full->port()});
+  options.connection.dial_timeout = absl::Milliseconds(200);
+  auto pool = StartPool(options);
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* c = Find(s, closed_port);
+    const BackendStats* f = Find(s, full->port());
+    return c && f && c->ejected && f->ejected;
+  }));
+  const absl::Time start = absl::Now();
+  auto future = pool->SendAsync(Request{"x", "y"}, absl::Now() + absl::Seconds(30));
+  Result result = Get(future);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_GE(pool->stats().rejected_unavailable, 1u);
+  for (auto& filler : fillers) filler->Close();
+}
+
+// Verify: requests sharing one Uid, in flight together, each get the answer
+// to their own Val.
+TEST_F(PoolTest, DuplicateUidsInFlightGetTheirOwnAnswers) {
+  auto handler = std::make_shared<DelayingHandler>(std::chrono::microseconds(300));
+  auto pool = StartPool(Options({StartBackend(handler)}));
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  std::vector<std::future<Result>> futures;
+  for (int i = 0; i < 100; ++i) {
+    futures.push_back(pool->SendAsync(Request{"same", absl::StrCat(i)}, absl::Now() + absl::Seconds(30)));
+  }
+  for (int i = 0; i < 100; ++i) {
+    Result result = Get(futures[i]);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->val, absl::StrCat("server: hello, ", i));
+  }
+}
+
+// Verify: beyond max_pending, Send() fails at once with kResourceExhausted.
+TEST_F(PoolTest, RejectsBeyondMaxPending) {
+  absl::StatusOr<RawListener> silent = RawListener::Listen();
+  ASSERT_TRUE(silent.ok());
+  PoolOptions options = Options({silent->port()});
+  options.max_pending = 4;
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  std::vector<std::future<Result>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(pool->SendAsync(Request{absl::StrCat(i), "x"}, absl::Now() + absl::Seconds(30)));
+  auto rejected = pool->SendAsync(Request{"fifth", "x"}, absl::Now() + absl::Seconds(30));
+  Result rejected_result = Get(rejected);
+  EXPECT_TRUE(absl::IsResourceExhausted(rejected_result.status())) << rejected_result.status();
+  pool->Close();
+  for (auto& future : held) EXPECT_TRUE(absl::IsUnavailable(Get(future).status()));
+}
+
+// Verify: a huge request on one connection does not hold up small ones: they
+// go to the other connection and are answered while it is pending.
+TEST_F(PoolTest, HugeRequestDoesNotStarveSmallOnes) {
+  // Answers small requests at once; keeps the huge one unanswered.
+  class HoldHuge : public RequestHandler {
+   public:
+    void OnRequest(const Request& request, ReplyContext& reply) override {
+      if (request.val.size() > 1000) {
+        std::lock_guard lock(mu_);
+        held_.push_back(reply.Defer());
+        return;
+      }
+      reply.Reply(Response{request.uid, "small", ""});
+    }
+    std::mutex mu_;
+    std::vector<DeferredReply> held_;
+  };
+  PoolOptions options = Options({StartBackend(std::make_shared<HoldHuge>())});
+  options.size = 2;
+  options.min_idle = 2;
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
+  auto huge = pool->SendAsync(Request{"huge", std::string(512 * 1024, 'h')}, absl::Now() + absl::Seconds(30));
+  for (int i = 0; i < 100; ++i) {
+    auto small = pool->SendAsync(Request{absl::StrCat("s", i), "x"}, absl::Now() + absl::Seconds(30));
+    Result result = Get(small);
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+  EXPECT_EQ(huge.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  pool->Close();
+  EXPECT_TRUE(absl::IsUnavailable(Get(huge).status()));
+}
+
+// Verify: addresses that appear in the resolver's answer are connected;
+// ones that vanish are drained and dropped.
+TEST_F(PoolTest, FollowsResolverChanges) {
+  const uint16_t first = StartBackend();
+  const uint16_t second = StartBackend();
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({first});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(20);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  resolver->Set({first, second});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* b = Find(s, second);
+    return b != nullptr && b->connections_open == 1;
+  }));
+  resolver->Set({second});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) { return Find(s, first) == nullptr; }));
+  for (int i = 0; i < 20; ++i) {
+    auto future = pool->SendAsync(Request{absl::StrCat(i), "x"}, absl::Now() + absl::Seconds(30));
+    ASSERT_TRUE(Get(future).ok());
+  }
+  EXPECT_EQ(Find(pool->stats(), second)->sent, 20u);
+  EXPECT_EQ(Find(pool->stats(), second)->backend, "backend.test:3000");
+}
+
+// Verify: with health checks on, a connection to a backend that is alive at
+// the TCP level but never answers is detected and replaced.
+TEST_F(PoolTest, HealthCheckReplacesStuckConnection) {
+  absl::StatusOr<RawListener> stuck = RawListener::Listen();
+  ASSERT_TRUE(stuck.ok());
+  PoolOptions options = Options({stuck->port()});
+  options.health_interval = absl::Milliseconds(50);
+  options.connection.read_timeout = absl::Milliseconds(100);
+  auto pool = StartPool(options);
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) { return s.total.reconnects >= 1; }));
+}
+
+// Verify: a backend that answers the probes keeps its connection.
+TEST_F(PoolTest, HealthCheckKeepsHealthyConnection) {
+  const uint16_t port = StartBackend();
+  PoolOptions options = Options({port});
+  options.health_interval = absl::Milliseconds(20);
+  options.connection.read_timeout = absl::Seconds(5);
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats&) { return servers_[0]->stats().requests >= 3; }))
+      << "no probes reached the backend";
+  EXPECT_EQ(pool->stats().total.reconnects, 0u);
+  EXPECT_EQ(pool->stats().total.sent, 0u) << "probes are not caller requests";
+}
+
+// Verify: callers may not use the probe Uid prefix.
+TEST_F(PoolTest, RejectsReservedUidPrefix) {
+  auto pool = StartPool(Options({StartBackend()}));
+  auto future = pool->SendAsync(Request{absl::StrCat(Pool::kProbeUidPrefix, "x"), "y"}, absl::Now() + absl::Seconds(5));
+  EXPECT_TRUE(absl::IsInvalidArgument(Get(future).status()));
+}
+
+// Verify: Close() under load completes every request exactly once, is safe
+// to call twice, and later sends fail inline.
+TEST_F(PoolTest, CloseUnderLoadCompletesEveryRequestOnce) {
+  auto handler = std::make_shared<DelayingHandler>(std::chrono::milliseconds(2));
+  auto pool = StartPool(Options({StartBackend(handler), StartBackend(handler)}));
+  ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
+  std::atomic<int> sent{0}, completed{0}, unexpected{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 8; ++t) {
+    senders.emplace_back([&] {
+      while (!stop.load()) {
+        sent.fetch_add(1);
+        pool->Send(Request{"u", "v"}, absl::Now() + absl::Seconds(30), [&](Result result) {
+          if (!result.ok() && !absl::IsUnavailable(result.status()) && !absl::IsResourceExhausted(result.status())) {
+            unexpected.fetch_add(1);
+          }
+          completed.fetch_add(1);
+        });
+      }
+    });
+  }
+  while (completed.load() < 500) std::this_thread::yield();
+  pool->Close();
+  pool->Close();
+  stop.store(true);
+  for (auto& thread : senders) thread.join();
+  EXPECT_EQ(completed.load(), sent.load());
+  EXPECT_EQ(unexpected.load(), 0);
+  auto after = pool->SendAsync(Request{"late", "v"}, absl::Now() + absl::Seconds(5));
+  EXPECT_TRUE(absl::IsUnavailable(Get(after).status()));
+}
+
+}  // namespace
+}  // namespace tcpcore
