@@ -110,7 +110,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Told on the loop thread when the connection becomes ready, and once when
   // it closes, with why (every close, Close() included, so an owner can
   // always clean up).
-  using StateListener = std::function<void(State, const absl::Status&)>;
+  using StateListener = std::function<void(ClientConnection&, State, const absl::Status&)>;
 
   // Creates a connection that will belong to `loop`; nothing happens until
   // Start().
@@ -211,6 +211,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::vector<Outgoing> inbox_;  // Guarded by inbox_mu_.
   bool wake_posted_ = false;     // Guarded by inbox_mu_.
   bool refusing_ = false;        // Guarded by inbox_mu_: closed to new sends.
+  absl::Status close_reason_;    // Guarded by inbox_mu_: why it closed.
 
   // Loop thread only.
   std::vector<Outgoing> draining_;

@@ -256,14 +256,15 @@ void PoolControl::OpenConnectionOnControl(Address& address) {
   std::string key = address.key;
   auto connection = ClientConnection::Create(
       loops_.Next(), address.endpoint, options_.connection, address.counters->connection,
-      [weak, key](ClientConnection::State state, const absl::Status& status) {
+      [weak, key](ClientConnection& reporter, ClientConnection::State state, const absl::Status& status) {
         // Runs on the connection's loop; the control loop owns the structure.
-        // (It cannot hold the connection itself: that would be a cycle. The
-        // control loop finds the connections of `key` by their state.)
+        // The pointer only identifies the connection there (holding it here
+        // would be a cycle); the control loop still owns it when this lands.
         auto self = weak.lock();
         if (!self) return;
-        asio::post(self->control_, [self, key, state, status] {
-          self->OnConnectionStateOnControl(key, state, status);
+        asio::post(self->control_, [self, key, raw = &reporter, state,
+                                    reason = absl::Status(status.code(), status.message())] {
+          self->OnConnectionStateOnControl(key, raw, state, reason);
         });
       });
   address.connections.push_back(connection);
@@ -274,19 +275,16 @@ void PoolControl::OpenConnectionOnControl(Address& address) {
   connection->Start();
 }
 
-void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConnection::State state,
-                                             const absl::Status& status) {
+void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConnection* connection,
+                                             ClientConnection::State state, const absl::Status& status) {
   auto it = addresses_.find(key);
   if (it == addresses_.end()) return;
   Address& address = *it->second;
   if (state == ClientConnection::State::kReady) {
-    // Mark every connection that is ready and not yet counted.
     int newly_ready = 0;
-    for (const auto& connection : address.connections) {
-      if (connection->state() == ClientConnection::State::kReady && address.ready.insert(connection.get()).second) {
-        address.counters->connections_open.fetch_add(1, std::memory_order_relaxed);
-        ++newly_ready;
-      }
+    if (connection->state() == ClientConnection::State::kReady && address.ready.insert(connection).second) {
+      address.counters->connections_open.fetch_add(1, std::memory_order_relaxed);
+      ++newly_ready;
     }
     address.consecutive_failures = 0;
     if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
@@ -298,35 +296,26 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
       ready_connections_ += newly_ready;
     }
     state_changed_.notify_all();
-    if (control_closed_) {
-      for (const auto& connection : address.connections) connection->Close("pool closed");
-    }
+    if (control_closed_) connection->Close("pool closed");
     return;
   }
-  // Closed: remove every connection of this address that is closed now.
-  int closed_count = 0;
+  // Closed (reported once per connection, after all its callbacks ran).
+  auto c = std::find_if(address.connections.begin(), address.connections.end(),
+                        [connection](const auto& candidate) { return candidate.get() == connection; });
+  if (c == address.connections.end()) return;
   bool closed_before_ready = false;
-  for (auto c = address.connections.begin(); c != address.connections.end();) {
-    if ((*c)->state() != ClientConnection::State::kClosed) {
-      ++c;
-      continue;
-    }
-    ++closed_count;
-    if (address.ready.erase(c->get()) > 0) {
+  {
+    std::lock_guard lock(state_mu_);
+    if (address.ready.erase(connection) > 0) {
       address.counters->connections_open.fetch_sub(1, std::memory_order_relaxed);
-      std::lock_guard lock(state_mu_);
       --ready_connections_;
     } else {
       closed_before_ready = true;
     }
-    address.probing.erase(c->get());
-    c = address.connections.erase(c);
+    --live_connections_;
   }
-  if (closed_count == 0) return;  // Already handled with an earlier report.
-  {
-    std::lock_guard lock(state_mu_);
-    live_connections_ -= closed_count;
-  }
+  address.probing.erase(connection);
+  address.connections.erase(c);
   state_changed_.notify_all();
   PublishOnControl();
   if (control_closed_) {

@@ -85,7 +85,8 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void OnResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
   void AddAddressOnControl(const HostPort& backend, const asio::ip::tcp::endpoint& endpoint);
   void OpenConnectionOnControl(Address& address);
-  void OnConnectionStateOnControl(const std::string& key, ClientConnection::State state, const absl::Status& status);
+  void OnConnectionStateOnControl(const std::string& key, ClientConnection* connection, ClientConnection::State state,
+                                  const absl::Status& status);
   void ReplenishOnControl(Address& address);
   void GrowOnControl(const std::string& key);
   void SweepOnControl();
