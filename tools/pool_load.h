@@ -1,0 +1,31 @@
+// RunPoolLoad: load through a tcpcore Pool, the way the gateway will use it:
+// `callers` threads, each sending one request at a time (a closed loop)
+// through one shared pool of `pool_size` connections.
+//
+// Thread-safety: call from one thread; it runs its own threads and loops.
+#ifndef TOOLS_POOL_LOAD_H_
+#define TOOLS_POOL_LOAD_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tools/load_result.h"
+
+namespace tcpgate {
+
+struct PoolLoadOptions {
+  std::string target;  // "host:port" of the backend.
+  int callers = 64;
+  int pool_size = 1;
+  int loops = 2;  // Event-loop threads of the pool.
+  absl::Duration duration = absl::Seconds(10);
+  absl::Duration warmup = absl::Seconds(1);
+  std::string val = "pixelpig!";
+};
+
+absl::StatusOr<LoadResult> RunPoolLoad(const PoolLoadOptions& options);
+
+}  // namespace tcpgate
+
+#endif  // TOOLS_POOL_LOAD_H_
