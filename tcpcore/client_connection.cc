@@ -337,7 +337,7 @@ void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
         state() != State::kClosed) {
       // Gave up while on the wire: its answer may still come.
       UidLine& line = lines_[entry.request.uid];
-      line.ids.pop_front();
+      line.ids.erase(line.ids.begin());
       line.awaiting_late_answer = true;
       line.late_until = Clock::now() + ToChrono(options_.late_response_window);
       late_windows_.emplace_back(line.late_until, entry.request.uid);
@@ -361,7 +361,7 @@ void ClientConnection::Unlink(const std::string& uid, uint64_t id, bool answered
   if (line_it == lines_.end()) return;
   UidLine& line = line_it->second;
   if (answered) {
-    line.ids.pop_front();
+    line.ids.erase(line.ids.begin());
   } else {
     line.ids.erase(std::find(line.ids.begin(), line.ids.end(), id));
   }

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -160,7 +161,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   };
   // The requests of one Uid: the front one may be on the wire; the rest wait.
   struct UidLine {
-    std::deque<uint64_t> ids;
+    absl::InlinedVector<uint64_t, 2> ids;  // Rarely more than one: no allocation.
     bool awaiting_late_answer = false;  // Its request gave up on the wire.
     Clock::time_point late_until;
   };

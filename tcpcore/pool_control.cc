@@ -147,11 +147,13 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     });
   }
   ClientConnection& connection = *chosen.connection;
-  return connection.Send(std::move(request), deadline, WrapCallback(std::move(chosen.counters), std::move(done)));
+  // The counters outlive every request: all_counters_ keeps them for the
+  // pool's life, and Close() returns only after every callback ran.
+  return connection.Send(std::move(request), deadline, WrapCallback(&counters, std::move(done)));
 }
 
-ResponseCallback PoolControl::WrapCallback(std::shared_ptr<AddressCounters> counters, ResponseCallback done) {
-  return [this, counters = std::move(counters), done = std::move(done)](absl::StatusOr<Response> result) mutable {
+ResponseCallback PoolControl::WrapCallback(AddressCounters* counters, ResponseCallback done) {
+  return [this, counters, done = std::move(done)](absl::StatusOr<Response> result) mutable {
     counters->Record(result.status());
     total_pending_.fetch_sub(1, std::memory_order_relaxed);
     std::move(done)(std::move(result));

@@ -97,7 +97,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void ArmResolveTimer();
   void ArmSweepTimer();
   Clock::duration BackoffFor(int failures);
-  ResponseCallback WrapCallback(std::shared_ptr<AddressCounters> counters, ResponseCallback done);
+  ResponseCallback WrapCallback(AddressCounters* counters, ResponseCallback done);
 
   EventLoopGroup& loops_;
   asio::io_context& control_;

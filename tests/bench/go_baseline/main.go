@@ -304,7 +304,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "errors: %d failed sends (first: %v), %d wrong answers\n", failures, firstErr, mismatches)
 	}
 	if errorCount > 0 || answered == 0 {
-		pool.Close()
 		os.Exit(1)
 	}
 }
