@@ -1,6 +1,9 @@
-// RunPoolLoad: load through a tcpcore Pool, the way the gateway will use it:
-// `callers` threads, each sending one request at a time (a closed loop)
-// through one shared pool of `pool_size` connections.
+// RunPoolLoad: load through a tcpcore Pool: `callers` closed loops, each
+// with one request at a time, through one shared pool of `pool_size`
+// connections. With `caller_threads` each caller is an OS thread that blocks
+// until its answer; without, each caller is a chain of callbacks that sends
+// its next request from the previous one's completion (how the gateway's
+// gRPC reactors will use the pool: no thread per call).
 //
 // Thread-safety: call from one thread; it runs its own threads and loops.
 #ifndef TOOLS_POOL_LOAD_H_
@@ -19,6 +22,7 @@ struct PoolLoadOptions {
   int callers = 64;
   int pool_size = 1;
   int loops = 2;  // Event-loop threads of the pool.
+  bool caller_threads = true;
   absl::Duration duration = absl::Seconds(10);
   absl::Duration warmup = absl::Seconds(1);
   std::string val = "pixelpig!";

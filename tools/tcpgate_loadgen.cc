@@ -27,6 +27,8 @@ ABSL_FLAG(int, pipeline, 1, "pipeline mode: requests in flight on each connectio
 ABSL_FLAG(int, callers, 64, "pool mode: caller threads (T)");
 ABSL_FLAG(int, pool_size, 1, "pool mode: connections in the pool (S)");
 ABSL_FLAG(int, pool_loops, 2, "pool mode: event-loop threads of the pool");
+ABSL_FLAG(bool, caller_threads, true,
+          "pool mode: each caller is a thread blocking on its answer; false: a chain of callbacks");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "measured run time (D)");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "unmeasured time before the run");
 ABSL_FLAG(std::string, val, "pixelpig!", "the Val of every request");
@@ -48,11 +50,13 @@ int main(int argc, char** argv) {
     options.callers = std::max(1, absl::GetFlag(FLAGS_callers));
     options.pool_size = std::max(1, absl::GetFlag(FLAGS_pool_size));
     options.loops = std::max(1, absl::GetFlag(FLAGS_pool_loops));
+    options.caller_threads = absl::GetFlag(FLAGS_caller_threads);
     options.duration = duration;
     options.warmup = absl::GetFlag(FLAGS_warmup);
     options.val = absl::GetFlag(FLAGS_val);
-    fields = absl::StrFormat("target=%s mode=pool callers=%d pool=%d duration=%.1fs", target, options.callers,
-                             options.pool_size, absl::ToDoubleSeconds(duration));
+    fields = absl::StrFormat("target=%s mode=pool callers=%d%s pool=%d duration=%.1fs", target, options.callers,
+                             options.caller_threads ? "" : " caller_threads=false", options.pool_size,
+                             absl::ToDoubleSeconds(duration));
     result = tcpgate::RunPoolLoad(options);
   } else if (absl::GetFlag(FLAGS_mode) == "pipeline") {
     tcpgate::PipelineLoadOptions options;
