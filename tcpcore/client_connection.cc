@@ -148,12 +148,19 @@ CancelHandle ClientConnection::Send(Request request, absl::Time deadline, Respon
   return CancelHandle();
 }
 
+std::pair<ResponseCallback, std::future<absl::StatusOr<Response>>> MakeResponseFuture() {
+  std::promise<absl::StatusOr<Response>> promise;
+  std::future<absl::StatusOr<Response>> future = promise.get_future();
+  ResponseCallback callback = [promise = std::move(promise)](absl::StatusOr<Response> result) mutable {
+    promise.set_value(std::move(result));
+  };
+  return {std::move(callback), std::move(future)};
+}
+
 std::future<absl::StatusOr<Response>> ClientConnection::SendAsync(Request request, absl::Time deadline) {
-  auto promise = std::make_shared<std::promise<absl::StatusOr<Response>>>();
-  std::future<absl::StatusOr<Response>> future = promise->get_future();
-  Send(std::move(request), deadline,
-       [promise](absl::StatusOr<Response> result) { promise->set_value(std::move(result)); });
-  return future;
+  auto [callback, future] = MakeResponseFuture();
+  Send(std::move(request), deadline, std::move(callback));
+  return std::move(future);
 }
 
 void ClientConnection::Close(absl::string_view why) {

@@ -87,6 +87,9 @@ struct ConnectionCounters {
 
 using ResponseCallback = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
 
+// A callback and the future it fulfils, for the SendAsync() conveniences.
+std::pair<ResponseCallback, std::future<absl::StatusOr<Response>>> MakeResponseFuture();
+
 class ClientConnection;
 
 // Lets a caller that gives up remove its request at once; its callback then

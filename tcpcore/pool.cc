@@ -16,11 +16,9 @@ CancelHandle Pool::Send(Request request, absl::Time deadline, ResponseCallback d
 }
 
 std::future<absl::StatusOr<Response>> Pool::SendAsync(Request request, absl::Time deadline) {
-  auto promise = std::make_shared<std::promise<absl::StatusOr<Response>>>();
-  std::future<absl::StatusOr<Response>> future = promise->get_future();
-  Send(std::move(request), deadline,
-       [promise](absl::StatusOr<Response> result) { promise->set_value(std::move(result)); });
-  return future;
+  auto [callback, future] = MakeResponseFuture();
+  Send(std::move(request), deadline, std::move(callback));
+  return std::move(future);
 }
 
 bool Pool::AwaitReady(int count, absl::Duration timeout) { return control_->AwaitReady(count, timeout); }
