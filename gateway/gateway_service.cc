@@ -1,0 +1,113 @@
+#include "gateway/gateway_service.h"
+
+#include <chrono>
+#include <mutex>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gateway/status_mapping.h"
+
+namespace tcpgate {
+namespace {
+
+// The reactor of one Send call. It is deleted when both the gRPC call is
+// done (OnDone) and Send() has finished setting it up, whichever is last:
+// the pool may complete the call before Send() returns.
+class SendReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit SendReactor(std::atomic<int64_t>& in_flight) : in_flight_(in_flight) {
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void Start(tcpcore::Pool& pool, tcpcore::Request request, absl::Time deadline,
+             tcpgate::v1::SendResponse* response) {
+    tcpcore::CancelHandle handle =
+        pool.Send(std::move(request), deadline, [this, response](absl::StatusOr<tcpcore::Response> answer) {
+          if (answer.ok()) {
+            response->set_uid(std::move(answer->uid));
+            response->set_val(std::move(answer->val));
+            response->set_ts(std::move(answer->ts));
+            Finish(grpc::Status::OK);
+          } else {
+            Finish(ToGrpcStatus(answer.status()));
+          }
+        });
+    {
+      std::lock_guard lock(mu_);
+      handle_ = handle;
+      started_ = true;
+      if (cancelled_) handle_.Cancel();
+    }
+    Unref();
+  }
+
+  void FinishNow(const grpc::Status& status) {
+    Finish(status);
+    Unref();
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    if (started_) handle_.Cancel();
+  }
+
+  void OnDone() override {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    Unref();
+  }
+
+ private:
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  std::atomic<int64_t>& in_flight_;
+  std::atomic<int> refs_{2};  // Set-up and OnDone.
+  std::mutex mu_;
+  tcpcore::CancelHandle handle_;  // Guarded by mu_.
+  bool started_ = false;          // Guarded by mu_.
+  bool cancelled_ = false;        // Guarded by mu_.
+};
+
+std::string RandomPrefix() {
+  std::random_device device;
+  return absl::StrFormat("gw-%08x%08x-", device(), device());
+}
+
+}  // namespace
+
+GatewayService::GatewayService(tcpcore::Pool& pool, GatewayOptions options)
+    : pool_(pool), options_(options), uid_prefix_(RandomPrefix()) {}
+
+std::string GatewayService::NewUid() {
+  return absl::StrCat(uid_prefix_, uid_seq_.fetch_add(1, std::memory_order_relaxed));
+}
+
+grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* context,
+                                               const tcpgate::v1::SendRequest* request,
+                                               tcpgate::v1::SendResponse* response) {
+  auto* reactor = new SendReactor(in_flight_);
+  if (request->val().size() > options_.max_val_bytes) {
+    reactor->FinishNow(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    absl::StrCat("val is ", request->val().size(), " bytes; the limit is ",
+                                                 options_.max_val_bytes)));
+    return reactor;
+  }
+  if (request->uid().size() > options_.max_uid_bytes) {
+    reactor->FinishNow(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    absl::StrCat("uid is ", request->uid().size(), " bytes; the limit is ",
+                                                 options_.max_uid_bytes)));
+    return reactor;
+  }
+  tcpcore::Request backend_request{request->uid().empty() ? NewUid() : request->uid(), request->val()};
+  const auto call_deadline = context->deadline();
+  const absl::Time deadline = call_deadline == std::chrono::system_clock::time_point::max()
+                                  ? absl::Now() + options_.default_timeout
+                                  : absl::FromChrono(call_deadline);
+  reactor->Start(pool_, std::move(backend_request), deadline, response);
+  return reactor;
+}
+
+}  // namespace tcpgate

@@ -1,0 +1,58 @@
+// GatewayService: the tcpgate.v1.Gateway gRPC service. Each Send call goes
+// through the tcpcore Pool to a backend and is finished from the pool's
+// callback (gRPC's callback API: no thread waits per call). The caller's
+// deadline becomes the request's deadline in the pool (or default_timeout
+// when the call has none); a caller that cancels cancels the pool request
+// at once.
+//
+// Thread-safety: gRPC calls the service from its own threads; the service
+// keeps no per-call state outside the call's reactor. The pool must outlive
+// the service's calls (stop the gRPC server before closing the pool).
+#ifndef GATEWAY_GATEWAY_SERVICE_H_
+#define GATEWAY_GATEWAY_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "tcpcore/pool.h"
+#include "tcpgate/v1/gateway.grpc.pb.h"
+
+namespace tcpgate {
+
+struct GatewayOptions {
+  // Deadline for calls that carry none (the article's read timeout).
+  absl::Duration default_timeout = absl::Seconds(3);
+  // Longest `val` accepted; longer is INVALID_ARGUMENT. Keep it under the
+  // backend's frame limit (1 MiB by default) minus the JSON around it.
+  std::size_t max_val_bytes = 512 * 1024;
+  // Longest `uid` accepted.
+  std::size_t max_uid_bytes = 1024;
+};
+
+class GatewayService final : public tcpgate::v1::Gateway::CallbackService {
+ public:
+  GatewayService(tcpcore::Pool& pool, GatewayOptions options);
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context, const tcpgate::v1::SendRequest* request,
+                                 tcpgate::v1::SendResponse* response) override;
+
+  // Calls whose answer has not been sent yet.
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+
+ private:
+  // A uid for a request that came without one: unique in this process and,
+  // through a random prefix, across gateway replicas.
+  std::string NewUid();
+
+  tcpcore::Pool& pool_;
+  const GatewayOptions options_;
+  const std::string uid_prefix_;
+  std::atomic<uint64_t> uid_seq_{0};
+  std::atomic<int64_t> in_flight_{0};
+};
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_GATEWAY_SERVICE_H_

@@ -1,0 +1,230 @@
+// End-to-end tests of the gateway in one process: a real gRPC C++ client, the
+// GatewayService on an ephemeral port, the tcpcore pool, and backends on
+// 127.0.0.1 (the reference server, a stalling one, or a hand-played one).
+#include "gateway/gateway_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tcpcore/hello_handler.h"
+#include "tcpcore/server.h"
+#include "tests/tcpcore/line_client.h"
+
+namespace tcpgate {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using tcpgate::v1::SendRequest;
+using tcpgate::v1::SendResponse;
+
+// Holds every request unanswered; tells the test how many it holds.
+class StallingHandler : public tcpcore::RequestHandler {
+ public:
+  void OnRequest(const tcpcore::Request&, tcpcore::ReplyContext& reply) override {
+    std::lock_guard lock(mu_);
+    held_.push_back(reply.Defer());
+    changed_.notify_all();
+  }
+  void AwaitHeld(std::size_t count) {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return held_.size() >= count; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<tcpcore::DeferredReply> held_;
+};
+
+class GatewayServiceTest : public ::testing::Test {
+ protected:
+  // Starts backend, pool, service and gRPC server. `backend_port` 0 starts
+  // a tcpcore server with `handler`.
+  void Start(std::shared_ptr<tcpcore::RequestHandler> handler, tcpcore::PoolOptions pool_options = {},
+             uint16_t backend_port = 0) {
+    if (backend_port == 0) {
+      tcpcore::ServerOptions server_options;
+      server_options.listen = "127.0.0.1:0";
+      server_options.log_connections = false;
+      backend_ = std::make_unique<tcpcore::Server>(loops_, server_options, std::move(handler));
+      ASSERT_TRUE(backend_->Start().ok());
+      backend_port = backend_->local_endpoint().port();
+    }
+    pool_options.backends = {absl::StrCat("127.0.0.1:", backend_port)};
+    pool_ = std::make_unique<tcpcore::Pool>(loops_, pool_options);
+    ASSERT_TRUE(pool_->Start().ok());
+    ASSERT_TRUE(pool_->AwaitReady(1, absl::Seconds(10)));
+    service_ = std::make_unique<GatewayService>(*pool_, GatewayOptions{});
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = tcpgate::v1::Gateway::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+  grpc::Status Call(const std::string& uid, const std::string& val, SendResponse* response,
+                    absl::Duration timeout = absl::Seconds(10)) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    SendRequest request;
+    request.set_uid(uid);
+    request.set_val(val);
+    return stub_->Send(&context, request, response);
+  }
+  // Waits (bounded) until nothing is pending in the pool.
+  bool AwaitPoolIdle() {
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < give_up) {
+      if (pool_->stats().total.in_flight == 0 && service_->in_flight() == 0) return true;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return false;
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    if (pool_) pool_->Close();
+    backend_.reset();
+  }
+
+  tcpcore::EventLoopGroup loops_{2, "gw-test"};
+  std::unique_ptr<tcpcore::Server> backend_;
+  std::unique_ptr<tcpcore::Pool> pool_;
+  std::unique_ptr<GatewayService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<tcpgate::v1::Gateway::Stub> stub_;
+};
+
+// Verify: Send returns the backend's answer: its uid, val and timestamp.
+TEST_F(GatewayServiceTest, SendReturnsBackendAnswer) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  SendResponse response;
+  grpc::Status status = Call("pixel-1", "pixelpig!", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.uid(), "pixel-1");
+  EXPECT_EQ(response.val(), "server: hello, pixelpig!");
+  EXPECT_EQ(response.ts().size(), 30u);
+}
+
+// Verify: a request without uid gets a unique one, returned to the caller.
+TEST_F(GatewayServiceTest, GeneratesUidWhenEmpty) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  SendResponse first, second;
+  ASSERT_TRUE(Call("", "a", &first).ok());
+  ASSERT_TRUE(Call("", "b", &second).ok());
+  EXPECT_THAT(first.uid(), StartsWith("gw-"));
+  EXPECT_NE(first.uid(), second.uid());
+}
+
+// Verify: with a backend that never answers, the caller's deadline gives
+// DEADLINE_EXCEEDED on time and nothing stays pending in the pool.
+TEST_F(GatewayServiceTest, DeadlineWithStallingBackend) {
+  Start(std::make_shared<StallingHandler>());
+  SendResponse response;
+  const absl::Time start = absl::Now();
+  grpc::Status status = Call("slow", "v", &response, absl::Milliseconds(200));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(200 + 50));
+  EXPECT_TRUE(AwaitPoolIdle());
+}
+
+// Verify: a val over the limit is INVALID_ARGUMENT and never reaches a backend.
+TEST_F(GatewayServiceTest, RejectsOversizedVal) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  SendResponse response;
+  grpc::Status status = Call("big", std::string(600 * 1024, 'x'), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("limit"));
+  EXPECT_EQ(pool_->stats().total.sent, 0u);
+}
+
+// Verify: when the backend dies, calls fail fast with UNAVAILABLE.
+TEST_F(GatewayServiceTest, BackendDownIsUnavailableFast) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  backend_->Shutdown(absl::ZeroDuration());
+  ASSERT_TRUE(AwaitPoolIdle());
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  grpc::Status status;
+  do {  // Until the pool has seen the connection close.
+    SendResponse response;
+    const absl::Time start = absl::Now();
+    status = Call("x", "y", &response, absl::Seconds(10));
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  } while (status.ok() && absl::Now() < give_up);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+}
+
+// Verify: a caller that cancels cancels the pool request at once.
+TEST_F(GatewayServiceTest, CallerCancelCancelsPoolRequest) {
+  auto handler = std::make_shared<StallingHandler>();
+  Start(handler);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  SendRequest request;
+  request.set_uid("cancel-me");
+  SendResponse response;
+  std::promise<grpc::Status> done;
+  stub_->async()->Send(&context, &request, &response, [&done](grpc::Status s) { done.set_value(s); });
+  handler->AwaitHeld(1);
+  context.TryCancel();
+  EXPECT_EQ(done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(AwaitPoolIdle());
+  EXPECT_EQ(pool_->stats().total.other_errors, 1u) << "the pool request was not cancelled";
+}
+
+// Verify: when the pool is full, calls get RESOURCE_EXHAUSTED.
+TEST_F(GatewayServiceTest, PoolFullIsResourceExhausted) {
+  auto handler = std::make_shared<StallingHandler>();
+  tcpcore::PoolOptions options;
+  options.max_pending = 1;
+  Start(handler, options);
+  grpc::ClientContext held_context;
+  held_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  SendRequest held_request;
+  held_request.set_uid("held");
+  SendResponse held_response;
+  std::promise<grpc::Status> held_done;
+  stub_->async()->Send(&held_context, &held_request, &held_response,
+                       [&held_done](grpc::Status s) { held_done.set_value(s); });
+  handler->AwaitHeld(1);
+  SendResponse response;
+  grpc::Status status = Call("second", "v", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  held_context.TryCancel();
+  held_done.get_future().wait();
+}
+
+// Verify: a backend "-ERR" for the request becomes INVALID_ARGUMENT with the
+// backend's reason.
+TEST_F(GatewayServiceTest, BackendErrIsInvalidArgument) {
+  absl::StatusOr<tcpcore::testing::RawListener> raw = tcpcore::testing::RawListener::Listen();
+  ASSERT_TRUE(raw.ok());
+  Start(nullptr, {}, raw->port());
+  absl::StatusOr<tcpcore::testing::LineClient> backend = raw->Accept();
+  ASSERT_TRUE(backend.ok());
+  std::thread backend_side([&] {
+    ASSERT_TRUE(backend->ReadLine().ok());
+    ASSERT_TRUE(backend->Write("-ERR Val must not be pixelpig\n").ok());
+  });
+  SendResponse response;
+  grpc::Status status = Call("u", "pixelpig", &response);
+  backend_side.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("Val must not be pixelpig"));
+}
+
+}  // namespace
+}  // namespace tcpgate
