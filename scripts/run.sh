@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs tcpgate in the foreground.
-# Until the gRPC gateway lands this runs the reference TCP backend.
-# Extra arguments go to the binary, e.g. scripts/run.sh --listen=127.0.0.1:3000
+# Installs what is missing, builds, and runs the tcpgate gRPC gateway in the
+# foreground on port 50051, with an embedded TCP backend (no --backends).
+# Extra arguments go to tcpgate, e.g. scripts/run.sh --backends=10.0.0.5:3000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset default >/dev/null
-cmake --build --preset default --target tcpgate-backend
-listen=127.0.0.1:3000
+cmake --build --preset default --target tcpgate tcpgate-cli tcpgate-backend
+port=50051
 for arg in "$@"; do
-  case "$arg" in --listen=*) listen="${arg#--listen=}" ;; esac
+  case "$arg" in --listen=*) port="${arg##*:}" ;; esac
 done
-port="${listen##*:}"
 cat <<MSG
-tcpgate-backend is starting on ${listen} (Ctrl-C stops it). Talk to it with:
-  printf '{"Uid":"pixel-1","Val":"pixelpig!"}\n' | nc -N 127.0.0.1 ${port}
-which answers:
-  {"Uid":"pixel-1","Val":"server: hello, pixelpig!","Ts":"<now, RFC 3339>"}
+tcpgate is starting on port ${port} (Ctrl-C stops it). From another terminal:
+  build/default/bin/tcpgate-cli send --target=127.0.0.1:${port} --uid=pixel-1 --val=pixelpig!
+which prints:
+  uid: pixel-1
+  val: server: hello, pixelpig!
+  ts:  <now, RFC 3339>
 MSG
-exec build/default/bin/tcpgate-backend --listen=0.0.0.0:3000 "$@"
+exec build/default/bin/tcpgate --listen=0.0.0.0:${port} "$@"

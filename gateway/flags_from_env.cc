@@ -1,0 +1,25 @@
+#include "gateway/flags_from_env.h"
+
+#include <cstdlib>
+
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace tcpgate {
+
+std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::vector<std::string>& names) {
+  std::vector<std::string> errors;
+  for (const std::string& name : names) {
+    const std::string variable = absl::StrCat(prefix, absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) errors.push_back(absl::StrCat(variable, ": ", error));
+  }
+  return errors;
+}
+
+}  // namespace tcpgate

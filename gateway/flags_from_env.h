@@ -1,0 +1,23 @@
+// Lets every command-line flag also be set from the environment, so a
+// Kubernetes ConfigMap can configure the binaries: TCPGATE_MAX_PENDING=100
+// sets --max_pending=100. The command line wins over the environment.
+//
+// Thread-safety: call once from main(), before absl::ParseCommandLine().
+#ifndef GATEWAY_FLAGS_FROM_ENV_H_
+#define GATEWAY_FLAGS_FROM_ENV_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace tcpgate {
+
+// For each flag in `names`, applies the environment variable `prefix` +
+// NAME_IN_CAPITALS when it is set. Returns one error line per variable that
+// does not parse (empty when all are fine).
+std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::vector<std::string>& names);
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_FLAGS_FROM_ENV_H_

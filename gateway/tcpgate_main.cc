@@ -1,0 +1,212 @@
+// tcpgate: the gRPC gateway. Serves tcpgate.v1.Gateway, forwarding each call
+// through a tcpcore pool to the TCP backends given by --backends, or to a
+// backend embedded in this process when --backends is empty (the default, so
+// `tcpgate` alone answers calls). Every flag can also be set through the
+// environment: TCPGATE_<FLAG_IN_CAPITALS>. See README.md.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "asio/io_context.hpp"
+#include "asio/signal_set.hpp"
+#include "asio/steady_timer.hpp"
+#include "gateway/flags_from_env.h"
+#include "gateway/gateway_service.h"
+#include "tcpcore/event_loop_group.h"
+#include "tcpcore/hello_handler.h"
+#include "tcpcore/log.h"
+#include "tcpcore/server.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC host:port to listen on (port 0: any free port)");
+ABSL_FLAG(std::string, backends, "",
+          "comma-separated backend host:port list (names are resolved by DNS); empty: run an embedded backend");
+ABSL_FLAG(int, threads, 0, "event-loop threads for backend connections; 0 means one per core");
+ABSL_FLAG(int, pool_size, 4, "most connections to one backend address");
+ABSL_FLAG(int, min_idle, 1, "connections kept open to each backend address when idle");
+ABSL_FLAG(int, max_pending, 65536, "requests pending in the pool; beyond: RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_pending_per_connection, 1024, "requests pending on one backend connection");
+ABSL_FLAG(absl::Duration, dial_timeout, absl::Seconds(5), "backend connect timeout");
+ABSL_FLAG(absl::Duration, read_timeout, absl::Seconds(10),
+          "a backend connection silent this long with requests pending is dead");
+ABSL_FLAG(absl::Duration, keepalive_idle, absl::Seconds(30), "TCP keepalive: idle time before probes");
+ABSL_FLAG(absl::Duration, keepalive_interval, absl::Seconds(10), "TCP keepalive: time between probes");
+ABSL_FLAG(int, keepalive_count, 3, "TCP keepalive: unanswered probes before the connection is dead");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60), "close backend connections beyond min_idle idle this long");
+ABSL_FLAG(absl::Duration, resolve_interval, absl::Seconds(10), "how often backend names are resolved again");
+ABSL_FLAG(absl::Duration, health_interval, absl::ZeroDuration(), "probe idle backend connections this often; 0: off");
+ABSL_FLAG(int, eject_after_failures, 3, "failed connects in a row before a backend address is ejected");
+ABSL_FLAG(absl::Duration, ejection_time, absl::Seconds(10), "how long an ejected backend address rests");
+ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(3), "deadline of calls that carry none");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10), "on SIGTERM, how long calls in flight may finish");
+ABSL_FLAG(int64_t, max_val_bytes, 512 * 1024, "longest val accepted; longer: INVALID_ARGUMENT");
+ABSL_FLAG(int, max_message_bytes, 4 << 20, "largest gRPC message received");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
+          "close client HTTP/2 connections after this long so clients re-balance; 0: never");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
+          "time calls get to finish on a connection closed for its age");
+
+namespace {
+
+const std::vector<std::string> kFlagNames = {
+    "listen", "backends", "threads", "pool_size", "min_idle", "max_pending", "max_pending_per_connection",
+    "dial_timeout", "read_timeout", "keepalive_idle", "keepalive_interval", "keepalive_count", "idle_timeout",
+    "resolve_interval", "health_interval", "eject_after_failures", "ejection_time", "default_timeout",
+    "drain_timeout", "max_val_bytes", "max_message_bytes", "max_connection_age", "max_connection_age_grace"};
+
+constexpr char kServiceName[] = "tcpgate.v1.Gateway";
+
+tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
+  tcpcore::PoolOptions options;
+  options.backends = std::move(backends);
+  options.size = absl::GetFlag(FLAGS_pool_size);
+  options.min_idle = absl::GetFlag(FLAGS_min_idle);
+  options.max_pending = absl::GetFlag(FLAGS_max_pending);
+  options.max_pending_per_connection = absl::GetFlag(FLAGS_max_pending_per_connection);
+  options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  options.resolve_interval = absl::GetFlag(FLAGS_resolve_interval);
+  options.health_interval = absl::GetFlag(FLAGS_health_interval);
+  options.eject_after_failures = absl::GetFlag(FLAGS_eject_after_failures);
+  options.ejection_time = absl::GetFlag(FLAGS_ejection_time);
+  options.connection.dial_timeout = absl::GetFlag(FLAGS_dial_timeout);
+  options.connection.read_timeout = absl::GetFlag(FLAGS_read_timeout);
+  options.connection.keepalive_idle = absl::GetFlag(FLAGS_keepalive_idle);
+  options.connection.keepalive_interval = absl::GetFlag(FLAGS_keepalive_interval);
+  options.connection.keepalive_count = absl::GetFlag(FLAGS_keepalive_count);
+  return options;
+}
+
+void Fatal(absl::string_view message) {
+  tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate: ", message));
+  std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "tcpgate: a gRPC gateway to newline-JSON TCP backends.\n"
+      "Usage: tcpgate [--listen=0.0.0.0:50051] [--backends=host:port,...] ...\n"
+      "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
+  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", kFlagNames)) Fatal(error);
+  absl::ParseCommandLine(argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  asio::io_context main_context(1);  // Signals and the health updater.
+  asio::signal_set signals(main_context, SIGINT, SIGTERM);
+
+  int threads = absl::GetFlag(FLAGS_threads);
+  if (threads <= 0) threads = tcpcore::DefaultLoopCount();
+  tcpcore::EventLoopGroup loops(threads, "tcpgate");
+
+  // The embedded backend, when no backend is given.
+  std::unique_ptr<tcpcore::Server> embedded;
+  std::vector<std::string> backends =
+      absl::StrSplit(absl::GetFlag(FLAGS_backends), ',', absl::SkipWhitespace());
+  if (backends.empty()) {
+    tcpcore::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.log_connections = false;
+    embedded = std::make_unique<tcpcore::Server>(loops, options, std::make_shared<tcpcore::HelloHandler>());
+    if (absl::Status status = embedded->Start(); !status.ok()) Fatal(status.message());
+    backends.push_back(absl::StrCat("127.0.0.1:", embedded->local_endpoint().port()));
+  }
+
+  tcpcore::Pool pool(loops, PoolOptionsFromFlags(backends));
+  if (absl::Status status = pool.Start(); !status.ok()) Fatal(status.message());
+
+  tcpgate::GatewayOptions gateway_options;
+  gateway_options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  gateway_options.max_val_bytes = static_cast<std::size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_max_val_bytes)));
+  tcpgate::GatewayService service(pool, gateway_options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  // Keepalive enforcement: accept client pings every 5 s or more (so a client
+  // pinging every 10 s never gets a too_many_pings GOAWAY), even between
+  // calls; ping idle clients every 60 s ourselves.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  if (absl::GetFlag(FLAGS_max_connection_age) > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age))));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age_grace))));
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  tcpcore::Log(tcpcore::LogLevel::kInfo,
+               absl::StrCat("tcpgate listening on ", listen.substr(0, listen.rfind(':')), ":", port, " (plaintext)",
+                            " backends=", absl::StrJoin(backends, ","), embedded ? " (embedded)" : "",
+                            " threads=", threads, " pool_size=", absl::GetFlag(FLAGS_pool_size),
+                            " max_pending=", absl::GetFlag(FLAGS_max_pending),
+                            " default_timeout=", absl::FormatDuration(gateway_options.default_timeout),
+                            " read_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_read_timeout)),
+                            " drain_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
+
+  // Health: SERVING while at least one backend connection is ready.
+  bool draining = false;
+  bool serving = false;
+  asio::steady_timer health_timer(main_context);
+  std::function<void()> update_health = [&] {
+    const bool now_serving = !draining && pool.stats().total.connections_open > 0;
+    if (now_serving != serving) {
+      serving = now_serving;
+      health->SetServingStatus(serving);
+      health->SetServingStatus(kServiceName, serving);
+      tcpcore::Log(tcpcore::LogLevel::kInfo, serving ? "health: SERVING" : "health: NOT_SERVING");
+    }
+    if (draining) return;
+    health_timer.expires_after(std::chrono::milliseconds(250));
+    health_timer.async_wait([&](const asio::error_code& error) {
+      if (!error) update_health();
+    });
+  };
+  health->SetServingStatus(false);
+  health->SetServingStatus(kServiceName, false);
+  update_health();
+
+  signals.async_wait([&](const asio::error_code&, int number) {
+    tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("signal ", number, ": draining"));
+    draining = true;
+    health_timer.cancel();
+    update_health();
+  });
+  main_context.run();
+
+  // Refuse new calls, let calls in flight finish up to drain_timeout.
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_drain_timeout)));
+  server->Wait();
+  pool.Close();
+  if (embedded) embedded->Shutdown(absl::Seconds(1));
+  embedded.reset();
+  loops.Drain();
+  loops.Join();
+  tcpcore::Log(tcpcore::LogLevel::kInfo, "tcpgate stopped");
+  return 0;
+}

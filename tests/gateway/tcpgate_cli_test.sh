@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# End-to-end check of the tcpgate binary as a user runs it: flags from the
+# environment, the embedded backend, tcpgate-cli's output and exit codes, the
+# start-up configuration line, and a clean exit 0 on SIGTERM.
+set -euo pipefail
+tcpgate=$1
+cli=$2
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+
+TCPGATE_DEFAULT_TIMEOUT=2s TCPGATE_DRAIN_TIMEOUT=1s "$tcpgate" --listen=127.0.0.1:0 2>"$work/log" &
+pid=$!
+port=""
+for _ in $(seq 1 200); do
+  port=$(sed -n 's/.*tcpgate listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log")
+  [ -n "$port" ] && break
+  kill -0 $pid 2>/dev/null || { echo "FAIL: tcpgate exited early"; cat "$work/log"; exit 1; }
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "FAIL: no port in the log"; cat "$work/log"; exit 1; }
+grep -q "default_timeout=2s" "$work/log" || { echo "FAIL: TCPGATE_DEFAULT_TIMEOUT not applied"; cat "$work/log"; exit 1; }
+grep -q "(embedded)" "$work/log" || { echo "FAIL: no embedded backend"; exit 1; }
+
+out=$("$cli" send --target=127.0.0.1:$port --uid=pixel-1 --val=pixelpig!)
+echo "$out"
+grep -qx "uid: pixel-1" <<<"$out" || { echo "FAIL: uid"; exit 1; }
+grep -qx "val: server: hello, pixelpig!" <<<"$out" || { echo "FAIL: val"; exit 1; }
+grep -Eq "^ts:  [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$" <<<"$out" || { echo "FAIL: ts"; exit 1; }
+
+if err=$("$cli" send --target=127.0.0.1:1 --val=x --timeout=1s 2>&1); then
+  echo "FAIL: a call to a closed port exited 0"; exit 1
+fi
+grep -q "^error: UNAVAILABLE" <<<"$err" || { echo "FAIL: expected UNAVAILABLE, got: $err"; exit 1; }
+
+kill -TERM $pid
+status=0
+wait $pid || status=$?
+[ "$status" -eq 0 ] || { echo "FAIL: exit status $status after SIGTERM"; cat "$work/log"; exit 1; }
+grep -q "health: NOT_SERVING" "$work/log" || { echo "FAIL: health did not go NOT_SERVING"; exit 1; }
+echo "PASS"
