@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "gateway/send_stream_reactor.h"
 #include "gateway/status_mapping.h"
 
 namespace tcpgate {
@@ -89,25 +90,40 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
                                                const tcpgate::v1::SendRequest* request,
                                                tcpgate::v1::SendResponse* response) {
   auto* reactor = new SendReactor(in_flight_);
-  if (request->val().size() > options_.max_val_bytes) {
-    reactor->FinishNow(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    absl::StrCat("val is ", request->val().size(), " bytes; the limit is ",
-                                                 options_.max_val_bytes)));
+  absl::StatusOr<tcpcore::Request> backend_request = Admit(*request);
+  if (!backend_request.ok()) {
+    reactor->FinishNow(ToGrpcStatus(backend_request.status()));
     return reactor;
   }
-  if (request->uid().size() > options_.max_uid_bytes) {
-    reactor->FinishNow(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    absl::StrCat("uid is ", request->uid().size(), " bytes; the limit is ",
-                                                 options_.max_uid_bytes)));
-    return reactor;
-  }
-  tcpcore::Request backend_request{request->uid().empty() ? NewUid() : request->uid(), request->val()};
   const auto call_deadline = context->deadline();
   const absl::Time deadline = call_deadline == std::chrono::system_clock::time_point::max()
                                   ? absl::Now() + options_.default_timeout
                                   : absl::FromChrono(call_deadline);
-  reactor->Start(pool_, std::move(backend_request), deadline, response);
+  reactor->Start(pool_, *std::move(backend_request), deadline, response);
   return reactor;
+}
+
+grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse>* GatewayService::SendStream(
+    grpc::CallbackServerContext* context) {
+  const auto call_deadline = context->deadline();
+  const absl::Time deadline = call_deadline == std::chrono::system_clock::time_point::max()
+                                  ? absl::InfiniteFuture()
+                                  : absl::FromChrono(call_deadline);
+  return new SendStreamReactor(
+      pool_, [this](const tcpgate::v1::SendRequest& request) { return Admit(request); }, deadline,
+      options_.default_timeout, options_.max_pending_per_stream, in_flight_);
+}
+
+absl::StatusOr<tcpcore::Request> GatewayService::Admit(const tcpgate::v1::SendRequest& request) {
+  if (request.val().size() > options_.max_val_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("val is ", request.val().size(), " bytes; the limit is ", options_.max_val_bytes));
+  }
+  if (request.uid().size() > options_.max_uid_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("uid is ", request.uid().size(), " bytes; the limit is ", options_.max_uid_bytes));
+  }
+  return tcpcore::Request{request.uid().empty() ? NewUid() : request.uid(), request.val()};
 }
 
 }  // namespace tcpgate

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tcpcore/pool.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
@@ -22,6 +23,8 @@
 namespace tcpgate {
 
 struct GatewayOptions {
+  // Requests one SendStream may have pending before it stops reading.
+  int max_pending_per_stream = 1024;
   // Deadline for calls that carry none (the article's read timeout).
   absl::Duration default_timeout = absl::Seconds(3);
   // Longest `val` accepted; longer is INVALID_ARGUMENT. Keep it under the
@@ -37,6 +40,12 @@ class GatewayService final : public tcpgate::v1::Gateway::CallbackService {
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context, const tcpgate::v1::SendRequest* request,
                                  tcpgate::v1::SendResponse* response) override;
+  grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse>* SendStream(
+      grpc::CallbackServerContext* context) override;
+
+  // Checks a request's limits and gives it a uid if it has none; the error
+  // is INVALID_ARGUMENT.
+  absl::StatusOr<tcpcore::Request> Admit(const tcpgate::v1::SendRequest& request);
 
   // Calls whose answer has not been sent yet.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }

@@ -226,5 +226,62 @@ TEST_F(GatewayServiceTest, BackendErrIsInvalidArgument) {
   EXPECT_THAT(status.error_message(), HasSubstr("Val must not be pixelpig"));
 }
 
+// Verify: on one stream, every request is answered with its own uid, a bad
+// request gets a per-request error without ending the stream, and the
+// stream ends OK after the client closes its side.
+TEST_F(GatewayServiceTest, StreamAnswersEveryRequestAndReportsErrorsInline) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  auto stream = stub_->SendStream(&context);
+  constexpr int kRequests = 200;
+  std::thread writer([&] {
+    for (int i = 0; i < kRequests; ++i) {
+      SendRequest request;
+      request.set_uid(absl::StrCat("s", i));
+      request.set_val(i == 7 ? std::string(600 * 1024, 'x') : absl::StrCat("v", i));
+      ASSERT_TRUE(stream->Write(request));
+    }
+    stream->WritesDone();
+  });
+  std::vector<int> seen(kRequests, 0);
+  SendResponse response;
+  int errors = 0;
+  while (stream->Read(&response)) {
+    int index = std::stoi(response.uid().substr(1));
+    ++seen[index];
+    if (response.has_error()) {
+      ++errors;
+      EXPECT_EQ(index, 7);
+      EXPECT_EQ(response.error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    } else {
+      EXPECT_EQ(response.val(), absl::StrCat("server: hello, v", index));
+    }
+  }
+  writer.join();
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(errors, 1);
+  for (int i = 0; i < kRequests; ++i) EXPECT_EQ(seen[i], 1) << "request " << i;
+}
+
+// Verify: cancelling a stream cancels its pending pool requests.
+TEST_F(GatewayServiceTest, StreamCancelCancelsPendingRequests) {
+  auto handler = std::make_shared<StallingHandler>();
+  Start(handler);
+  grpc::ClientContext context;
+  auto stream = stub_->SendStream(&context);
+  for (int i = 0; i < 3; ++i) {
+    SendRequest request;
+    request.set_uid(absl::StrCat("c", i));
+    ASSERT_TRUE(stream->Write(request));
+  }
+  handler->AwaitHeld(3);
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(AwaitPoolIdle());
+  EXPECT_EQ(pool_->stats().total.other_errors, 3u);
+}
+
 }  // namespace
 }  // namespace tcpgate

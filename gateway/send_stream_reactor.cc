@@ -1,0 +1,182 @@
+#include "gateway/send_stream_reactor.h"
+
+#include <utility>
+#include <vector>
+
+namespace tcpgate {
+namespace {
+
+tcpgate::v1::SendResponse ErrorResponse(const std::string& uid, const absl::Status& status) {
+  tcpgate::v1::SendResponse response;
+  response.set_uid(uid);
+  response.mutable_error()->set_code(static_cast<int32_t>(status.code()));
+  response.mutable_error()->set_message(std::string(status.message()));
+  return response;
+}
+
+}  // namespace
+
+SendStreamReactor::SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline,
+                                     absl::Duration default_timeout, int max_pending,
+                                     std::atomic<int64_t>& in_flight)
+    : pool_(pool),
+      admit_(std::move(admit)),
+      call_deadline_(call_deadline),
+      default_timeout_(default_timeout),
+      max_pending_(max_pending),
+      in_flight_(in_flight) {
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  Next next;
+  {
+    std::lock_guard lock(mu_);
+    next = PlanLocked();
+  }
+  Run(next);
+}
+
+void SendStreamReactor::OnReadDone(bool ok) {
+  if (ok) {
+    Dispatch();
+  } else {
+    std::lock_guard lock(mu_);
+    reading_ = false;
+    reads_done_ = true;
+  }
+  Next next;
+  {
+    std::lock_guard lock(mu_);
+    if (ok) reading_ = false;
+    next = PlanLocked();
+  }
+  Run(next);
+}
+
+void SendStreamReactor::Dispatch() {
+  absl::StatusOr<tcpcore::Request> request = admit_(incoming_);
+  if (!request.ok()) {
+    Answer(ErrorResponse(incoming_.uid(), request.status()));
+    return;
+  }
+  const std::string uid = request->uid;
+  uint64_t id;
+  {
+    std::lock_guard lock(mu_);
+    id = next_id_++;
+    ++refs_;
+    pending_.emplace(id, tcpcore::CancelHandle());
+  }
+  const absl::Time deadline = std::min(call_deadline_, absl::Now() + default_timeout_);
+  tcpcore::CancelHandle handle =
+      pool_.Send(*std::move(request), deadline, [this, id, uid](absl::StatusOr<tcpcore::Response> answer) {
+        tcpgate::v1::SendResponse response;
+        if (answer.ok()) {
+          response.set_uid(std::move(answer->uid));
+          response.set_val(std::move(answer->val));
+          response.set_ts(std::move(answer->ts));
+        } else {
+          response = ErrorResponse(uid, answer.status());
+        }
+        {
+          std::lock_guard lock(mu_);
+          pending_.erase(id);
+        }
+        Answer(std::move(response));
+        Unref();
+      });
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(id);
+  if (it != pending_.end()) {
+    it->second = handle;
+    if (cancelled_) handle.Cancel();
+  }
+}
+
+void SendStreamReactor::Answer(tcpgate::v1::SendResponse response) {
+  Next next;
+  {
+    std::lock_guard lock(mu_);
+    if (!finished_ && !cancelled_) outgoing_.push_back(std::move(response));
+    next = PlanLocked();
+  }
+  Run(next);
+}
+
+void SendStreamReactor::OnWriteDone(bool ok) {
+  Next next;
+  {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    outgoing_.pop_front();
+    if (!ok) cancelled_ = true;  // The stream is broken; answers can't go out.
+    next = PlanLocked();
+  }
+  Run(next);
+}
+
+SendStreamReactor::Next SendStreamReactor::PlanLocked() {
+  Next next;
+  if (finished_) return next;
+  if (cancelled_) {
+    outgoing_.clear();
+    if (!writing_ && !reading_) {
+      finished_ = true;
+      next.finish = true;
+    }
+    return next;
+  }
+  if (!writing_ && !outgoing_.empty()) {
+    writing_ = true;
+    next.write = &outgoing_.front();
+  }
+  if (!reading_ && !reads_done_ && static_cast<int>(pending_.size()) < max_pending_) {
+    reading_ = true;
+    next.read = true;
+  }
+  if (reads_done_ && pending_.empty() && outgoing_.empty() && !writing_) {
+    finished_ = true;
+    next.finish = true;
+  }
+  return next;
+}
+
+void SendStreamReactor::Run(const Next& next) {
+  if (next.write != nullptr) StartWrite(next.write);
+  if (next.read) StartRead(&incoming_);
+  if (next.finish) {
+    bool cancelled;
+    {
+      std::lock_guard lock(mu_);
+      cancelled = cancelled_;
+    }
+    Finish(cancelled ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled") : grpc::Status::OK);
+  }
+}
+
+void SendStreamReactor::OnCancel() {
+  std::vector<tcpcore::CancelHandle> handles;
+  Next next;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    for (auto& [id, handle] : pending_) handles.push_back(handle);
+    next = PlanLocked();
+  }
+  for (const tcpcore::CancelHandle& handle : handles) handle.Cancel();
+  Run(next);
+}
+
+void SendStreamReactor::OnDone() {
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  Unref();
+}
+
+void SendStreamReactor::Unref() {
+  bool last;
+  {
+    std::lock_guard lock(mu_);
+    last = --refs_ == 0;
+  }
+  if (last) delete this;
+}
+
+}  // namespace tcpgate

@@ -1,0 +1,79 @@
+// SendStreamReactor: one SendStream call. Reads requests, sends each through
+// the pool as it arrives, and writes each answer (or per-request error) as
+// soon as it comes back, one write in flight at a time. Stops reading while
+// `max_pending` requests of the stream are pending, so a client that never
+// reads its answers cannot make the gateway buffer without bound.
+//
+// Lifetime: deletes itself once gRPC is done with the call (OnDone) and every
+// pool callback of the stream has run, whichever is last.
+// Thread-safety: gRPC reactions and pool callbacks arrive on different
+// threads; all state is guarded by one mutex, and no gRPC operation is
+// started while holding it.
+#ifndef GATEWAY_SEND_STREAM_REACTOR_H_
+#define GATEWAY_SEND_STREAM_REACTOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tcpcore/pool.h"
+#include "tcpgate/v1/gateway.pb.h"
+
+namespace tcpgate {
+
+class SendStreamReactor final : public grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse> {
+ public:
+  // Turns a request into a backend request, or the status that rejects it.
+  using Admission = std::function<absl::StatusOr<tcpcore::Request>(const tcpgate::v1::SendRequest&)>;
+
+  SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline, absl::Duration default_timeout,
+                    int max_pending, std::atomic<int64_t>& in_flight);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void Dispatch();
+  void Answer(tcpgate::v1::SendResponse response);
+  // With mu_ held: decides the next gRPC operations; runs them after unlock.
+  struct Next {
+    const tcpgate::v1::SendResponse* write = nullptr;
+    bool read = false;
+    bool finish = false;
+  };
+  Next PlanLocked();
+  void Run(const Next& next);
+  void Unref();
+
+  tcpcore::Pool& pool_;
+  const Admission admit_;
+  const absl::Time call_deadline_;
+  const absl::Duration default_timeout_;
+  const int max_pending_;
+  std::atomic<int64_t>& in_flight_;
+
+  std::mutex mu_;
+  tcpgate::v1::SendRequest incoming_;  // Target of the read in flight.
+  std::deque<tcpgate::v1::SendResponse> outgoing_;  // Front is being written.
+  absl::flat_hash_map<uint64_t, tcpcore::CancelHandle> pending_;
+  uint64_t next_id_ = 0;
+  int refs_ = 1;  // OnDone, plus one per pending pool request.
+  bool reading_ = false;
+  bool writing_ = false;
+  bool reads_done_ = false;
+  bool finished_ = false;
+  bool cancelled_ = false;
+};
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_SEND_STREAM_REACTOR_H_
