@@ -12,7 +12,7 @@ packages=(
   libabsl-dev nlohmann-json3-dev libasio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  netcat-openbsd procps
+  netcat-openbsd procps python3 python3-grpcio python3-grpc-tools
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools golang-go)
