@@ -90,6 +90,10 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
                                                const tcpgate::v1::SendRequest* request,
                                                tcpgate::v1::SendResponse* response) {
   auto* reactor = new SendReactor(in_flight_);
+  if (draining_.load(std::memory_order_acquire)) {
+    reactor->FinishNow(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down"));
+    return reactor;
+  }
   absl::StatusOr<tcpcore::Request> backend_request = Admit(*request);
   if (!backend_request.ok()) {
     reactor->FinishNow(ToGrpcStatus(backend_request.status()));
@@ -105,6 +109,15 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
 
 grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse>* GatewayService::SendStream(
     grpc::CallbackServerContext* context) {
+  if (draining_.load(std::memory_order_acquire)) {
+    // A reactor that only finishes: the stream is refused.
+    class Refused final : public grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse> {
+     public:
+      Refused() { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down")); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused();
+  }
   const auto call_deadline = context->deadline();
   const absl::Time deadline = call_deadline == std::chrono::system_clock::time_point::max()
                                   ? absl::InfiniteFuture()

@@ -49,6 +49,8 @@ class GatewayService final : public tcpgate::v1::Gateway::CallbackService {
 
   // Calls whose answer has not been sent yet.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // From now on new calls fail with UNAVAILABLE; calls in flight go on.
+  void BeginDrain() { draining_.store(true, std::memory_order_release); }
 
  private:
   // A uid for a request that came without one: unique in this process and,
@@ -60,6 +62,7 @@ class GatewayService final : public tcpgate::v1::Gateway::CallbackService {
   const std::string uid_prefix_;
   std::atomic<uint64_t> uid_seq_{0};
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace tcpgate

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "asio/io_context.hpp"
 #include "asio/signal_set.hpp"
@@ -199,8 +200,18 @@ int main(int argc, char** argv) {
   });
   main_context.run();
 
-  // Refuse new calls, let calls in flight finish up to drain_timeout.
-  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_drain_timeout)));
+  // Refuse new calls, let calls in flight finish up to drain_timeout, then
+  // stop the server (which cancels whatever is left). Waiting on our own
+  // count rather than in Shutdown(deadline): gRPC would also wait out idle
+  // client connections.
+  service.BeginDrain();
+  const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
+  while (service.in_flight() > 0 && absl::Now() < drain_until) absl::SleepFor(absl::Milliseconds(5));
+  if (service.in_flight() > 0) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning,
+                 absl::StrCat("drain timeout: cancelling ", service.in_flight(), " calls still in flight"));
+  }
+  server->Shutdown(std::chrono::system_clock::now());
   server->Wait();
   pool.Close();
   if (embedded) embedded->Shutdown(absl::Seconds(1));

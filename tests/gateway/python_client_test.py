@@ -108,5 +108,61 @@ try:
 finally:
     stop(proc)
 
+# SIGTERM with a call in flight: the call still gets its answer, new calls
+# are refused, the process exits 0.
+import json  # noqa: E402
+import threading  # noqa: E402
+
+slow = socket.socket()
+slow.bind(("127.0.0.1", 0))
+slow.listen(16)
+received = threading.Event()
+
+
+def slow_backend():
+    """Answers each request line like the reference backend, 1 s later."""
+    while True:
+        try:
+            conn, _ = slow.accept()
+        except OSError:
+            return
+        def serve(conn=conn):
+            reader = conn.makefile("rb")
+            for line in reader:
+                request = json.loads(line)
+                if request["Uid"].startswith("_tcpgate_probe_"):
+                    continue
+                received.set()
+                time.sleep(1.0)
+                answer = {"Uid": request["Uid"], "Val": "server: hello, " + request["Val"], "Ts": ""}
+                conn.sendall((json.dumps(answer) + "\n").encode())
+        threading.Thread(target=serve, daemon=True).start()
+
+
+threading.Thread(target=slow_backend, daemon=True).start()
+proc, port = start_gateway(f"--backends=127.0.0.1:{slow.getsockname()[1]}", "--drain_timeout=10s")
+channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+stub = gateway_pb2_grpc.GatewayStub(channel)
+check(await_serving(channel) == health_check_pb2.HealthCheckResponse.SERVING, "drain: serving before SIGTERM")
+in_flight = stub.Send.future(gateway_pb2.SendRequest(uid="in-flight", val="v"), timeout=10)
+check(received.wait(10), "drain: the backend got the request")
+proc.terminate()
+refused = None
+for _ in range(400):  # Until the gateway has taken the signal.
+    try:
+        stub.Send(gateway_pb2.SendRequest(uid="late", val="v"), timeout=2)
+    except grpc.RpcError as error:
+        refused = error.code()
+        break
+    time.sleep(0.005)
+check(refused == grpc.StatusCode.UNAVAILABLE, f"drain: a new call is refused with UNAVAILABLE (got {refused})")
+try:
+    answer = in_flight.result()
+    check(answer.val == "server: hello, v", "drain: the call in flight got its answer")
+except grpc.RpcError as error:
+    check(False, f"drain: the call in flight failed with {error.code()}")
+check(proc.wait(timeout=20) == 0, "drain: exit 0 after SIGTERM")
+slow.close()
+
 print("PASS" if not failures else f"FAILED: {failures}")
 sys.exit(1 if failures else 0)
