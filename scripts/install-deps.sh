@@ -14,6 +14,11 @@ packages=(
   clang libclang-rt-14-dev
   netcat-openbsd procps python3 python3-grpcio python3-grpc-tools
 )
+# Node.js and npm for the Node client test; a machine that has node already
+# (not from Debian) keeps it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools golang-go)
 fi

@@ -1,0 +1,108 @@
+// Polyglot check: a Node.js gRPC client (@grpc/grpc-js, @grpc/proto-loader)
+// against the real tcpgate binary: Send, SendStream, a DEADLINE_EXCEEDED from
+// a backend that never answers, and grpc.health.v1.
+// Usage: node client_test.js TCPGATE_BINARY REPO_ROOT
+'use strict';
+const { spawn } = require('node:child_process');
+const net = require('node:net');
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const [tcpgate, root] = process.argv.slice(2);
+const definition = protoLoader.loadSync(
+  ['tcpgate/v1/gateway.proto', 'health_check.proto'],
+  { includeDirs: [path.join(root, 'proto'), path.join(root, 'tests/gateway')], keepCase: true, defaults: true, enums: String });
+const loaded = grpc.loadPackageDefinition(definition);
+const Gateway = loaded.tcpgate.v1.Gateway;
+const Health = loaded.grpc.health.v1.Health;
+
+const failures = [];
+function check(condition, what) {
+  console.log(`${condition ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!condition) failures.push(what);
+}
+
+function startGateway(flags) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(tcpgate, ['--listen=127.0.0.1:0', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    proc.stderr.on('data', (chunk) => {
+      log += chunk;
+      const match = /tcpgate listening on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (match) resolve({ proc, port: Number(match[1]) });
+    });
+    proc.on('exit', (code) => reject(new Error(`tcpgate exited early (${code}): ${log}`)));
+  });
+}
+
+function stop(proc) {
+  return new Promise((resolve) => {
+    proc.removeAllListeners('exit');
+    proc.on('exit', (code) => resolve(code));
+    proc.kill('SIGTERM');
+  });
+}
+
+const deadlineIn = (ms) => new Date(Date.now() + ms);
+
+function call(client, method, request, ms) {
+  return new Promise((resolve) => {
+    client[method](request, { deadline: deadlineIn(ms) }, (error, response) => resolve({ error, response }));
+  });
+}
+
+async function awaitServing(port) {
+  const health = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  for (let i = 0; i < 500; i++) {
+    const { error, response } = await call(health, 'Check', { service: 'tcpgate.v1.Gateway' }, 5000);
+    if (!error && response.status === 'SERVING') { health.close(); return true; }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  health.close();
+  return false;
+}
+
+async function main() {
+  let { proc, port } = await startGateway([]);
+  const client = new Gateway(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  check(await awaitServing(port), 'health SERVING for tcpgate.v1.Gateway');
+
+  const { error, response } = await call(client, 'Send', { uid: 'node-1', val: 'pixelpig!' }, 5000);
+  check(!error && response.uid === 'node-1' && response.val === 'server: hello, pixelpig!', 'Send answers');
+  check(!error && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/.test(response.ts), 'Send carries an RFC 3339 ts');
+
+  const answers = new Map();
+  await new Promise((resolve) => {
+    const stream = client.SendStream({ deadline: deadlineIn(10000) });
+    stream.on('data', (answer) => answers.set(answer.uid, answer));
+    stream.on('end', resolve);
+    stream.on('error', (e) => { check(false, `SendStream error ${e.code}`); resolve(); });
+    for (let i = 0; i < 50; i++) stream.write({ uid: `node-${i}`, val: `v${i}` });
+    stream.end();
+  });
+  check(answers.size === 50, 'SendStream answers every request');
+  let matched = true;
+  for (let i = 0; i < 50; i++) matched = matched && answers.get(`node-${i}`)?.val === `server: hello, v${i}`;
+  check(matched, 'SendStream matches by uid');
+  client.close();
+  check(await stop(proc) === 0, 'exit 0 on SIGTERM');
+
+  // A backend that accepts and never answers.
+  const silent = net.createServer(() => {});
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  ({ proc, port } = await startGateway([`--backends=127.0.0.1:${silent.address().port}`]));
+  check(await awaitServing(port), 'health follows the pool');
+  const slowClient = new Gateway(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const slow = await call(slowClient, 'Send', { uid: 'slow', val: 'v' }, 300);
+  check(slow.error && slow.error.code === grpc.status.DEADLINE_EXCEEDED,
+    `DEADLINE_EXCEEDED (got ${slow.error && slow.error.code})`);
+  slowClient.close();
+  await stop(proc);
+  silent.close();
+
+  console.log(failures.length === 0 ? 'PASS' : `FAILED: ${failures.join('; ')}`);
+  process.exit(failures.length === 0 ? 0 : 1);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
