@@ -1,9 +1,15 @@
 // tcpgate-cli: a command-line client of the gateway.
 //   tcpgate-cli send --target=127.0.0.1:50051 --uid=pixel-1 --val=pixelpig! [--timeout=3s]
-// prints the answer, or the gRPC status on stderr with a non-zero exit code.
+//     prints the answer, or the gRPC status on stderr with a non-zero exit code.
+//   tcpgate-cli bench --target=... --connections=16 --in_flight=32 [--stream] [--duration=10s] [--json]
+//     closed-loop load; prints QPS, latency percentiles and the count of each
+//     status (live progress on a terminal); --histogram_out writes the
+//     latency curve for tests/bench/latency.gp.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -12,12 +18,23 @@
 #include "absl/flags/usage.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "gateway/grpc_load.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gateway host:port");
 ABSL_FLAG(std::string, uid, "", "request uid; empty: the gateway makes one");
 ABSL_FLAG(std::string, val, "", "request val");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(3), "call deadline");
+ABSL_FLAG(int, connections, 1, "bench: gRPC channels, each its own TCP connection (C)");
+ABSL_FLAG(int, in_flight, 1, "bench: requests outstanding per channel (P)");
+ABSL_FLAG(bool, stream, false, "bench: one SendStream per channel instead of unary calls");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "bench: measured time");
+ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "bench: unmeasured warm-up");
+ABSL_FLAG(bool, json, false, "bench: print a JSON summary instead of the text line");
+ABSL_FLAG(std::string, histogram_out, "", "bench: write 'percentile latency_us' rows here for gnuplot");
 
 namespace {
 
@@ -53,6 +70,63 @@ int Send() {
   return 0;
 }
 
+int Bench() {
+  tcpgate::GrpcLoadOptions options;
+  options.target = absl::GetFlag(FLAGS_target);
+  options.connections = std::max(1, absl::GetFlag(FLAGS_connections));
+  options.in_flight = std::max(1, absl::GetFlag(FLAGS_in_flight));
+  options.streaming = absl::GetFlag(FLAGS_stream);
+  options.duration = absl::GetFlag(FLAGS_duration);
+  options.warmup = absl::GetFlag(FLAGS_warmup);
+  options.timeout = absl::GetFlag(FLAGS_timeout);
+  if (!absl::GetFlag(FLAGS_val).empty()) options.val = absl::GetFlag(FLAGS_val);
+  const bool live = ::isatty(STDERR_FILENO) != 0;
+  if (live) {
+    options.progress = [](absl::Duration elapsed, uint64_t answered, uint64_t errors) {
+      std::fprintf(stderr, "\r%6.1fs  %10llu answered  %8llu errors", absl::ToDoubleSeconds(elapsed),
+                   static_cast<unsigned long long>(answered), static_cast<unsigned long long>(errors));
+    };
+  }
+  absl::StatusOr<tcpgate::GrpcLoadResult> result = tcpgate::RunGrpcLoad(options);
+  if (live) std::fprintf(stderr, "\n");
+  if (!result.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(result.status().message()).c_str());
+    return 2;
+  }
+  const tcpgate::LoadResult& load = result->load;
+  std::vector<std::string> statuses;
+  for (const auto& [name, count] : result->statuses) statuses.push_back(absl::StrCat(name, "=", count));
+  const std::string mode = options.streaming ? "stream" : "unary";
+  if (absl::GetFlag(FLAGS_json)) {
+    std::vector<std::string> status_json;
+    for (const auto& [name, count] : result->statuses) status_json.push_back(absl::StrCat("\"", name, "\":", count));
+    const tcpgate::LoadHistogram& h = load.latency;
+    std::printf(
+        "{\"target\":\"%s\",\"mode\":\"%s\",\"connections\":%d,\"in_flight\":%d,\"duration_s\":%.1f,"
+        "\"answered\":%llu,\"errors\":%llu,\"qps\":%.0f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
+        "\"p99_9_us\":%.1f,\"max_us\":%.1f,\"statuses\":{%s}}\n",
+        options.target.c_str(), mode.c_str(), options.connections, options.in_flight, load.seconds,
+        static_cast<unsigned long long>(load.answered), static_cast<unsigned long long>(load.errors),
+        load.seconds > 0 ? static_cast<double>(load.answered) / load.seconds : 0.0, h.Percentile(50) / 1e3,
+        h.Percentile(90) / 1e3, h.Percentile(99) / 1e3, h.Percentile(99.9) / 1e3, h.max() / 1e3,
+        absl::StrJoin(status_json, ",").c_str());
+  } else {
+    const std::string fields =
+        absl::StrFormat("target=%s mode=%s connections=%d in_flight=%d duration=%.1fs", options.target, mode,
+                        options.connections, options.in_flight, load.seconds);
+    std::printf("%s statuses=%s\n", tcpgate::FormatLoadLine(fields, load).c_str(),
+                absl::StrJoin(statuses, ",").c_str());
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_histogram_out); !path.empty()) {
+    std::ofstream out(path);
+    out << "# percentile latency_us\n";
+    for (double p : {0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0}) {
+      out << p << " " << static_cast<double>(load.latency.Percentile(p)) / 1e3 << "\n";
+    }
+  }
+  return load.errors == 0 && load.answered > 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,6 +135,10 @@ int main(int argc, char** argv) {
       "Usage: tcpgate-cli send --target=127.0.0.1:50051 --uid=pixel-1 --val=pixelpig! [--timeout=3s]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() == 2 && std::string(args[1]) == "send") return Send();
-  std::fprintf(stderr, "usage: tcpgate-cli send --target=HOST:PORT --uid=UID --val=VAL [--timeout=3s]\n");
+  if (args.size() == 2 && std::string(args[1]) == "bench") return Bench();
+  std::fprintf(stderr,
+               "usage: tcpgate-cli send --target=HOST:PORT --uid=UID --val=VAL [--timeout=3s]\n"
+               "       tcpgate-cli bench --target=HOST:PORT --connections=C --in_flight=P [--stream] "
+               "[--duration=10s] [--json] [--histogram_out=FILE]\n");
   return 2;
 }

@@ -1,0 +1,259 @@
+#include "gateway/grpc_load.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tcpgate/v1/gateway.grpc.pb.h"
+
+namespace tcpgate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using tcpgate::v1::SendRequest;
+using tcpgate::v1::SendResponse;
+
+const char* StatusName(int code) {
+  static const char* const kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                       "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  return code >= 0 && code < 17 ? kNames[code] : "UNKNOWN";
+}
+
+// What every slot shares: the clock window, the counters, the finish line.
+struct Run {
+  Clock::time_point measure_from;
+  Clock::time_point end;
+  std::atomic<uint64_t> answered{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> status_counts[17] = {};
+  std::mutex mu;
+  std::condition_variable done;
+  int active = 0;  // Guarded by mu: slots (or streams) still running.
+
+  void Record(int code) { status_counts[code >= 0 && code < 17 ? code : 2].fetch_add(1, std::memory_order_relaxed); }
+  void Finished() {
+    std::lock_guard lock(mu);
+    if (--active == 0) done.notify_all();
+  }
+};
+
+// One outstanding unary call, re-issued from its own completion.
+class UnarySlot {
+ public:
+  UnarySlot(tcpgate::v1::Gateway::Stub& stub, Run& run, const GrpcLoadOptions& options, int id)
+      : stub_(stub), run_(run), options_(options), id_(id) {
+    request_.set_val(options.val);
+  }
+  void Issue() {
+    const Clock::time_point now = Clock::now();
+    if (now >= run_.end) {
+      run_.Finished();
+      return;
+    }
+    context_ = std::make_unique<grpc::ClientContext>();
+    context_->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(options_.timeout));
+    request_.set_uid(absl::StrCat("b", id_, "-", seq_++));
+    started_ = now;
+    stub_.async()->Send(context_.get(), &request_, &response_, [this](grpc::Status status) { Done(status); });
+  }
+  LoadHistogram latency;
+  uint64_t answered = 0;
+
+ private:
+  void Done(const grpc::Status& status) {
+    const Clock::time_point now = Clock::now();
+    run_.Record(status.error_code());
+    if (!status.ok() || response_.uid() != request_.uid()) {
+      run_.errors.fetch_add(1, std::memory_order_relaxed);
+    } else if (started_ >= run_.measure_from && now <= run_.end) {
+      ++answered;
+      run_.answered.fetch_add(1, std::memory_order_relaxed);
+      latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started_).count());
+    }
+    Issue();
+  }
+
+  tcpgate::v1::Gateway::Stub& stub_;
+  Run& run_;
+  const GrpcLoadOptions& options_;
+  const int id_;
+  uint64_t seq_ = 0;
+  std::unique_ptr<grpc::ClientContext> context_;
+  SendRequest request_;
+  SendResponse response_;
+  Clock::time_point started_;
+};
+
+// One SendStream keeping `in_flight` requests outstanding: every answer read
+// lets one more request be written. One write and one read in flight. No
+// gRPC operation is started while mu_ is held (a reaction may run inline).
+class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
+ public:
+  StreamSlot(tcpgate::v1::Gateway::Stub& stub, Run& run, const GrpcLoadOptions& options, int id)
+      : run_(run), options_(options), id_(id), sent_at_(options.in_flight) {
+    stub.async()->SendStream(&context_, this);
+    to_write_ = options.in_flight;
+    StartRead(&response_);
+    Step step;
+    {
+      std::lock_guard lock(mu_);
+      step = PlanLocked();
+    }
+    Apply(step);
+    StartCall();
+  }
+  LoadHistogram latency;  // Touched by reads only, which are sequential.
+  uint64_t answered = 0;
+
+  void OnWriteDone(bool ok) override {
+    Step step;
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+      if (!ok) broken_ = true;
+      step = PlanLocked();
+    }
+    Apply(step);
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    const Clock::time_point now = Clock::now();
+    const uint64_t seq = std::stoull(response_.uid().substr(response_.uid().find('-') + 1));
+    const Clock::time_point started = sent_at_[seq % sent_at_.size()];
+    const int code = response_.has_error() ? response_.error().code() : 0;
+    run_.Record(code);
+    if (code != 0) {
+      run_.errors.fetch_add(1, std::memory_order_relaxed);
+    } else if (started >= run_.measure_from && now <= run_.end) {
+      ++answered;
+      run_.answered.fetch_add(1, std::memory_order_relaxed);
+      latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count());
+    }
+    Step step;
+    {
+      std::lock_guard lock(mu_);
+      ++to_write_;
+      --outstanding_;
+      step = PlanLocked();
+    }
+    Apply(step);
+    StartRead(&response_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    if (!status.ok()) {
+      run_.Record(status.error_code());
+      run_.errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    run_.Finished();
+  }
+
+ private:
+  enum class Step { kNone, kWrite, kWritesDone };
+
+  Step PlanLocked() {
+    if (writing_ || writes_done_ || broken_) return Step::kNone;
+    const Clock::time_point now = Clock::now();
+    if (now >= run_.end) {
+      if (outstanding_ > 0) return Step::kNone;
+      writes_done_ = true;
+      return Step::kWritesDone;
+    }
+    if (to_write_ == 0) return Step::kNone;
+    const uint64_t seq = seq_++;
+    request_.set_uid(absl::StrCat("s", id_, "-", seq));
+    request_.set_val(options_.val);
+    sent_at_[seq % sent_at_.size()] = now;
+    --to_write_;
+    ++outstanding_;
+    writing_ = true;
+    return Step::kWrite;
+  }
+  void Apply(Step step) {
+    if (step == Step::kWrite) StartWrite(&request_);
+    if (step == Step::kWritesDone) StartWritesDone();
+  }
+
+  Run& run_;
+  const GrpcLoadOptions& options_;
+  const int id_;
+  grpc::ClientContext context_;
+  std::mutex mu_;
+  SendRequest request_;   // Written only by PlanLocked while no write is in flight.
+  SendResponse response_;
+  std::vector<Clock::time_point> sent_at_;  // Ring indexed by seq.
+  uint64_t seq_ = 0;
+  int to_write_ = 0;
+  int outstanding_ = 0;
+  bool writing_ = false;
+  bool writes_done_ = false;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
+  std::vector<std::unique_ptr<tcpgate::v1::Gateway::Stub>> stubs;
+  for (int c = 0; c < options.connections; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // One TCP connection per channel.
+    auto channel = grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+      return absl::UnavailableError(absl::StrCat("cannot connect to ", options.target));
+    }
+    stubs.push_back(tcpgate::v1::Gateway::NewStub(channel));
+  }
+  Run run;
+  const Clock::time_point start = Clock::now();
+  run.measure_from = start + absl::ToChronoNanoseconds(options.warmup);
+  run.end = run.measure_from + absl::ToChronoNanoseconds(options.duration);
+  std::vector<std::unique_ptr<UnarySlot>> unary;
+  std::vector<std::unique_ptr<StreamSlot>> streams;
+  {
+    std::lock_guard lock(run.mu);
+    run.active = options.streaming ? options.connections : options.connections * options.in_flight;
+  }
+  if (options.streaming) {
+    for (int c = 0; c < options.connections; ++c) streams.push_back(std::make_unique<StreamSlot>(*stubs[c], run, options, c));
+  } else {
+    for (int c = 0; c < options.connections; ++c) {
+      for (int p = 0; p < options.in_flight; ++p) {
+        unary.push_back(std::make_unique<UnarySlot>(*stubs[c], run, options, c * options.in_flight + p));
+      }
+    }
+    for (auto& slot : unary) slot->Issue();
+  }
+  {
+    std::unique_lock lock(run.mu);
+    while (!run.done.wait_for(lock, std::chrono::seconds(1), [&] { return run.active == 0; })) {
+      if (options.progress) {
+        options.progress(absl::FromChrono(Clock::now() - start), run.answered.load(), run.errors.load());
+      }
+    }
+  }
+  GrpcLoadResult result;
+  result.load.seconds = absl::ToDoubleSeconds(options.duration);
+  result.load.errors = run.errors.load();
+  for (auto& slot : unary) {
+    result.load.answered += slot->answered;
+    result.load.latency.Merge(slot->latency);
+  }
+  for (auto& slot : streams) {
+    result.load.answered += slot->answered;
+    result.load.latency.Merge(slot->latency);
+  }
+  for (int code = 0; code < 17; ++code) {
+    if (uint64_t n = run.status_counts[code].load()) result.statuses[StatusName(code)] = n;
+  }
+  return result;
+}
+
+}  // namespace tcpgate
