@@ -20,7 +20,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(redis-server redis-tools golang-go)
+  packages+=(redis-server redis-tools golang-go gnuplot-nox)
 fi
 
 missing=()
