@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
       tcpcore::Log(tcpcore::LogLevel::kInfo, serving ? "health: SERVING" : "health: NOT_SERVING");
     }
     if (draining) return;
-    health_timer.expires_after(std::chrono::milliseconds(250));
+    health_timer.expires_after(std::chrono::milliseconds(50));
     health_timer.async_wait([&](const asio::error_code& error) {
       if (!error) update_health();
     });
@@ -196,7 +196,10 @@ int main(int argc, char** argv) {
     tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("signal ", number, ": draining"));
     draining = true;
     health_timer.cancel();
-    update_health();
+    serving = false;
+    health->SetServingStatus(false);
+    health->SetServingStatus(kServiceName, false);
+    tcpcore::Log(tcpcore::LogLevel::kInfo, "health: NOT_SERVING (draining)");
   });
   main_context.run();
 

@@ -35,6 +35,7 @@ def start_gateway(*flags):
         log.seek(0)
         match = re.search(r"tcpgate listening on 127\.0\.0\.1:(\d+)", log.read())
         if match:
+            proc.log = log
             return proc, int(match.group(1))
         if proc.poll() is not None:
             raise SystemExit("FAIL: tcpgate exited early")
@@ -147,14 +148,16 @@ check(await_serving(channel) == health_check_pb2.HealthCheckResponse.SERVING, "d
 in_flight = stub.Send.future(gateway_pb2.SendRequest(uid="in-flight", val="v"), timeout=10)
 check(received.wait(10), "drain: the backend got the request")
 proc.terminate()
-refused = None
-for _ in range(400):  # Until the gateway has taken the signal.
-    try:
-        stub.Send(gateway_pb2.SendRequest(uid="late", val="v"), timeout=2)
-    except grpc.RpcError as error:
-        refused = error.code()
+for _ in range(2000):  # Until the gateway has taken the signal.
+    proc.log.seek(0)
+    if "draining" in proc.log.read():
         break
     time.sleep(0.005)
+refused = None
+try:
+    stub.Send(gateway_pb2.SendRequest(uid="late", val="v"), timeout=5)
+except grpc.RpcError as error:
+    refused = error.code()
 check(refused == grpc.StatusCode.UNAVAILABLE, f"drain: a new call is refused with UNAVAILABLE (got {refused})")
 try:
     answer = in_flight.result()
