@@ -39,7 +39,14 @@ ABSL_FLAG(int, pool_size, 4, "most connections to one backend address");
 ABSL_FLAG(int, min_idle, 1, "connections kept open to each backend address when idle");
 ABSL_FLAG(int, max_pending, 65536, "requests pending in the pool; beyond: RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_pending_per_connection, 1024, "requests pending on one backend connection");
+ABSL_FLAG(int64_t, max_pending_bytes_per_connection, 16 << 20, "request bytes pending on one backend connection");
 ABSL_FLAG(absl::Duration, dial_timeout, absl::Seconds(5), "backend connect timeout");
+ABSL_FLAG(absl::Duration, tcp_user_timeout, absl::ZeroDuration(),
+          "TCP_USER_TIMEOUT on backend connections (unacknowledged data); 0: kernel default");
+ABSL_FLAG(absl::Duration, late_response_window, absl::Seconds(30),
+          "how long a uid stays blocked on a connection after its request gave up on the wire");
+ABSL_FLAG(absl::Duration, reconnect_backoff_initial, absl::Milliseconds(100), "first backend reconnect delay");
+ABSL_FLAG(absl::Duration, reconnect_backoff_max, absl::Seconds(10), "longest backend reconnect delay");
 ABSL_FLAG(absl::Duration, read_timeout, absl::Seconds(10),
           "a backend connection silent this long with requests pending is dead");
 ABSL_FLAG(absl::Duration, keepalive_idle, absl::Seconds(30), "TCP keepalive: idle time before probes");
@@ -63,7 +70,8 @@ namespace {
 
 const std::vector<std::string> kFlagNames = {
     "listen", "backends", "threads", "pool_size", "min_idle", "max_pending", "max_pending_per_connection",
-    "dial_timeout", "read_timeout", "keepalive_idle", "keepalive_interval", "keepalive_count", "idle_timeout",
+    "max_pending_bytes_per_connection", "dial_timeout", "tcp_user_timeout", "late_response_window",
+    "reconnect_backoff_initial", "reconnect_backoff_max", "read_timeout", "keepalive_idle", "keepalive_interval", "keepalive_count", "idle_timeout",
     "resolve_interval", "health_interval", "eject_after_failures", "ejection_time", "default_timeout",
     "drain_timeout", "max_val_bytes", "max_message_bytes", "max_connection_age", "max_connection_age_grace"};
 
@@ -76,6 +84,11 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   options.min_idle = absl::GetFlag(FLAGS_min_idle);
   options.max_pending = absl::GetFlag(FLAGS_max_pending);
   options.max_pending_per_connection = absl::GetFlag(FLAGS_max_pending_per_connection);
+  options.max_pending_bytes_per_connection = absl::GetFlag(FLAGS_max_pending_bytes_per_connection);
+  options.reconnect_backoff_initial = absl::GetFlag(FLAGS_reconnect_backoff_initial);
+  options.reconnect_backoff_max = absl::GetFlag(FLAGS_reconnect_backoff_max);
+  options.connection.user_timeout = absl::GetFlag(FLAGS_tcp_user_timeout);
+  options.connection.late_response_window = absl::GetFlag(FLAGS_late_response_window);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   options.resolve_interval = absl::GetFlag(FLAGS_resolve_interval);
   options.health_interval = absl::GetFlag(FLAGS_health_interval);
