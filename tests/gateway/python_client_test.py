@@ -51,16 +51,21 @@ def stop(proc):
 failures = []
 
 
-def await_serving(channel):
+def await_health(channel, wanted):
+    """Polls grpc.health.v1 (bounded) until it reports `wanted`; returns the last status."""
     health = health_check_pb2_grpc.HealthStub(channel)
     deadline = time.time() + 10
     status = None
     while time.time() < deadline:
         status = health.Check(health_check_pb2.HealthCheckRequest(service="tcpgate.v1.Gateway"), timeout=5).status
-        if status == health_check_pb2.HealthCheckResponse.SERVING:
+        if status == wanted:
             break
         time.sleep(0.02)
     return status
+
+
+def await_serving(channel):
+    return await_health(channel, health_check_pb2.HealthCheckResponse.SERVING)
 
 
 def check(condition, what):
@@ -106,6 +111,16 @@ try:
         check(False, "Send to a silent backend fails")
     except grpc.RpcError as error:
         check(error.code() == grpc.StatusCode.DEADLINE_EXCEEDED, f"DEADLINE_EXCEEDED (got {error.code()})")
+    # The only backend goes away: its queued connection is reset and new
+    # connects are refused, so no backend connection is ready.
+    silent.close()
+    not_serving = health_check_pb2.HealthCheckResponse.NOT_SERVING
+    check(await_health(channel, not_serving) == not_serving, "health NOT_SERVING when no backend is reachable")
+    try:
+        stub.Send(gateway_pb2.SendRequest(uid="nobody", val="v"), timeout=5)
+        check(False, "Send without a backend fails")
+    except grpc.RpcError as error:
+        check(error.code() == grpc.StatusCode.UNAVAILABLE, f"UNAVAILABLE without a backend (got {error.code()})")
 finally:
     stop(proc)
 
