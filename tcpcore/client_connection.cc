@@ -198,10 +198,10 @@ void ClientConnection::Admit(Outgoing outgoing) {
   deadlines_.emplace(outgoing.deadline, id);
   UidLine& line = lines_[uid];
   line.ids.push_back(id);
-  if (line.ids.size() == 1 && !line.awaiting_late_answer) WriteEntry(id, it->second);
+  if (line.ids.size() == 1 && !line.awaiting_late_answer) WriteEntry(it->second);
 }
 
-void ClientConnection::WriteEntry(uint64_t, Entry& entry) {
+void ClientConnection::WriteEntry(Entry& entry) {
   AppendRequestLine(entry.request, out_);
   entry.request.val = std::string();  // Written; keep only the Uid.
   entry.on_wire = true;
@@ -386,7 +386,7 @@ void ClientConnection::AdvanceLine(const std::string& uid) {
   }
   auto entry = entries_.find(line.ids.front());
   if (entry != entries_.end() && !entry->second.on_wire && state() != State::kClosed) {
-    WriteEntry(line.ids.front(), entry->second);
+    WriteEntry(entry->second);
   }
 }
 

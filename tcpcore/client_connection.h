@@ -176,7 +176,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void ApplySocketOptions();
   void DrainInbox();
   void Admit(Outgoing outgoing);
-  void WriteEntry(uint64_t id, Entry& entry);
+  void WriteEntry(Entry& entry);
   void Flush();
   void OnWritten(const asio::error_code& error);
   void ReadMore();

@@ -29,12 +29,9 @@
 #ifndef TCPCORE_POOL_H_
 #define TCPCORE_POOL_H_
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
