@@ -31,11 +31,6 @@ std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
   return absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
 }
 
-// Bytes a request takes on the wire, about.
-int64_t WireBytes(const Request& request) {
-  return static_cast<int64_t>(request.uid.size() + request.val.size() + 20);
-}
-
 }  // namespace
 
 void CancelHandle::Cancel() const {

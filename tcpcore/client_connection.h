@@ -146,6 +146,12 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::chrono::steady_clock::time_point idle_since() const;
   const asio::ip::tcp::endpoint& endpoint() const { return endpoint_; }
 
+  // About how many bytes `request` takes on the wire: what pending_bytes()
+  // counts, and what the pool weighs connections by.
+  static int64_t WireBytes(const Request& request) {
+    return static_cast<int64_t>(request.uid.size() + request.val.size() + 20);
+  }
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Outgoing {

@@ -24,10 +24,6 @@ uint64_t NextRandom() {
   return state;
 }
 
-int64_t WireBytes(const Request& request) {
-  return static_cast<int64_t>(request.uid.size() + request.val.size() + 20);
-}
-
 }  // namespace
 
 void AddressCounters::Record(const absl::Status& status) {
@@ -89,14 +85,17 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
         absl::StrCat("pool has ", options_.max_pending, " requests pending; try again later")));
     return {};
   }
-  const int64_t bytes = WireBytes(request);
+  const int64_t bytes = ClientConnection::WireBytes(request);
   auto fits = [&](const ClientConnection& c) {
     const int64_t count = c.pending_count();
     return count < options_.max_pending_per_connection &&
            (count == 0 || c.pending_bytes() + bytes <= options_.max_pending_bytes_per_connection);
   };
   auto load = [](const ClientConnection& c) { return c.pending_count() + c.pending_bytes() / kBytesPerRequestWeight; };
-  ReadyConnection chosen;
+  // Only the connection is copied out of the lock (it must stay alive for
+  // Send); the counters live as long as the pool (all_counters_).
+  std::shared_ptr<ClientConnection> chosen;
+  AddressCounters* counters = nullptr;
   bool any_ready = false;
   {
     std::shared_lock lock(ready_mu_);
@@ -123,9 +122,12 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
         }
       }
     }
-    if (best != nullptr) chosen = *best;
+    if (best != nullptr) {
+      chosen = best->connection;
+      counters = best->counters.get();
+    }
   }
-  if (chosen.connection == nullptr) {
+  if (chosen == nullptr) {
     total_pending_.fetch_sub(1, std::memory_order_relaxed);
     if (!any_ready) {
       rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
@@ -136,20 +138,18 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     }
     return {};
   }
-  AddressCounters& counters = *chosen.counters;
-  counters.sent.fetch_add(1, std::memory_order_relaxed);
-  counters.in_flight.fetch_add(1, std::memory_order_relaxed);
-  if (chosen.connection->pending_count() >= options_.grow_at_pending &&
-      !counters.grow_requested.exchange(true, std::memory_order_relaxed)) {
-    asio::post(control_, [self = shared_from_this(), counters = chosen.counters] {
+  counters->sent.fetch_add(1, std::memory_order_relaxed);
+  counters->in_flight.fetch_add(1, std::memory_order_relaxed);
+  if (chosen->pending_count() >= options_.grow_at_pending &&
+      !counters->grow_requested.exchange(true, std::memory_order_relaxed)) {
+    asio::post(control_, [self = shared_from_this(), counters] {
       counters->grow_requested.store(false, std::memory_order_relaxed);
       self->GrowOnControl(absl::StrCat(counters->backend, "|", counters->address));
     });
   }
-  ClientConnection& connection = *chosen.connection;
-  // The counters outlive every request: all_counters_ keeps them for the
-  // pool's life, and Close() returns only after every callback ran.
-  return connection.Send(std::move(request), deadline, WrapCallback(&counters, std::move(done)));
+  // Close() returns only after every callback ran, so `counters` (and the
+  // pool) outlive the wrapper.
+  return chosen->Send(std::move(request), deadline, WrapCallback(counters, std::move(done)));
 }
 
 ResponseCallback PoolControl::WrapCallback(AddressCounters* counters, ResponseCallback done) {

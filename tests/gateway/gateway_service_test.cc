@@ -167,20 +167,28 @@ TEST_F(GatewayServiceTest, BackendDownIsUnavailableFast) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
 }
 
+// One unary call left outstanding, through the async stub.
+struct AsyncCall {
+  grpc::ClientContext context;
+  SendRequest request;
+  SendResponse response;
+  std::promise<grpc::Status> done;
+
+  AsyncCall(tcpgate::v1::Gateway::Stub& stub, const std::string& uid) {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    request.set_uid(uid);
+    stub.async()->Send(&context, &request, &response, [this](grpc::Status s) { done.set_value(s); });
+  }
+};
+
 // Verify: a caller that cancels cancels the pool request at once.
 TEST_F(GatewayServiceTest, CallerCancelCancelsPoolRequest) {
   auto handler = std::make_shared<StallingHandler>();
   Start(handler);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  SendRequest request;
-  request.set_uid("cancel-me");
-  SendResponse response;
-  std::promise<grpc::Status> done;
-  stub_->async()->Send(&context, &request, &response, [&done](grpc::Status s) { done.set_value(s); });
+  AsyncCall call(*stub_, "cancel-me");
   handler->AwaitHeld(1);
-  context.TryCancel();
-  EXPECT_EQ(done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
+  call.context.TryCancel();
+  EXPECT_EQ(call.done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(AwaitPoolIdle());
   EXPECT_EQ(pool_->stats().total.other_errors, 1u) << "the pool request was not cancelled";
 }
@@ -191,20 +199,13 @@ TEST_F(GatewayServiceTest, PoolFullIsResourceExhausted) {
   tcpcore::PoolOptions options;
   options.max_pending = 1;
   Start(handler, options);
-  grpc::ClientContext held_context;
-  held_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  SendRequest held_request;
-  held_request.set_uid("held");
-  SendResponse held_response;
-  std::promise<grpc::Status> held_done;
-  stub_->async()->Send(&held_context, &held_request, &held_response,
-                       [&held_done](grpc::Status s) { held_done.set_value(s); });
+  AsyncCall held(*stub_, "held");
   handler->AwaitHeld(1);
   SendResponse response;
   grpc::Status status = Call("second", "v", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
-  held_context.TryCancel();
-  held_done.get_future().wait();
+  held.context.TryCancel();
+  held.done.get_future().wait();
 }
 
 // Verify: a backend "-ERR" for the request becomes INVALID_ARGUMENT with the

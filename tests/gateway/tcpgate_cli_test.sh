@@ -5,19 +5,13 @@
 set -euo pipefail
 tcpgate=$1
 cli=$2
+source "$(dirname "$0")/../port_from_log.sh"
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 TCPGATE_DEFAULT_TIMEOUT=2s TCPGATE_DRAIN_TIMEOUT=1s "$tcpgate" --listen=127.0.0.1:0 2>"$work/log" &
 pid=$!
-port=""
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*tcpgate listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log")
-  [ -n "$port" ] && break
-  kill -0 $pid 2>/dev/null || { echo "FAIL: tcpgate exited early"; cat "$work/log"; exit 1; }
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "FAIL: no port in the log"; cat "$work/log"; exit 1; }
+port=$(port_from_log "$work/log" "tcpgate listening on" $pid)
 grep -q "default_timeout=2s" "$work/log" || { echo "FAIL: TCPGATE_DEFAULT_TIMEOUT not applied"; cat "$work/log"; exit 1; }
 grep -q "(embedded)" "$work/log" || { echo "FAIL: no embedded backend"; exit 1; }
 

@@ -4,6 +4,7 @@
 # and exits 0 on SIGTERM after draining.
 set -euo pipefail
 backend=$1
+source "$(dirname "$0")/../port_from_log.sh"
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -13,14 +14,7 @@ fi
 
 "$backend" --listen=127.0.0.1:0 --threads=2 2>"$work/log" &
 pid=$!
-port=""
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log")
-  [ -n "$port" ] && break
-  kill -0 $pid 2>/dev/null || { echo "FAIL: backend exited early"; cat "$work/log"; exit 1; }
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "FAIL: backend did not report its port"; cat "$work/log"; exit 1; }
+port=$(port_from_log "$work/log" "listening on" $pid)
 
 answer=$(printf '{"Uid":"pixel-1","Val":"pixelpig!"}\n' | timeout 10 nc -N 127.0.0.1 "$port")
 echo "answer: $answer"
