@@ -197,7 +197,7 @@ void ClientConnection::Admit(Outgoing outgoing) {
 }
 
 void ClientConnection::WriteEntry(Entry& entry) {
-  AppendRequestLine(entry.request, out_);
+  AppendRequestLine(entry.request, output_.queue());
   entry.request.val = std::string();  // Written; keep only the Uid.
   entry.on_wire = true;
   if (live_on_wire_++ == 0) {
@@ -207,19 +207,15 @@ void ClientConnection::WriteEntry(Entry& entry) {
 }
 
 void ClientConnection::Flush() {
-  if (state() != State::kReady || writing_active_ || out_.empty()) return;
-  std::swap(out_, writing_);
-  out_.clear();
-  writing_active_ = true;
-  asio::async_write(socket_, asio::buffer(writing_),
+  if (state() != State::kReady || !output_.StartBatch()) return;
+  asio::async_write(socket_, asio::buffer(output_.batch()),
                     [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                       self->OnWritten(error);
                     });
 }
 
 void ClientConnection::OnWritten(const asio::error_code& error) {
-  writing_active_ = false;
-  writing_.clear();
+  output_.FinishBatch();
   if (state() == State::kClosed) return;
   if (error) {
     Fail(absl::UnavailableError(absl::StrCat("connection to ", EndpointText(endpoint_), " lost: ", error.message())));

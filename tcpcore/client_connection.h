@@ -52,6 +52,7 @@
 #include "asio/steady_timer.hpp"
 #include "tcpcore/frame_splitter.h"
 #include "tcpcore/message.h"
+#include "tcpcore/write_batcher.h"
 
 namespace tcpcore {
 
@@ -237,9 +238,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool watchdog_armed_ = false;
   FrameSplitter splitter_;
   Response response_;
-  std::string out_;
-  std::string writing_;
-  bool writing_active_ = false;
+  WriteBatcher output_;  // Request lines: queued, and the write in flight.
   bool reading_ = false;
   int64_t live_on_wire_ = 0;   // Requests on the wire whose callers still wait.
   int64_t late_on_wire_ = 0;   // Requests on the wire whose callers gave up.

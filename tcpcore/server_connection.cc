@@ -146,34 +146,31 @@ void ServerConnection::HandleFrame(absl::string_view frame) {
   core_->handler().OnRequest(request_, context);
 }
 
-void ServerConnection::AppendReply(const Response& response) { AppendResponseLine(response, out_); }
+void ServerConnection::AppendReply(const Response& response) { AppendResponseLine(response, output_.queue()); }
 
 void ServerConnection::AppendError(absl::string_view reason) {
-  out_.append("-ERR ");
-  out_.append(reason.data(), reason.size());
-  out_.push_back('\n');
+  std::string& out = output_.queue();
+  out.append("-ERR ");
+  out.append(reason.data(), reason.size());
+  out.push_back('\n');
 }
 
 bool ServerConnection::OutputFull() const {
-  return out_.size() + writing_.size() >= core_->options().max_output_bytes;
+  return output_.size() >= core_->options().max_output_bytes;
 }
 
 void ServerConnection::Flush() {
-  if (writing_active_ || out_.empty()) return;
   if (phase_ == Phase::kLingering || phase_ == Phase::kClosed) return;
-  std::swap(out_, writing_);
-  out_.clear();
-  writing_active_ = true;
+  if (!output_.StartBatch()) return;
   ++write_batches_;
-  asio::async_write(socket_, asio::buffer(writing_),
+  asio::async_write(socket_, asio::buffer(output_.batch()),
                     [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                       self->OnWritten(error);
                     });
 }
 
 void ServerConnection::OnWritten(const asio::error_code& error) {
-  writing_active_ = false;
-  writing_.clear();
+  output_.FinishBatch();
   if (phase_ == Phase::kClosed) return;
   if (error) {
     Close(absl::StrCat("write failed: ", error.message()));
@@ -205,7 +202,7 @@ void ServerConnection::Finish(absl::string_view why, FinishMode mode) {
 
 void ServerConnection::MaybeCloseAfterFinish() {
   if (phase_ != Phase::kFinishing) return;
-  if (writing_active_ || !out_.empty()) return;
+  if (!output_.idle()) return;
   if (wait_for_deferred_ && deferred_outstanding_ > 0) return;
   if (peer_closed_) {
     Close(finish_reason_);

@@ -25,6 +25,7 @@
 #include "tcpcore/frame_splitter.h"
 #include "tcpcore/message.h"
 #include "tcpcore/request_handler.h"
+#include "tcpcore/write_batcher.h"
 
 namespace tcpcore {
 
@@ -91,15 +92,13 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::string peer_;
   FrameSplitter splitter_;
   Request request_;         // Reused for every request (keeps capacity).
-  std::string out_;         // Answers waiting for the next write.
-  std::string writing_;     // Answers in the write in flight.
+  WriteBatcher output_;     // Answers: queued, and the write in flight.
   std::unique_ptr<char[]> discard_;  // Read target while lingering.
   asio::steady_timer timer_;  // Idle timeout, finish and linger limits.
   std::chrono::steady_clock::time_point last_activity_;
   std::string finish_reason_;
   Phase phase_ = Phase::kOpen;
   bool reading_ = false;
-  bool writing_active_ = false;
   bool peer_closed_ = false;
   bool wait_for_deferred_ = false;
   bool close_requested_ = false;
