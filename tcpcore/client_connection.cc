@@ -19,8 +19,6 @@ namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 
-std::chrono::steady_clock::duration ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
-
 // A copy that shares no reference-counted state with `status`. Debian's
 // Abseil is not built for ThreadSanitizer, so one Status rep shared by
 // callbacks on different threads looks like a race to TSan; giving each
@@ -72,7 +70,7 @@ std::chrono::steady_clock::time_point ClientConnection::idle_since() const {
 void ClientConnection::Start() {
   asio::post(loop_, [self = shared_from_this()] {
     if (self->state() == State::kClosed) return;
-    self->dial_timer_.expires_after(ToChrono(self->options_.dial_timeout));
+    self->dial_timer_.expires_after(absl::ToChronoNanoseconds(self->options_.dial_timeout));
     self->dial_timer_.async_wait([self](const asio::error_code& error) {
       if (error || self->state() != State::kConnecting) return;
       self->Fail(absl::UnavailableError(absl::StrCat("dial timeout: no connection to ", EndpointText(self->endpoint_),
@@ -117,7 +115,7 @@ void ClientConnection::ApplySocketOptions() {
 }
 
 CancelHandle ClientConnection::Send(Request request, absl::Time deadline, ResponseCallback done) {
-  const Clock::time_point steady_deadline = Clock::now() + ToChrono(std::max(deadline - absl::Now(),
+  const Clock::time_point steady_deadline = Clock::now() + absl::ToChronoNanoseconds(std::max(deadline - absl::Now(),
                                                                            absl::ZeroDuration()));
   const int64_t bytes = WireBytes(request);
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
@@ -337,7 +335,7 @@ void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
       UidLine& line = lines_[entry.request.uid];
       line.ids.erase(line.ids.begin());
       line.awaiting_late_answer = true;
-      line.late_until = Clock::now() + ToChrono(options_.late_response_window);
+      line.late_until = Clock::now() + absl::ToChronoNanoseconds(options_.late_response_window);
       late_windows_.emplace_back(line.late_until, entry.request.uid);
       ++late_on_wire_;
       ArmWatchdog();
@@ -420,7 +418,7 @@ void ClientConnection::ArmWatchdog() {
   absl::Duration period = options_.read_timeout > absl::ZeroDuration() ? options_.read_timeout / 4 : absl::Seconds(1);
   period = std::clamp(period, absl::Milliseconds(5), absl::Seconds(1));
   watchdog_armed_ = true;
-  watchdog_.expires_after(ToChrono(period));
+  watchdog_.expires_after(absl::ToChronoNanoseconds(period));
   watchdog_.async_wait([self = shared_from_this()](const asio::error_code& error) { self->OnWatchdog(error); });
 }
 
@@ -429,7 +427,7 @@ void ClientConnection::OnWatchdog(const asio::error_code& error) {
   if (error || state() == State::kClosed) return;
   const Clock::time_point now = Clock::now();
   if (live_on_wire_ > 0 && options_.read_timeout > absl::ZeroDuration() &&
-      now - std::max(last_read_, waiting_since_) >= ToChrono(options_.read_timeout)) {
+      now - std::max(last_read_, waiting_since_) >= absl::ToChronoNanoseconds(options_.read_timeout)) {
     Fail(absl::UnavailableError(absl::StrCat("read timeout: nothing from ", EndpointText(endpoint_), " for ",
                                              absl::FormatDuration(options_.read_timeout), " with ", live_on_wire_,
                                              " requests in flight")));

@@ -13,8 +13,6 @@ namespace {
 
 constexpr int64_t kBytesPerRequestWeight = 4096;
 
-std::chrono::steady_clock::duration ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
-
 // A fast per-thread generator for the two random choices.
 uint64_t NextRandom() {
   thread_local uint64_t state = std::random_device{}() | 1;
@@ -170,7 +168,7 @@ void PoolControl::StartOnControl() {
 }
 
 void PoolControl::ArmResolveTimer() {
-  resolve_timer_.expires_after(ToChrono(std::max(options_.resolve_interval, absl::Milliseconds(10))));
+  resolve_timer_.expires_after(absl::ToChronoNanoseconds(std::max(options_.resolve_interval, absl::Milliseconds(10))));
   resolve_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
     if (error || self->control_closed_) return;
     self->ResolveAllOnControl();
@@ -328,7 +326,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     ++address.consecutive_failures;
     if (address.consecutive_failures >= options_.eject_after_failures && !address.counters->ejected.load()) {
       address.counters->ejected.store(true, std::memory_order_relaxed);
-      address.ejected_until = Clock::now() + ToChrono(options_.ejection_time);
+      address.ejected_until = Clock::now() + absl::ToChronoNanoseconds(options_.ejection_time);
       Log(LogLevel::kWarning, absl::StrCat("pool: ejecting ", address.counters->address, " for ",
                                            absl::FormatDuration(options_.ejection_time), " after ",
                                            address.consecutive_failures, " failed connects: ", status.message()));
@@ -345,8 +343,8 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
 }
 
 std::chrono::steady_clock::duration PoolControl::BackoffFor(int failures) {
-  const auto initial = ToChrono(options_.reconnect_backoff_initial);
-  const auto most = ToChrono(options_.reconnect_backoff_max);
+  const auto initial = absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
+  const auto most = absl::ToChronoNanoseconds(options_.reconnect_backoff_max);
   auto delay = initial;
   for (int i = 0; i < failures && delay < most; ++i) delay *= 2;
   delay = std::min(delay, most);
@@ -408,7 +406,7 @@ void PoolControl::ArmSweepTimer() {
   absl::Duration period = std::min(options_.idle_timeout, absl::Seconds(1));
   if (options_.health_interval > absl::ZeroDuration()) period = std::min(period, options_.health_interval / 2);
   period = std::max(period, absl::Milliseconds(5));
-  sweep_timer_.expires_after(ToChrono(period));
+  sweep_timer_.expires_after(absl::ToChronoNanoseconds(period));
   sweep_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
     if (error || self->control_closed_) return;
     self->SweepOnControl();
@@ -431,12 +429,12 @@ void PoolControl::SweepOnControl() {
     for (const auto& connection : address.connections) {
       if (connection->state() != ClientConnection::State::kReady || connection->pending_count() != 0) continue;
       const auto idle_for = now - connection->idle_since();
-      if (open > keep && idle_for >= ToChrono(options_.idle_timeout)) {
+      if (open > keep && idle_for >= absl::ToChronoNanoseconds(options_.idle_timeout)) {
         connection->Close("idle");
         --open;
         continue;
       }
-      if (options_.health_interval > absl::ZeroDuration() && idle_for >= ToChrono(options_.health_interval) &&
+      if (options_.health_interval > absl::ZeroDuration() && idle_for >= absl::ToChronoNanoseconds(options_.health_interval) &&
           !address.probing.contains(connection.get())) {
         ProbeOnControl(address, connection);
       }
@@ -523,7 +521,7 @@ void PoolControl::AwaitClosed() {
 
 bool PoolControl::AwaitReady(int count, absl::Duration timeout) {
   std::unique_lock lock(state_mu_);
-  return state_changed_.wait_for(lock, ToChrono(timeout), [&] { return ready_connections_ >= count; });
+  return state_changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return ready_connections_ >= count; });
 }
 
 PoolStats PoolControl::stats() const {

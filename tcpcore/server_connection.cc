@@ -17,8 +17,6 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kDiscardChunk = 4 * 1024;
 
-std::chrono::steady_clock::duration ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
-
 std::string PeerName(const asio::ip::tcp::socket& socket) {
   asio::error_code error;
   asio::ip::tcp::endpoint endpoint = socket.remote_endpoint(error);
@@ -45,7 +43,7 @@ void ServerConnection::Start() {
   if (options.tcp_nodelay) socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   if (options.log_connections) Log(LogLevel::kInfo, absl::StrCat("connection from ", peer_, " opened"));
   Touch();
-  if (options.idle_timeout > absl::ZeroDuration()) ArmTimer(ToChrono(options.idle_timeout));
+  if (options.idle_timeout > absl::ZeroDuration()) ArmTimer(absl::ToChronoNanoseconds(options.idle_timeout));
   ReadMore();
 }
 
@@ -191,7 +189,7 @@ void ServerConnection::Finish(absl::string_view why, FinishMode mode) {
   finish_reason_ = std::string(why);
   wait_for_deferred_ = mode == FinishMode::kPeerClosed;
   if (mode == FinishMode::kError) {
-    ArmTimer(ToChrono(core_->options().close_linger));
+    ArmTimer(absl::ToChronoNanoseconds(core_->options().close_linger));
   } else if (mode == FinishMode::kDrain) {
     timer_.cancel();  // No idle timeout while draining.
   }
@@ -215,7 +213,7 @@ void ServerConnection::StartLinger() {
   phase_ = Phase::kLingering;
   asio::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_send, ignored);
-  ArmTimer(ToChrono(core_->options().close_linger));
+  ArmTimer(absl::ToChronoNanoseconds(core_->options().close_linger));
   ReadMore();
 }
 
@@ -233,7 +231,7 @@ void ServerConnection::OnTimer(const asio::error_code& error) {
     Close(phase_ == Phase::kLingering ? finish_reason_ : finish_reason_ + "; gave up flushing answers");
     return;
   }
-  const auto idle_timeout = ToChrono(core_->options().idle_timeout);
+  const auto idle_timeout = absl::ToChronoNanoseconds(core_->options().idle_timeout);
   if (idle_timeout <= std::chrono::steady_clock::duration::zero()) return;
   const auto idle_for = now - last_activity_;
   if (idle_for >= idle_timeout) {
