@@ -1,6 +1,7 @@
 // Polyglot check: a Node.js gRPC client (@grpc/grpc-js, @grpc/proto-loader)
 // against the real tcpgate binary: Send, SendStream, a DEADLINE_EXCEEDED from
-// a backend that never answers, and grpc.health.v1.
+// a backend that never answers, grpc.health.v1, and server reflection (what
+// grpcurl-style tools use to discover the API).
 // Usage: node client_test.js TCPGATE_BINARY REPO_ROOT
 'use strict';
 const { spawn } = require('node:child_process');
@@ -16,6 +17,11 @@ const definition = protoLoader.loadSync(
 const loaded = grpc.loadPackageDefinition(definition);
 const Gateway = loaded.tcpgate.v1.Gateway;
 const Health = loaded.grpc.health.v1.Health;
+// gRPC C++ 1.51 serves reflection v1alpha; the proto comes with @grpc/reflection.
+const reflectionProtoDir = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto');
+const Reflection = grpc.loadPackageDefinition(protoLoader.loadSync('grpc/reflection/v1alpha/reflection.proto',
+  { includeDirs: [reflectionProtoDir], keepCase: true, defaults: true, oneofs: true }))
+  .grpc.reflection.v1alpha.ServerReflection;
 
 const failures = [];
 function check(condition, what) {
@@ -63,6 +69,20 @@ async function awaitServing(port) {
   return false;
 }
 
+// Asks the server's reflection service one question per request on one stream.
+function reflect(port, requests) {
+  return new Promise((resolve) => {
+    const client = new Reflection(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const stream = client.ServerReflectionInfo({ deadline: deadlineIn(5000) });
+    const answers = [];
+    stream.on('data', (answer) => answers.push(answer));
+    stream.on('end', () => { client.close(); resolve(answers); });
+    stream.on('error', (e) => { client.close(); resolve({ error: e }); });
+    for (const request of requests) stream.write(request);
+    stream.end();
+  });
+}
+
 async function main() {
   let { proc, port } = await startGateway([]);
   const client = new Gateway(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
@@ -85,6 +105,18 @@ async function main() {
   let matched = true;
   for (let i = 0; i < 50; i++) matched = matched && answers.get(`node-${i}`)?.val === `server: hello, v${i}`;
   check(matched, 'SendStream matches by uid');
+
+  const reflected = await reflect(port, [{ list_services: '' }, { file_containing_symbol: 'tcpgate.v1.Gateway' }]);
+  check(Array.isArray(reflected) && reflected.length === 2, `reflection answers both questions (${reflected.error || ''})`);
+  if (Array.isArray(reflected) && reflected.length === 2) {
+    const services = (reflected[0].list_services_response?.service || []).map((s) => s.name);
+    check(services.includes('tcpgate.v1.Gateway') && services.includes('grpc.health.v1.Health'),
+      `reflection lists tcpgate.v1.Gateway and grpc.health.v1.Health (${services.join(', ')})`);
+    const files = reflected[1].file_descriptor_response?.file_descriptor_proto || [];
+    const text = Buffer.concat(files.map((f) => Buffer.from(f))).toString('latin1');
+    check(text.includes('tcpgate/v1/gateway.proto') && text.includes('SendStream'),
+      'reflection returns the descriptor of tcpgate/v1/gateway.proto');
+  }
   client.close();
   check(await stop(proc) === 0, 'exit 0 on SIGTERM');
 
