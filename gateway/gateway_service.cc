@@ -17,7 +17,7 @@ namespace {
 // the pool may complete the call before Send() returns.
 class SendReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit SendReactor(std::atomic<int64_t>& in_flight) : in_flight_(in_flight) {
+  SendReactor(std::atomic<int64_t>& in_flight, RequestMetrics& metrics) : in_flight_(in_flight), metrics_(metrics) {
     in_flight_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -29,9 +29,9 @@ class SendReactor final : public grpc::ServerUnaryReactor {
             response->set_uid(std::move(answer->uid));
             response->set_val(std::move(answer->val));
             response->set_ts(std::move(answer->ts));
-            Finish(grpc::Status::OK);
+            FinishAndRecord(grpc::Status::OK);
           } else {
-            Finish(ToGrpcStatus(answer.status()));
+            FinishAndRecord(ToGrpcStatus(answer.status()));
           }
         });
     {
@@ -44,7 +44,7 @@ class SendReactor final : public grpc::ServerUnaryReactor {
   }
 
   void FinishNow(const grpc::Status& status) {
-    Finish(status);
+    FinishAndRecord(status);
     Unref();
   }
 
@@ -60,11 +60,18 @@ class SendReactor final : public grpc::ServerUnaryReactor {
   }
 
  private:
+  void FinishAndRecord(const grpc::Status& status) {
+    metrics_.Record(Rpc::kSend, status.error_code(), absl::Now() - arrived_);
+    Finish(status);
+  }
+
   void Unref() {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
   std::atomic<int64_t>& in_flight_;
+  RequestMetrics& metrics_;
+  const absl::Time arrived_ = absl::Now();
   std::atomic<int> refs_{2};  // Set-up and OnDone.
   std::mutex mu_;
   tcpcore::CancelHandle handle_;  // Guarded by mu_.
@@ -89,7 +96,7 @@ std::string GatewayService::NewUid() {
 grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* context,
                                                const tcpgate::v1::SendRequest* request,
                                                tcpgate::v1::SendResponse* response) {
-  auto* reactor = new SendReactor(in_flight_);
+  auto* reactor = new SendReactor(in_flight_, metrics_);
   if (draining_.load(std::memory_order_acquire)) {
     reactor->FinishNow(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down"));
     return reactor;
@@ -124,7 +131,7 @@ grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse>* Ga
                                   : absl::FromChrono(call_deadline);
   return new SendStreamReactor(
       pool_, [this](const tcpgate::v1::SendRequest& request) { return Admit(request); }, deadline,
-      options_.default_timeout, options_.max_pending_per_stream, in_flight_);
+      options_.default_timeout, options_.max_pending_per_stream, in_flight_, metrics_);
 }
 
 absl::StatusOr<tcpcore::Request> GatewayService::Admit(const tcpgate::v1::SendRequest& request) {

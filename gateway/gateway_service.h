@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/request_metrics.h"
 #include "tcpcore/pool.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
@@ -49,6 +50,8 @@ class GatewayService final : public tcpgate::v1::Gateway::CallbackService {
 
   // Calls whose answer has not been sent yet.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // Requests answered, by RPC and status, with latencies.
+  const RequestMetrics& metrics() const { return metrics_; }
   // From now on new calls fail with UNAVAILABLE; calls in flight go on.
   void BeginDrain() { draining_.store(true, std::memory_order_release); }
 
@@ -63,6 +66,7 @@ class GatewayService final : public tcpgate::v1::Gateway::CallbackService {
   std::atomic<uint64_t> uid_seq_{0};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> draining_{false};
+  RequestMetrics metrics_;
 };
 
 }  // namespace tcpgate

@@ -18,13 +18,14 @@ tcpgate::v1::SendResponse ErrorResponse(const std::string& uid, const absl::Stat
 
 SendStreamReactor::SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline,
                                      absl::Duration default_timeout, int max_pending,
-                                     std::atomic<int64_t>& in_flight)
+                                     std::atomic<int64_t>& in_flight, RequestMetrics& metrics)
     : pool_(pool),
       admit_(std::move(admit)),
       call_deadline_(call_deadline),
       default_timeout_(default_timeout),
       max_pending_(max_pending),
-      in_flight_(in_flight) {
+      in_flight_(in_flight),
+      metrics_(metrics) {
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   Next next;
   {
@@ -52,8 +53,10 @@ void SendStreamReactor::OnReadDone(bool ok) {
 }
 
 void SendStreamReactor::Dispatch() {
+  const absl::Time arrived = absl::Now();
   absl::StatusOr<tcpcore::Request> request = admit_(incoming_);
   if (!request.ok()) {
+    metrics_.Record(Rpc::kSendStream, static_cast<grpc::StatusCode>(request.status().code()), absl::ZeroDuration());
     Answer(ErrorResponse(incoming_.uid(), request.status()));
     return;
   }
@@ -65,9 +68,11 @@ void SendStreamReactor::Dispatch() {
     ++refs_;
     pending_.emplace(id, tcpcore::CancelHandle());
   }
-  const absl::Time deadline = std::min(call_deadline_, absl::Now() + default_timeout_);
+  const absl::Time deadline = std::min(call_deadline_, arrived + default_timeout_);
   tcpcore::CancelHandle handle =
-      pool_.Send(*std::move(request), deadline, [this, id, uid](absl::StatusOr<tcpcore::Response> answer) {
+      pool_.Send(*std::move(request), deadline, [this, id, uid, arrived](absl::StatusOr<tcpcore::Response> answer) {
+        metrics_.Record(Rpc::kSendStream, static_cast<grpc::StatusCode>(answer.status().code()),
+                        absl::Now() - arrived);
         tcpgate::v1::SendResponse response;
         if (answer.ok()) {
           response.set_uid(std::move(answer->uid));

@@ -23,6 +23,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/request_metrics.h"
 #include "tcpcore/pool.h"
 #include "tcpgate/v1/gateway.pb.h"
 
@@ -34,7 +35,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<tcpgate::v1::Send
   using Admission = std::function<absl::StatusOr<tcpcore::Request>(const tcpgate::v1::SendRequest&)>;
 
   SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline, absl::Duration default_timeout,
-                    int max_pending, std::atomic<int64_t>& in_flight);
+                    int max_pending, std::atomic<int64_t>& in_flight, RequestMetrics& metrics);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -60,6 +61,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<tcpgate::v1::Send
   const absl::Duration default_timeout_;
   const int max_pending_;
   std::atomic<int64_t>& in_flight_;
+  RequestMetrics& metrics_;
 
   std::mutex mu_;
   tcpgate::v1::SendRequest incoming_;  // Target of the read in flight.

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -25,8 +26,10 @@
 #include "asio/io_context.hpp"
 #include "asio/signal_set.hpp"
 #include "asio/steady_timer.hpp"
+#include "gateway/admin_server.h"
 #include "gateway/flags_from_env.h"
 #include "gateway/gateway_service.h"
+#include "gateway/metrics_page.h"
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/log.h"
@@ -66,6 +69,10 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
           "close client HTTP/2 connections after this long so clients re-balance; 0: never");
 ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
           "time calls get to finish on a connection closed for its age");
+ABSL_FLAG(std::string, admin_listen, "0.0.0.0:9090",
+          "HTTP host:port for /metrics, /healthz and /readyz (port 0: any free port; empty: off)");
+ABSL_FLAG(std::string, log_format, "text", "log lines as text or json (one object per line)");
+ABSL_FLAG(std::string, log_level, "info", "least important log lines written: debug, info, warning, error, off");
 
 namespace {
 
@@ -74,7 +81,8 @@ const std::vector<std::string> kFlagNames = {
     "max_pending_bytes_per_connection", "dial_timeout", "tcp_user_timeout", "late_response_window",
     "reconnect_backoff_initial", "reconnect_backoff_max", "read_timeout", "keepalive_idle", "keepalive_interval", "keepalive_count", "idle_timeout",
     "resolve_interval", "health_interval", "eject_after_failures", "ejection_time", "default_timeout",
-    "drain_timeout", "max_val_bytes", "max_message_bytes", "max_connection_age", "max_connection_age_grace"};
+    "drain_timeout", "max_val_bytes", "max_message_bytes", "max_connection_age", "max_connection_age_grace",
+    "admin_listen", "log_format", "log_level"};
 
 constexpr char kServiceName[] = "tcpgate.v1.Gateway";
 
@@ -117,6 +125,12 @@ int main(int argc, char** argv) {
       "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
   for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", kFlagNames)) Fatal(error);
   absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!log_format.ok()) Fatal(log_format.status().message());
+  tcpcore::SetLogFormat(*log_format);
+  absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!log_level.ok()) Fatal(log_level.status().message());
+  tcpcore::SetMinLogLevel(*log_level);
   std::signal(SIGPIPE, SIG_IGN);
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock
   // for deadlock cycles, which took ~10% of the gateway's CPU under load.
@@ -190,11 +204,25 @@ int main(int argc, char** argv) {
   // Health: SERVING while at least one backend connection is ready.
   bool draining = false;
   bool serving = false;
+  std::atomic<bool> ready{false};  // `serving`, for the admin server's threads.
+
+  tcpgate::AdminServer admin({
+      .metrics = [&] { return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats()); },
+      .ready = [&] { return ready.load(std::memory_order_relaxed); },
+  });
+  if (const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen); !admin_listen.empty()) {
+    absl::StatusOr<int> admin_port = admin.Start(admin_listen);
+    if (!admin_port.ok()) Fatal(admin_port.status().message());
+    tcpcore::Log(tcpcore::LogLevel::kInfo,
+                 absl::StrCat("admin listening on ", admin_listen.substr(0, admin_listen.rfind(':')), ":",
+                              *admin_port, " (/metrics /healthz /readyz)"));
+  }
   asio::steady_timer health_timer(main_context);
   std::function<void()> update_health = [&] {
     const bool now_serving = !draining && pool.stats().total.connections_open > 0;
     if (now_serving != serving) {
       serving = now_serving;
+      ready.store(serving, std::memory_order_relaxed);
       health->SetServingStatus(serving);
       health->SetServingStatus(kServiceName, serving);
       tcpcore::Log(tcpcore::LogLevel::kInfo, serving ? "health: SERVING" : "health: NOT_SERVING");
@@ -214,6 +242,7 @@ int main(int argc, char** argv) {
     draining = true;
     health_timer.cancel();
     serving = false;
+    ready.store(false, std::memory_order_relaxed);
     health->SetServingStatus(false);
     health->SetServingStatus(kServiceName, false);
     tcpcore::Log(tcpcore::LogLevel::kInfo, "health: NOT_SERVING (draining)");
@@ -233,6 +262,7 @@ int main(int argc, char** argv) {
   }
   server->Shutdown(std::chrono::system_clock::now());
   server->Wait();
+  admin.Stop();
   pool.Close();
   if (embedded) embedded->Shutdown(absl::Seconds(1));
   embedded.reset();

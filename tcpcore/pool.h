@@ -85,6 +85,7 @@ struct BackendStats {
   uint64_t late_responses = 0;
   uint64_t error_lines = 0;
   uint64_t reconnects = 0;
+  uint64_t ejections = 0;  // Times the address was ejected.
   int64_t in_flight = 0;
   int64_t connections_open = 0;
   bool ejected = false;

@@ -326,6 +326,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     ++address.consecutive_failures;
     if (address.consecutive_failures >= options_.eject_after_failures && !address.counters->ejected.load()) {
       address.counters->ejected.store(true, std::memory_order_relaxed);
+      address.counters->ejections.fetch_add(1, std::memory_order_relaxed);
       address.ejected_until = Clock::now() + absl::ToChronoNanoseconds(options_.ejection_time);
       Log(LogLevel::kWarning, absl::StrCat("pool: ejecting ", address.counters->address, " for ",
                                            absl::FormatDuration(options_.ejection_time), " after ",
@@ -542,6 +543,7 @@ PoolStats PoolControl::stats() const {
     b.late_responses = counters->connection->late_responses.load(std::memory_order_relaxed);
     b.error_lines = counters->connection->error_lines.load(std::memory_order_relaxed);
     b.reconnects = counters->reconnects.load(std::memory_order_relaxed);
+    b.ejections = counters->ejections.load(std::memory_order_relaxed);
     b.in_flight = counters->in_flight.load(std::memory_order_relaxed);
     b.connections_open = counters->connections_open.load(std::memory_order_relaxed);
     b.ejected = counters->ejected.load(std::memory_order_relaxed);
@@ -555,6 +557,7 @@ PoolStats PoolControl::stats() const {
     t.late_responses += b.late_responses;
     t.error_lines += b.error_lines;
     t.reconnects += b.reconnects;
+    t.ejections += b.ejections;
     t.in_flight += b.in_flight;
     t.connections_open += b.connections_open;
     if (!counters->removed.load(std::memory_order_relaxed)) stats.backends.push_back(std::move(b));

@@ -32,7 +32,7 @@ struct AddressCounters {
   std::string backend;
   std::string address;
   std::shared_ptr<ConnectionCounters> connection = std::make_shared<ConnectionCounters>();
-  std::atomic<uint64_t> sent{0}, ok{0}, deadline{0}, conn_errors{0}, other_errors{0}, reconnects{0};
+  std::atomic<uint64_t> sent{0}, ok{0}, deadline{0}, conn_errors{0}, other_errors{0}, reconnects{0}, ejections{0};
   std::atomic<int64_t> in_flight{0}, connections_open{0};
   std::atomic<bool> ejected{false}, draining{false}, removed{false};
   std::atomic<bool> grow_requested{false};

@@ -21,7 +21,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 backend_port=$(free_port); gateway_port=$(free_port); ceiling_port=$(free_port)
 "$bin/tcpgate-backend" --listen=127.0.0.1:$backend_port --threads=1 --log_connections=false 2>/dev/null & pids+=($!)
 wait_port $backend_port
-"$bin/tcpgate" --listen=127.0.0.1:$gateway_port --backends=127.0.0.1:$backend_port 2>/dev/null & pids+=($!)
+"$bin/tcpgate" --listen=127.0.0.1:$gateway_port --admin_listen= --backends=127.0.0.1:$backend_port 2>/dev/null & pids+=($!)
 "$bin/tcpgate-ceiling" --listen=127.0.0.1:$ceiling_port 2>/dev/null & pids+=($!)
 wait_port $gateway_port; wait_port $ceiling_port
 

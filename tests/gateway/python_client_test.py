@@ -4,7 +4,8 @@ real tcpgate binary. Stubs are generated from proto/ at test time.
 
 Usage: python_client_test.py TCPGATE_BINARY REPO_ROOT
 Checks Send, SendStream (answers matched by uid, a per-request error), a
-DEADLINE_EXCEEDED against a backend that never answers, and grpc.health.v1.
+DEADLINE_EXCEEDED against a backend that never answers, grpc.health.v1, and
+the admin endpoint (/metrics counters against what this client saw, /readyz).
 """
 import os
 import re
@@ -13,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 TCPGATE, ROOT = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tcpgate-py-")
@@ -30,12 +33,15 @@ import health_check_pb2, health_check_pb2_grpc  # noqa: E402
 
 def start_gateway(*flags):
     log = open(os.path.join(WORK, f"gateway-{len(os.listdir(WORK))}.log"), "w+")
-    proc = subprocess.Popen([TCPGATE, "--listen=127.0.0.1:0", *flags], stderr=log)
+    proc = subprocess.Popen([TCPGATE, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], stderr=log)
     for _ in range(400):
         log.seek(0)
-        match = re.search(r"tcpgate listening on 127\.0\.0\.1:(\d+)", log.read())
-        if match:
+        text = log.read()
+        match = re.search(r"tcpgate listening on 127\.0\.0\.1:(\d+)", text)
+        admin = re.search(r"admin listening on 127\.0\.0\.1:(\d+)", text)
+        if match and admin:
             proc.log = log
+            proc.admin = int(admin.group(1))
             return proc, int(match.group(1))
         if proc.poll() is not None:
             raise SystemExit("FAIL: tcpgate exited early")
@@ -49,6 +55,26 @@ def stop(proc):
 
 
 failures = []
+
+
+def scrape(proc):
+    """The gateway's /metrics page as {'name{labels}': value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{proc.admin}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def readyz(proc):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{proc.admin}/readyz", timeout=5) as page:
+            return page.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def await_health(channel, wanted):
@@ -93,6 +119,20 @@ try:
     check(all(answers[f"py-{i}"].val == f"server: hello, v{i}" for i in range(50)), "SendStream matches by uid")
     check(answers["too-big"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0],
           "SendStream reports a per-request INVALID_ARGUMENT")
+
+    # /metrics counts exactly what this client saw.
+    metrics = scrape(proc)
+    want = {
+        'tcpgate_requests_total{rpc="Send",code="OK"}': 1,
+        'tcpgate_requests_total{rpc="SendStream",code="OK"}': 50,
+        'tcpgate_requests_total{rpc="SendStream",code="INVALID_ARGUMENT"}': 1,
+        'tcpgate_request_duration_seconds_count{rpc="Send"}': 1,
+        'tcpgate_request_duration_seconds_bucket{rpc="SendStream",le="+Inf"}': 51,
+        "tcpgate_pool_pending": 0,
+    }
+    got = {name: metrics.get(name) for name in want}
+    check(got == want, f"/metrics counts what the client saw ({got})")
+    check(readyz(proc) == 200, "/readyz 200 while SERVING")
 finally:
     stop(proc)
 
@@ -111,11 +151,15 @@ try:
         check(False, "Send to a silent backend fails")
     except grpc.RpcError as error:
         check(error.code() == grpc.StatusCode.DEADLINE_EXCEEDED, f"DEADLINE_EXCEEDED (got {error.code()})")
+    metrics = scrape(proc)
+    check(metrics.get('tcpgate_requests_total{rpc="Send",code="DEADLINE_EXCEEDED"}') == 1,
+          "/metrics counts the DEADLINE_EXCEEDED")
     # The only backend goes away: its queued connection is reset and new
     # connects are refused, so no backend connection is ready.
     silent.close()
     not_serving = health_check_pb2.HealthCheckResponse.NOT_SERVING
     check(await_health(channel, not_serving) == not_serving, "health NOT_SERVING when no backend is reachable")
+    check(readyz(proc) == 503, "/readyz 503 when no backend is reachable")
     try:
         stub.Send(gateway_pb2.SendRequest(uid="nobody", val="v"), timeout=5)
         check(False, "Send without a backend fails")

@@ -9,7 +9,7 @@ source "$(dirname "$0")/../port_from_log.sh"
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
-TCPGATE_DEFAULT_TIMEOUT=2s TCPGATE_DRAIN_TIMEOUT=1s "$tcpgate" --listen=127.0.0.1:0 2>"$work/log" &
+TCPGATE_DEFAULT_TIMEOUT=2s TCPGATE_DRAIN_TIMEOUT=1s TCPGATE_ADMIN_LISTEN=127.0.0.1:0 "$tcpgate" --listen=127.0.0.1:0 2>"$work/log" &
 pid=$!
 port=$(port_from_log "$work/log" "tcpgate listening on" $pid)
 grep -q "default_timeout=2s" "$work/log" || { echo "FAIL: TCPGATE_DEFAULT_TIMEOUT not applied"; cat "$work/log"; exit 1; }

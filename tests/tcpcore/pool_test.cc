@@ -286,6 +286,7 @@ TEST_F(PoolTest, FailsFastWithoutHealthyBackend) {
   EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   EXPECT_GE(pool->stats().rejected_unavailable, 1u);
+  EXPECT_GE(pool->stats().total.ejections, 2u);
   for (auto& filler : fillers) filler->Close();
 }
 

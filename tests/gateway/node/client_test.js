@@ -31,7 +31,7 @@ function check(condition, what) {
 
 function startGateway(flags) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(tcpgate, ['--listen=127.0.0.1:0', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(tcpgate, ['--listen=127.0.0.1:0', '--admin_listen=', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     proc.stderr.on('data', (chunk) => {
       log += chunk;

@@ -1,0 +1,134 @@
+#include "gateway/metrics_page.h"
+
+#include <initializer_list>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace tcpgate {
+namespace {
+
+// Appends metric families to a Prometheus text page.
+class PageWriter {
+ public:
+  void Family(absl::string_view name, absl::string_view type, absl::string_view help) {
+    absl::StrAppend(&page_, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+  }
+
+  template <typename Number>
+  void Sample(absl::string_view name, std::initializer_list<std::pair<absl::string_view, absl::string_view>> labels,
+              Number value) {
+    absl::StrAppend(&page_, name);
+    if (labels.size() > 0) {
+      page_ += '{';
+      bool first = true;
+      for (const auto& [key, label_value] : labels) {
+        absl::StrAppend(&page_, first ? "" : ",", key, "=\"", Escape(label_value), "\"");
+        first = false;
+      }
+      page_ += '}';
+    }
+    absl::StrAppend(&page_, " ", value, "\n");
+  }
+
+  std::string Take() { return std::move(page_); }
+
+ private:
+  static std::string Escape(absl::string_view value) {
+    return absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
+  }
+
+  std::string page_;
+};
+
+constexpr Rpc kRpcs[] = {Rpc::kSend, Rpc::kSendStream};
+
+}  // namespace
+
+std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool) {
+  PageWriter page;
+
+  page.Family("tcpgate_requests_total", "counter",
+              "Requests answered, by RPC and gRPC status code (each SendStream request counts on its own).");
+  for (Rpc rpc : kRpcs) {
+    for (int code = 0; code < RequestMetrics::kCodeCount; ++code) {
+      const auto status_code = static_cast<grpc::StatusCode>(code);
+      const uint64_t count = requests.requests(rpc, status_code);
+      if (count == 0 && status_code != grpc::StatusCode::OK) continue;
+      page.Sample("tcpgate_requests_total",
+                  {{"rpc", RequestMetrics::RpcName(rpc)}, {"code", RequestMetrics::CodeName(status_code)}}, count);
+    }
+  }
+
+  page.Family("tcpgate_request_duration_seconds", "histogram",
+              "Time from a request's arrival to its answer, by RPC.");
+  for (Rpc rpc : kRpcs) {
+    const RequestMetrics::Histogram histogram = requests.latency(rpc);
+    const absl::string_view name = RequestMetrics::RpcName(rpc);
+    uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < RequestMetrics::kBucketBounds.size(); ++i) {
+      cumulative += histogram.buckets[i];
+      page.Sample("tcpgate_request_duration_seconds_bucket",
+                  {{"rpc", name}, {"le", absl::StrCat(RequestMetrics::kBucketBounds[i])}}, cumulative);
+    }
+    page.Sample("tcpgate_request_duration_seconds_bucket", {{"rpc", name}, {"le", "+Inf"}}, histogram.count);
+    page.Sample("tcpgate_request_duration_seconds_sum", {{"rpc", name}}, histogram.sum_seconds);
+    page.Sample("tcpgate_request_duration_seconds_count", {{"rpc", name}}, histogram.count);
+  }
+
+  page.Family("tcpgate_requests_in_flight", "gauge", "gRPC calls not finished yet (a SendStream counts once).");
+  page.Sample("tcpgate_requests_in_flight", {}, calls_in_flight);
+  page.Family("tcpgate_pool_pending", "gauge", "Requests sent to a backend and not answered yet.");
+  page.Sample("tcpgate_pool_pending", {}, pool.total.in_flight);
+  page.Family("tcpgate_pool_rejected_total", "counter", "Requests the pool refused at once, by reason.");
+  page.Sample("tcpgate_pool_rejected_total", {{"reason", "pool_full"}}, pool.rejected_overload);
+  page.Sample("tcpgate_pool_rejected_total", {{"reason", "no_backend"}}, pool.rejected_unavailable);
+  page.Family("tcpgate_late_responses_total", "counter",
+              "Backend answers that came after their request had given up (counted and dropped).");
+  page.Sample("tcpgate_late_responses_total", {}, pool.total.late_responses);
+
+  page.Family("tcpgate_backend_connections", "gauge",
+              "Backend connections by backend address and state: ready, draining (the address left DNS); "
+              "ejected is 1 while the address rests after failed connects.");
+  for (const tcpcore::BackendStats& backend : pool.backends) {
+    const int64_t ready = backend.draining ? 0 : backend.connections_open;
+    const int64_t draining = backend.draining ? backend.connections_open : 0;
+    page.Sample("tcpgate_backend_connections",
+                {{"backend", backend.backend}, {"address", backend.address}, {"state", "ready"}}, ready);
+    page.Sample("tcpgate_backend_connections",
+                {{"backend", backend.backend}, {"address", backend.address}, {"state", "draining"}}, draining);
+    page.Sample("tcpgate_backend_connections",
+                {{"backend", backend.backend}, {"address", backend.address}, {"state", "ejected"}},
+                backend.ejected ? 1 : 0);
+  }
+  page.Family("tcpgate_backend_requests_total", "counter", "Requests sent to each backend address, by result.");
+  for (const tcpcore::BackendStats& backend : pool.backends) {
+    const std::pair<absl::string_view, uint64_t> results[] = {{"ok", backend.ok},
+                                                              {"deadline_exceeded", backend.deadline},
+                                                              {"connection_error", backend.conn_errors},
+                                                              {"other_error", backend.other_errors}};
+    for (const auto& [result, count] : results) {
+      page.Sample("tcpgate_backend_requests_total",
+                  {{"backend", backend.backend}, {"address", backend.address}, {"result", result}}, count);
+    }
+  }
+  page.Family("tcpgate_backend_reconnects_total", "counter", "Connection attempts after a failure, by address.");
+  for (const tcpcore::BackendStats& backend : pool.backends) {
+    page.Sample("tcpgate_backend_reconnects_total", {{"backend", backend.backend}, {"address", backend.address}},
+                backend.reconnects);
+  }
+  page.Family("tcpgate_backend_ejections_total", "counter", "Times an address was ejected after failed connects.");
+  for (const tcpcore::BackendStats& backend : pool.backends) {
+    page.Sample("tcpgate_backend_ejections_total", {{"backend", backend.backend}, {"address", backend.address}},
+                backend.ejections);
+  }
+  page.Family("tcpgate_backend_error_lines_total", "counter", "-ERR lines received from backends, by address.");
+  for (const tcpcore::BackendStats& backend : pool.backends) {
+    page.Sample("tcpgate_backend_error_lines_total", {{"backend", backend.backend}, {"address", backend.address}},
+                backend.error_lines);
+  }
+  return page.Take();
+}
+
+}  // namespace tcpgate

@@ -1,0 +1,21 @@
+// RenderMetricsPage: the gateway's counters in the Prometheus text
+// exposition format (version 0.0.4), the body of the admin server's
+// /metrics. Metric names and labels are documented in docs/operations.md.
+//
+// Thread-safety: a pure function of its arguments.
+#ifndef GATEWAY_METRICS_PAGE_H_
+#define GATEWAY_METRICS_PAGE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "gateway/request_metrics.h"
+#include "tcpcore/pool.h"
+
+namespace tcpgate {
+
+std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool);
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_METRICS_PAGE_H_
