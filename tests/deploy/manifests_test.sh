@@ -6,6 +6,7 @@
 #                       against the binaries' own --helpfull
 #   compare_renders.js  kustomize v5 and kubectl 1.20's kustomize v2.0.3 (Debian
 #                       12's kubernetes-client) render the same objects
+# and the Grafana dashboard (check_dashboard.js: JSON, the metric names).
 # Usage: manifests_test.sh [BIN_DIR]   (default build/default/bin)
 # Environment: KUBECTL (default kubectl); OLD_KUBECTL, a kubectl 1.20. Without
 # it the script unpacks Debian's kubernetes-client into build/tools/ once
@@ -110,6 +111,8 @@ if [[ ${#renderers[@]} -gt 1 ]]; then
     check "compare $o" node "$here/compare_renders.js" "v5-$o=$tmp/v5/$o.yaml" "v2-$o=$tmp/v2/$o.yaml"
   done
 fi
+
+check "dashboard" node "$here/check_dashboard.js" "$root/deploy/grafana/tcpgate.json"
 
 echo "manifests_test: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
