@@ -13,7 +13,9 @@
 # (apt-get download, no install) and skips that render when it cannot.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin_dir="$(cd "${1:-$root/build/default/bin}" && pwd)"
+bin_dir="${1:-$root/build/default/bin}"
+[[ -d "$bin_dir" ]] || { echo "FAIL: no binaries directory $bin_dir (build the default preset first)" >&2; exit 1; }
+bin_dir="$(cd "$bin_dir" && pwd)"
 here="$root/tests/deploy"
 kubectl="${KUBECTL:-kubectl}"
 overlays=(base overlays/dev overlays/prod)
