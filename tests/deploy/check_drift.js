@@ -371,7 +371,12 @@ function main(argv) {
       checker.fail(label, e.message);
       continue;
     }
-    checker.checkRender(label, objects);
+    try {
+      checker.checkRender(label, objects);
+    } catch (e) {
+      // A shape the checks did not expect (the schema check reports why).
+      checker.fail(label, `check crashed: ${e.stack}`);
+    }
   }
   for (const p of checker.problems) console.error(`FAIL ${p}`);
   const labels = opts.renders.map((r) => r.label).join(", ");
