@@ -116,6 +116,7 @@ class Checker {
     const find = (kind, ns, name) => objects.find((o) => o.kind === kind && namespaceOf(o) === ns && o.metadata.name === name);
     const workloads = objects.map((o) => ({ obj: o, pod: podTemplateOf(o) })).filter((w) => w.pod);
     const gateways = [];   // {w, poolSize, targets, where}
+    this.loaded = new Set();  // ConfigMaps some container loads
     const maxConns = new Map();  // workload object -> max_connections
 
     for (const w of workloads) {
@@ -128,6 +129,12 @@ class Checker {
         if (result.backends) gateways.push({ w, where, poolSize: result.poolSize, targets: result.backends });
         if (result.maxConnections !== undefined) maxConns.set(w.obj, result.maxConnections);
       }
+    }
+
+    // A ConfigMap of flags that no container loads configures nothing.
+    for (const cm of byKind("ConfigMap")) {
+      const keys = Object.keys(cm.data || {}).filter((k) => k.startsWith(ENV_PREFIX));
+      if (keys.length > 0 && !this.loaded.has(cm)) this.fail(`${label}: ${describe(cm)}`, `sets ${keys.join(", ")} but no container loads it`);
     }
 
     const selected = (ns, selector) => workloads.filter((w) => namespaceOf(w.obj) === ns && selectorMatches(selector, w.pod.labels));
@@ -220,6 +227,7 @@ class Checker {
         if (!from.configMapRef.optional) this.fail(where, `envFrom ConfigMap ${from.configMapRef.name} is not in the render`);
         continue;
       }
+      this.loaded.add(cm);
       for (const [k, v] of Object.entries(cm.data || {})) env.push({ name: (from.prefix || "") + k, value: v, source: `ConfigMap ${cm.metadata.name}` });
     }
     for (const e of c.env || []) {
@@ -228,7 +236,10 @@ class Checker {
         const ref = e.valueFrom.configMapKeyRef;
         const cm = findConfigMap(ref.name);
         if (!cm || !(ref.key in (cm.data || {}))) this.fail(where, `env ${e.name}: ConfigMap ${ref.name} key ${ref.key} is not in the render`);
-        else env.push({ name: e.name, value: cm.data[ref.key], source: `ConfigMap ${ref.name}` });
+        else {
+          this.loaded.add(cm);
+          env.push({ name: e.name, value: cm.data[ref.key], source: `ConfigMap ${ref.name}` });
+        }
       }
     }
     for (const e of env) {
