@@ -19,6 +19,11 @@ packages=(
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
+# kubectl for the manifest tests (`kubectl kustomize`); a machine that has
+# one already (not from Debian) keeps it.
+if ! command -v kubectl >/dev/null; then
+  packages+=(kubernetes-client)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools golang-go gnuplot-nox)
 fi

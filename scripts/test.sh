@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit and integration
-# tests (default preset), the same tests under ASan+UBSan and TSan, and a
-# short libFuzzer run over the framer and codec.
+# tests (default preset), the deployment checks (Dockerfile runtime libraries,
+# Kubernetes manifests against the built binaries), the same tests under
+# ASan+UBSan and TSan, and a short libFuzzer run over the framer and codec.
 # Set TCPGATE_FUZZ_SECONDS to change the fuzzing time (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ run_preset() {
 }
 
 run_preset default
+
+echo "=== deploy: Dockerfile runtime libraries, Kubernetes manifests, dashboard"
+tests/deploy/dockerfile_runtime_libs_test.sh build/default/bin
+tests/deploy/manifests_test.sh build/default/bin
+
 run_preset asan
 run_preset tsan
 

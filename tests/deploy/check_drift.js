@@ -1,0 +1,402 @@
+// Drift between the rendered manifests and what they configure: every flag a
+// container sets (TCPGATE_* variables, --flag arguments) must be one its
+// binary accepts (from its own --helpfull); declared ports must be where the
+// binary listens; Services, probes and autoscalers must point at things that
+// exist; the grace period must cover preStop plus the drain; the gateway's
+// connections must fit under the backend's --max_connections.
+// Usage: node check_drift.js --bin BIN_DIR --repo REPO_ROOT [--base LABEL]... [LABEL=]RENDERED.yaml ...
+//   --base LABEL: that render is a kustomize base, never deployed as is, so
+//   its images need not be pinned.
+"use strict";
+
+const fs = require("node:fs");
+const path = require("node:path");
+const { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, namespaceOf } = require("./lib/manifests");
+const { describeBinary, durationSeconds } = require("./lib/flags");
+
+// The image's ENTRYPOINT (deploy/Dockerfile; its test checks it): what a
+// container without `command` runs.
+const IMAGE_ENTRYPOINT = "tcpgate";
+// Flags that bound a binary's shutdown after SIGTERM.
+const SHUTDOWN_FLAGS = ["drain_timeout", "shutdown_grace"];
+const ENV_PREFIX = "TCPGATE_";
+// Kubernetes' default terminationGracePeriodSeconds.
+const DEFAULT_GRACE_SECONDS = 30;
+
+function parseArgs(argv) {
+  const opts = { bin: null, repo: null, bases: new Set(), renders: [] };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--bin") opts.bin = argv[++i];
+    else if (argv[i] === "--repo") opts.repo = argv[++i];
+    else if (argv[i] === "--base") opts.bases.add(argv[++i]);
+    else opts.renders.push(parseRenderArg(argv[i]));
+  }
+  if (!opts.bin || !opts.repo || opts.renders.length === 0) {
+    throw new Error("usage: node check_drift.js --bin BIN_DIR --repo REPO_ROOT [--base LABEL]... [LABEL=]RENDERED.yaml ...");
+  }
+  return opts;
+}
+
+// "package.Service" names declared under proto/ (for gRPC probe services).
+function protoServices(repo) {
+  const services = new Set();
+  const visit = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) visit(p);
+      else if (entry.name.endsWith(".proto")) {
+        const text = fs.readFileSync(p, "utf8");
+        const pkg = (/^package ([\w.]+);/m.exec(text) || [null, ""])[1];
+        for (const m of text.matchAll(/^service (\w+)/gm)) services.add(pkg ? `${pkg}.${m[1]}` : m[1]);
+      }
+    }
+  };
+  visit(path.join(repo, "proto"));
+  return services;
+}
+
+// The numeric uid of the last USER of deploy/Dockerfile, or null.
+function dockerfileUid(repo) {
+  const file = path.join(repo, "deploy", "Dockerfile");
+  if (!fs.existsSync(file)) return null;
+  const users = [...fs.readFileSync(file, "utf8").matchAll(/^USER\s+(\d+)/gim)];
+  return users.length > 0 ? Number(users[users.length - 1][1]) : null;
+}
+
+// Seconds a preStop hook sleeps: exec ["sleep", "N"] (or via sh -c), or the
+// native sleep action.
+function preStopSeconds(container) {
+  const preStop = ((container.lifecycle || {}).preStop) || {};
+  if (preStop.sleep && preStop.sleep.seconds !== undefined) return Number(preStop.sleep.seconds);
+  const command = ((preStop.exec || {}).command || []).join(" ");
+  const m = /(?:^|[\s/])sleep\s+(\d+(?:\.\d+)?)s?\b/.exec(command);
+  return m ? Number(m[1]) : 0;
+}
+
+function portOf(hostPort) {
+  const m = /:(\d+)$/.exec(String(hostPort));
+  return m ? Number(m[1]) : null;
+}
+
+class Checker {
+  constructor(opts) {
+    this.binDir = opts.bin;
+    this.bases = opts.bases;
+    this.binaries = new Map();
+    this.services = protoServices(opts.repo);
+    this.uid = dockerfileUid(opts.repo);
+    this.problems = [];
+    this.unknownFlags = new Map();  // "binary --flag" -> Set of where it is set
+    this.containers = 0;
+  }
+
+  fail(where, message) {
+    this.problems.push(`${where}: ${message}`);
+  }
+
+  binary(name) {
+    if (!this.binaries.has(name)) {
+      try {
+        this.binaries.set(name, describeBinary(this.binDir, name));
+      } catch (e) {
+        this.binaries.set(name, { error: e.message });
+      }
+    }
+    return this.binaries.get(name);
+  }
+
+  unknownFlag(binary, flag, setting) {
+    const key = `${binary} --${flag}`;
+    if (!this.unknownFlags.has(key)) this.unknownFlags.set(key, new Set());
+    this.unknownFlags.get(key).add(setting);
+  }
+
+  checkRender(label, objects) {
+    const byKind = (kind) => objects.filter((o) => o.kind === kind);
+    const find = (kind, ns, name) => objects.find((o) => o.kind === kind && namespaceOf(o) === ns && o.metadata.name === name);
+    const workloads = objects.map((o) => ({ obj: o, pod: podTemplateOf(o) })).filter((w) => w.pod);
+    const gateways = [];   // {w, poolSize, targets, where}
+    this.loaded = new Set();  // ConfigMaps some container loads
+    const maxConns = new Map();  // workload object -> max_connections
+
+    for (const w of workloads) {
+      const ns = namespaceOf(w.obj);
+      for (const c of w.pod.spec.containers || []) {
+        this.containers++;
+        const where = `${label}: ${describe(w.obj)} container ${c.name}`;
+        const result = this.checkContainer(label, where, w, c, (name) => find("ConfigMap", ns, name));
+        if (!result) continue;
+        if (result.backends) gateways.push({ w, where, poolSize: result.poolSize, targets: result.backends });
+        if (result.maxConnections !== undefined) maxConns.set(w.obj, result.maxConnections);
+      }
+    }
+
+    // A ConfigMap of flags that no container loads configures nothing.
+    for (const cm of byKind("ConfigMap")) {
+      const keys = Object.keys(cm.data || {}).filter((k) => k.startsWith(ENV_PREFIX));
+      if (keys.length > 0 && !this.loaded.has(cm)) this.fail(`${label}: ${describe(cm)}`, `sets ${keys.join(", ")} but no container loads it`);
+    }
+
+    const selected = (ns, selector) => workloads.filter((w) => namespaceOf(w.obj) === ns && selectorMatches(selector, w.pod.labels));
+    const declares = (w, target) => (w.pod.spec.containers || []).some((c) =>
+      (c.ports || []).some((p) => (typeof target === "number" ? p.containerPort === target : p.name === target)));
+
+    for (const s of byKind("Service")) {
+      const where = `${label}: ${describe(s)}`;
+      const pods = selected(namespaceOf(s), (s.spec || {}).selector);
+      if (pods.length === 0) {
+        this.fail(where, `selector ${JSON.stringify((s.spec || {}).selector)} matches no pod template`);
+        continue;
+      }
+      for (const p of (s.spec || {}).ports || []) {
+        const target = p.targetPort === undefined ? p.port : p.targetPort;
+        for (const w of pods) {
+          if (!declares(w, target)) this.fail(where, `port ${p.name || p.port} targets ${target}, which ${describe(w.obj)} declares on no container`);
+        }
+      }
+    }
+
+    for (const h of byKind("HorizontalPodAutoscaler")) {
+      const where = `${label}: ${describe(h)}`;
+      const ref = (h.spec || {}).scaleTargetRef || {};
+      if (!find(ref.kind, namespaceOf(h), ref.name)) this.fail(where, `scaleTargetRef ${ref.kind}/${ref.name} is not in the render`);
+      if ((h.spec.minReplicas || 1) > h.spec.maxReplicas) this.fail(where, `minReplicas ${h.spec.minReplicas} > maxReplicas ${h.spec.maxReplicas}`);
+    }
+    for (const b of byKind("PodDisruptionBudget")) {
+      if (selected(namespaceOf(b), (b.spec || {}).selector).length === 0) {
+        this.fail(`${label}: ${describe(b)}`, "selector matches no pod template");
+      }
+    }
+
+    // Each gateway pod opens up to pool_size connections to each backend
+    // address; at the autoscaler's maximum that must fit under the backend's
+    // --max_connections.
+    for (const g of gateways) {
+      const ns = namespaceOf(g.w.obj);
+      const hpa = byKind("HorizontalPodAutoscaler").find((h) => namespaceOf(h) === ns &&
+        h.spec.scaleTargetRef.kind === g.w.obj.kind && h.spec.scaleTargetRef.name === g.w.obj.metadata.name);
+      const gatewayPods = hpa ? hpa.spec.maxReplicas : (g.w.obj.spec.replicas || 1);
+      for (const target of g.targets) {
+        const m = /^([^:]+):(\d+)$/.exec(target);
+        if (!m) {
+          this.fail(g.where, `backend "${target}" is not host:port`);
+          continue;
+        }
+        const labels = m[1].split(".");
+        const svc = find("Service", labels.length > 1 && labels[1] !== "svc" ? labels[1] : ns, labels[0]);
+        if (!svc) {
+          this.fail(g.where, `backend ${target}: no Service ${labels[0]} in the render`);
+          continue;
+        }
+        const port = Number(m[2]);
+        const pods = selected(namespaceOf(svc), svc.spec.selector);
+        if (svc.spec.clusterIP === "None") {
+          // Headless: DNS gives pod addresses, so the port is the pods' own.
+          for (const w of pods) {
+            if (!declares(w, port)) this.fail(g.where, `backend ${target}: headless ${describe(svc)} resolves to ${describe(w.obj)} pods, which declare no containerPort ${port}`);
+          }
+        } else if (!(svc.spec.ports || []).some((p) => p.port === port)) {
+          this.fail(g.where, `backend ${target}: ${describe(svc)} has no port ${port}`);
+        }
+        for (const w of pods) {
+          const cap = maxConns.get(w.obj);
+          if (cap > 0 && gatewayPods * g.poolSize > cap) {
+            this.fail(g.where, `up to ${gatewayPods} gateway pods x pool_size ${g.poolSize} = ${gatewayPods * g.poolSize} connections per backend pod, over ${describe(w.obj)}'s --max_connections=${cap}`);
+          }
+        }
+      }
+    }
+  }
+
+  // Checks one container; returns what the cross-object checks need.
+  checkContainer(label, where, w, c, findConfigMap) {
+    const binaryName = c.command && c.command.length > 0 ? path.basename(c.command[0]) : IMAGE_ENTRYPOINT;
+    const bin = this.binary(binaryName);
+    if (bin.error) {
+      this.fail(where, `runs ${binaryName}: ${bin.error}`);
+      return null;
+    }
+    const settings = new Map();  // flag -> {value, source}
+
+    // Environment: envFrom ConfigMaps, then env (later entries win, as in Kubernetes).
+    const env = [];
+    for (const from of c.envFrom || []) {
+      if (!from.configMapRef) continue;
+      const cm = findConfigMap(from.configMapRef.name);
+      if (!cm) {
+        if (!from.configMapRef.optional) this.fail(where, `envFrom ConfigMap ${from.configMapRef.name} is not in the render`);
+        continue;
+      }
+      this.loaded.add(cm);
+      for (const [k, v] of Object.entries(cm.data || {})) env.push({ name: (from.prefix || "") + k, value: v, source: `ConfigMap ${cm.metadata.name}` });
+    }
+    for (const e of c.env || []) {
+      if (e.value !== undefined) env.push({ name: e.name, value: e.value, source: "env" });
+      else if (e.valueFrom && e.valueFrom.configMapKeyRef) {
+        const ref = e.valueFrom.configMapKeyRef;
+        const cm = findConfigMap(ref.name);
+        if (!cm || !(ref.key in (cm.data || {}))) this.fail(where, `env ${e.name}: ConfigMap ${ref.name} key ${ref.key} is not in the render`);
+        else {
+          this.loaded.add(cm);
+          env.push({ name: e.name, value: cm.data[ref.key], source: `ConfigMap ${ref.name}` });
+        }
+      }
+    }
+    for (const e of env) {
+      if (!e.name.startsWith(ENV_PREFIX)) continue;
+      const flag = e.name.slice(ENV_PREFIX.length).toLowerCase();
+      if (!bin.readsEnv) {
+        this.fail(where, `${e.name} (${e.source}) has no effect: ${binaryName} reads no environment; pass --${flag}=... in args`);
+        continue;
+      }
+      if (!bin.envFlags.has(flag)) {
+        this.fail(where, `${e.name} (${e.source}) sets --${flag}, which ${binaryName} does not accept`);
+        this.unknownFlag(binaryName, flag, e.name);
+      }
+      settings.set(flag, { value: String(e.value), source: `${e.name} (${e.source})` });
+    }
+
+    // Arguments win over the environment.
+    for (const arg of c.args || []) {
+      const m = /^--?([\w-]+)(?:=([\s\S]*))?$/.exec(arg);
+      if (!m) {
+        this.fail(where, `argument "${arg}" is not a --flag=value`);
+        continue;
+      }
+      let flag = m[1];
+      let value = m[2];
+      if (value === undefined && !bin.flags.has(flag) && flag.startsWith("no") && bin.flags.has(flag.slice(2))) {
+        flag = flag.slice(2);
+        value = "false";
+      }
+      if (!bin.flags.has(flag)) {
+        this.fail(where, `argument ${arg}: ${binaryName} has no flag --${flag}`);
+        this.unknownFlag(binaryName, flag, arg);
+      }
+      settings.set(flag, { value: value === undefined ? "true" : value, source: arg });
+    }
+    const value = (flag) => (settings.has(flag) ? settings.get(flag).value : bin.flags.has(flag) ? bin.flags.get(flag).default : undefined);
+    const sourceOf = (flag) => (settings.has(flag) ? settings.get(flag).source : `default of --${flag}`);
+
+    // Ports: every --listen / --*_listen port declared, every declared port listened on.
+    const listens = new Map();  // port -> flag
+    for (const flag of new Set([...bin.flags.keys(), ...settings.keys()])) {
+      if (flag !== "listen" && !flag.endsWith("_listen")) continue;
+      const port = portOf(value(flag));
+      if (port) listens.set(port, flag);
+    }
+    const ports = c.ports || [];
+    for (const p of ports) {
+      if (!listens.has(p.containerPort)) {
+        this.fail(where, `containerPort ${p.containerPort} (${p.name || "unnamed"}) is not where ${binaryName} listens (${[...listens].map(([port, f]) => `${port} from ${sourceOf(f)}`).join(", ") || "no listen flags"})`);
+      }
+    }
+    for (const [port, flag] of listens) {
+      if (!ports.some((p) => p.containerPort === port)) this.fail(where, `${binaryName} listens on ${port} (${sourceOf(flag)}) but the container declares no containerPort ${port}`);
+    }
+
+    // Probes point at declared ports; gRPC probes at a served service.
+    for (const kind of ["readinessProbe", "livenessProbe", "startupProbe"]) {
+      const probe = c[kind];
+      if (!probe) continue;
+      const action = probe.grpc || probe.httpGet || probe.tcpSocket;
+      if (!action) continue;
+      const target = action.port;
+      const ok = ports.some((p) => (typeof target === "number" ? p.containerPort === target : p.name === target));
+      if (!ok) this.fail(where, `${kind} port ${target} is not a declared container port`);
+      if (probe.grpc && probe.grpc.service && !this.services.has(probe.grpc.service)) {
+        this.fail(where, `${kind} asks gRPC health about "${probe.grpc.service}", which no proto/ file declares (${[...this.services].join(", ")})`);
+      }
+    }
+
+    // The grace period covers the preStop sleep and the binary's drain.
+    const shutdownFlag = SHUTDOWN_FLAGS.find((f) => bin.flags.has(f));
+    if (shutdownFlag) {
+      const drain = durationSeconds(value(shutdownFlag));
+      const sleep = preStopSeconds(c);
+      const grace = w.pod.spec.terminationGracePeriodSeconds === undefined ? DEFAULT_GRACE_SECONDS : w.pod.spec.terminationGracePeriodSeconds;
+      if (Number.isNaN(drain)) this.fail(where, `--${shutdownFlag}=${value(shutdownFlag)} is not a duration`);
+      else if (!(grace > sleep + drain)) {
+        this.fail(where, `terminationGracePeriodSeconds ${grace} must exceed the preStop sleep ${sleep}s + --${shutdownFlag} ${drain}s (${sourceOf(shutdownFlag)}), or the kubelet kills calls still draining`);
+      }
+    }
+
+    // A binary that reads TCPGATE_* must not get Kubernetes' service-link
+    // variables (a Service named tcpgate adds TCPGATE_PORT, ...).
+    if (bin.readsEnv && w.pod.spec.enableServiceLinks !== false) {
+      this.fail(where, `${binaryName} reads ${ENV_PREFIX}* variables: set enableServiceLinks: false so Services' link variables cannot set its flags`);
+    }
+
+    this.checkSecurity(where, w.pod.spec, c);
+    if (!this.bases.has(label)) this.checkImage(where, c.image);
+
+    const result = {};
+    if (bin.flags.has("backends")) {
+      const targets = String(value("backends") || "").split(",").map((t) => t.trim()).filter(Boolean);
+      if (targets.length > 0) {
+        result.backends = targets;
+        result.poolSize = Number(value("pool_size"));
+      }
+    }
+    if (bin.flags.has("max_connections")) result.maxConnections = Number(value("max_connections"));
+    return result;
+  }
+
+  // The "restricted" Pod Security Standard, a read-only root, and the
+  // image's uid.
+  checkSecurity(where, podSpec, c) {
+    const pod = podSpec.securityContext || {};
+    const sc = c.securityContext || {};
+    const either = (key) => (sc[key] !== undefined ? sc[key] : pod[key]);
+    if (either("runAsNonRoot") !== true) this.fail(where, "runAsNonRoot must be true");
+    if (sc.allowPrivilegeEscalation !== false) this.fail(where, "allowPrivilegeEscalation must be false");
+    if (sc.readOnlyRootFilesystem !== true) this.fail(where, "readOnlyRootFilesystem must be true");
+    if (!((sc.capabilities || {}).drop || []).includes("ALL")) this.fail(where, "capabilities must drop ALL");
+    if (((either("seccompProfile") || {}).type) !== "RuntimeDefault") this.fail(where, "seccompProfile must be RuntimeDefault");
+    const uid = either("runAsUser");
+    if (this.uid !== null && uid !== undefined && uid !== this.uid) this.fail(where, `runAsUser ${uid} differs from the image's USER ${this.uid} (deploy/Dockerfile)`);
+  }
+
+  checkImage(where, image) {
+    const last = String(image).split("/").pop();
+    if (last.includes("@sha256:")) return;
+    const tag = last.includes(":") ? last.slice(last.indexOf(":") + 1) : "";
+    if (!tag || tag === "latest") this.fail(where, `image ${image} is not pinned to a tag or digest`);
+  }
+}
+
+function main(argv) {
+  let opts;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    console.error(e.message);
+    return 2;
+  }
+  const checker = new Checker(opts);
+  for (const { label, path: file } of opts.renders) {
+    let objects;
+    try {
+      objects = loadObjects(file);
+    } catch (e) {
+      checker.fail(label, e.message);
+      continue;
+    }
+    try {
+      checker.checkRender(label, objects);
+    } catch (e) {
+      // A shape the checks did not expect (the schema check reports why).
+      checker.fail(label, `check crashed: ${e.stack}`);
+    }
+  }
+  for (const p of checker.problems) console.error(`FAIL ${p}`);
+  const labels = opts.renders.map((r) => r.label).join(", ");
+  if (checker.unknownFlags.size > 0) {
+    const list = [...checker.unknownFlags].map(([flag, where]) => `${flag} (${[...where].join(", ")})`);
+    console.error(`check_drift: flags the manifests set but the binaries do not accept: ${list.join("; ")}`);
+  }
+  console.log(`check_drift: ${checker.containers} containers in ${labels}: ${checker.problems.length === 0 ? "OK" : checker.problems.length + " problems"}`);
+  return checker.problems.length === 0 ? 0 : 1;
+}
+
+process.exitCode = main(process.argv.slice(2));
