@@ -5,11 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
@@ -32,14 +34,29 @@ const char* StatusName(int code) {
 struct Run {
   Clock::time_point measure_from;
   Clock::time_point end;
+  std::chrono::nanoseconds lateness_base{0};
   std::atomic<uint64_t> answered{0};
   std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> crossed{0};
+  std::atomic<int64_t> max_lateness_ns{std::numeric_limits<int64_t>::min()};
   std::atomic<uint64_t> status_counts[17] = {};
   std::mutex mu;
   std::condition_variable done;
   int active = 0;  // Guarded by mu: slots (or streams) still running.
 
   void Record(int code) { status_counts[code >= 0 && code < 17 ? code : 2].fetch_add(1, std::memory_order_relaxed); }
+  void RecordLateness(Clock::time_point started, Clock::time_point answered_at) {
+    const int64_t late = (answered_at - (started + lateness_base)).count();
+    int64_t seen = max_lateness_ns.load(std::memory_order_relaxed);
+    while (late > seen && !max_lateness_ns.compare_exchange_weak(seen, late, std::memory_order_relaxed)) {
+    }
+  }
+  // The hello backend's answer to `request`?
+  static bool Matches(const SendRequest& request, const SendResponse& response) {
+    return response.uid() == request.uid() && response.val().size() == request.val().size() + 15 &&
+           absl::StartsWith(response.val(), "server: hello, ") && absl::EndsWith(response.val(), request.val());
+  }
   void Finished() {
     std::lock_guard lock(mu);
     if (--active == 0) done.notify_all();
@@ -60,9 +77,13 @@ class UnarySlot {
       return;
     }
     context_ = std::make_unique<grpc::ClientContext>();
-    context_->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(options_.timeout));
+    if (options_.timeout > absl::ZeroDuration()) {
+      context_->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(options_.timeout));
+    }
     request_.set_uid(absl::StrCat("b", id_, "-", seq_++));
+    response_.Clear();
     started_ = now;
+    run_.sent.fetch_add(1, std::memory_order_relaxed);
     stub_.async()->Send(context_.get(), &request_, &response_, [this](grpc::Status status) { Done(status); });
   }
   LoadHistogram latency;
@@ -72,7 +93,10 @@ class UnarySlot {
   void Done(const grpc::Status& status) {
     const Clock::time_point now = Clock::now();
     run_.Record(status.error_code());
-    if (!status.ok() || response_.uid() != request_.uid()) {
+    run_.RecordLateness(started_, now);
+    const bool crossed = status.ok() && !Run::Matches(request_, response_);
+    if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
+    if (!status.ok() || crossed) {
       run_.errors.fetch_add(1, std::memory_order_relaxed);
     } else if (started_ >= run_.measure_from && now <= run_.end) {
       ++answered;
@@ -131,7 +155,13 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     const Clock::time_point started = sent_at_[seq % sent_at_.size()];
     const int code = response_.has_error() ? response_.error().code() : 0;
     run_.Record(code);
-    if (code != 0) {
+    run_.RecordLateness(started, now);
+    SendRequest expected;
+    expected.set_uid(response_.uid());
+    expected.set_val(options_.val);
+    const bool crossed = code == 0 && !Run::Matches(expected, response_);
+    if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
+    if (code != 0 || crossed) {
       run_.errors.fetch_add(1, std::memory_order_relaxed);
     } else if (started >= run_.measure_from && now <= run_.end) {
       ++answered;
@@ -172,6 +202,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     request_.set_uid(absl::StrCat("s", id_, "-", seq));
     request_.set_val(options_.val);
     sent_at_[seq % sent_at_.size()] = now;
+    run_.sent.fetch_add(1, std::memory_order_relaxed);
     --to_write_;
     ++outstanding_;
     writing_ = true;
@@ -211,7 +242,10 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
     }
     stubs.push_back(tcpgate::v1::Gateway::NewStub(channel));
   }
-  Run run;
+  auto run_owner = std::make_unique<Run>();  // Leaked with the slots if some never finish.
+  Run& run = *run_owner;
+  run.lateness_base = absl::ToChronoNanoseconds(
+      options.lateness_base > absl::ZeroDuration() ? options.lateness_base : options.timeout);
   const Clock::time_point start = Clock::now();
   run.measure_from = start + absl::ToChronoNanoseconds(options.warmup);
   run.end = run.measure_from + absl::ToChronoNanoseconds(options.duration);
@@ -231,15 +265,32 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
     }
     for (auto& slot : unary) slot->Issue();
   }
+  // After the end, a request still open 2 s past its deadline is unanswered.
+  const Clock::time_point give_up = run.end + run.lateness_base + std::chrono::seconds(2);
+  int unanswered_slots = 0;
   {
     std::unique_lock lock(run.mu);
     while (!run.done.wait_for(lock, std::chrono::seconds(1), [&] { return run.active == 0; })) {
+      if (Clock::now() >= give_up) {
+        unanswered_slots = run.active;
+        break;
+      }
       if (options.progress) {
         options.progress(absl::FromChrono(Clock::now() - start), run.answered.load(), run.errors.load());
       }
     }
   }
   GrpcLoadResult result;
+  if (unanswered_slots > 0) {
+    // A stream slot that never finished has at least one request open; a
+    // unary slot exactly one. gRPC still owns them: leak rather than free.
+    result.unanswered = static_cast<uint64_t>(unanswered_slots);
+  }
+  result.sent = run.sent.load();
+  result.crossed = run.crossed.load();
+  if (const int64_t late = run.max_lateness_ns.load(); late != std::numeric_limits<int64_t>::min()) {
+    result.max_lateness = absl::Nanoseconds(late);
+  }
   result.load.seconds = absl::ToDoubleSeconds(options.duration);
   result.load.errors = run.errors.load();
   for (auto& slot : unary) {
@@ -252,6 +303,12 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   }
   for (int code = 0; code < 17; ++code) {
     if (uint64_t n = run.status_counts[code].load()) result.statuses[StatusName(code)] = n;
+  }
+  if (unanswered_slots > 0) {
+    for (auto& slot : unary) (void)slot.release();
+    for (auto& slot : streams) (void)slot.release();
+    for (auto& stub : stubs) (void)stub.release();
+    (void)run_owner.release();
   }
   return result;
 }

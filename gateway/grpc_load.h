@@ -3,6 +3,12 @@
 // requests outstanding, unary (one call per request) or streaming (one
 // SendStream per channel carrying its requests), for `duration`.
 //
+// Every answer is checked: its uid must be the request's and its val the
+// hello backend's greeting for the request's val, else it counts as crossed.
+// When the run ends, requests still unanswered `lateness_base` + 2 s later
+// are counted as unanswered (and their slots deliberately leaked: gRPC still
+// holds them).
+//
 // Thread-safety: call from one thread; completions run on gRPC's threads,
 // each outstanding slot touching only its own state.
 #ifndef GATEWAY_GRPC_LOAD_H_
@@ -26,7 +32,11 @@ struct GrpcLoadOptions {
   bool streaming = false;
   absl::Duration duration = absl::Seconds(10);
   absl::Duration warmup = absl::Seconds(1);
-  absl::Duration timeout = absl::Seconds(3);  // Per call (unary) or request.
+  absl::Duration timeout = absl::Seconds(3);  // Per call (unary) or request; zero: none.
+  // Lateness of an answer is measured against its start + this (default:
+  // `timeout`). With timeout zero the server's own deadline (tcpgate's
+  // --default_timeout) is what a late answer is late for.
+  absl::Duration lateness_base = absl::ZeroDuration();
   std::string val = "pixelpig!";
   // Called about once a second with (elapsed, answered so far, errors so far).
   std::function<void(absl::Duration, uint64_t, uint64_t)> progress;
@@ -35,6 +45,12 @@ struct GrpcLoadOptions {
 struct GrpcLoadResult {
   LoadResult load;
   std::map<std::string, uint64_t> statuses;  // Status name -> count, OK included.
+  uint64_t sent = 0;        // Requests sent, warm-up included.
+  uint64_t crossed = 0;     // OK answers carrying another request's uid or val.
+  uint64_t unanswered = 0;  // Requests that never got an answer or a status.
+  // Latest answer relative to its request's start + lateness_base (negative
+  // when every answer came before its deadline).
+  absl::Duration max_lateness = -absl::InfiniteDuration();
 };
 
 absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options);
