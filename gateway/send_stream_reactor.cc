@@ -133,7 +133,10 @@ SendStreamReactor::Next SendStreamReactor::PlanLocked() {
     writing_ = true;
     next.write = &outgoing_.front();
   }
-  if (!reading_ && !reads_done_ && static_cast<int>(pending_.size()) < max_pending_) {
+  // Answers not yet written count against the limit too: a client that
+  // never reads its stream stops being read from, and HTTP/2 flow control
+  // then holds it back, so its answers cannot pile up here.
+  if (!reading_ && !reads_done_ && static_cast<int>(pending_.size() + outgoing_.size()) < max_pending_) {
     reading_ = true;
     next.read = true;
   }

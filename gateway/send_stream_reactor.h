@@ -1,8 +1,9 @@
 // SendStreamReactor: one SendStream call. Reads requests, sends each through
 // the pool as it arrives, and writes each answer (or per-request error) as
 // soon as it comes back, one write in flight at a time. Stops reading while
-// `max_pending` requests of the stream are pending, so a client that never
-// reads its answers cannot make the gateway buffer without bound.
+// `max_pending` requests of the stream are pending at the backend or
+// answered but not yet written, so a client that never reads its answers
+// cannot make the gateway buffer without bound.
 //
 // Lifetime: deletes itself once gRPC is done with the call (OnDone) and every
 // pool callback of the stream has run, whichever is last.

@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -66,7 +67,7 @@ class GatewayServiceTest : public ::testing::Test {
     pool_ = std::make_unique<tcpcore::Pool>(loops_, pool_options);
     ASSERT_TRUE(pool_->Start().ok());
     ASSERT_TRUE(pool_->AwaitReady(1, absl::Seconds(10)));
-    service_ = std::make_unique<GatewayService>(*pool_, GatewayOptions{});
+    service_ = std::make_unique<GatewayService>(*pool_, gateway_options_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -100,6 +101,7 @@ class GatewayServiceTest : public ::testing::Test {
     backend_.reset();
   }
 
+  GatewayOptions gateway_options_;  // Set before Start().
   tcpcore::EventLoopGroup loops_{2, "gw-test"};
   std::unique_ptr<tcpcore::Server> backend_;
   std::unique_ptr<tcpcore::Pool> pool_;
@@ -282,6 +284,45 @@ TEST_F(GatewayServiceTest, StreamCancelCancelsPendingRequests) {
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(AwaitPoolIdle());
   EXPECT_EQ(pool_->stats().total.other_errors, 3u);
+}
+
+// A client that writes and never reads: once the stream's answers waiting to
+// be written plus its requests at the backend reach the stream's limit, the
+// gateway stops reading it (flow control then holds the client back), so
+// the answers cannot pile up in the gateway.
+TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
+  gateway_options_.max_pending_per_stream = 8;
+  // The limit, plus the answers that the client's HTTP/2 windows take in
+  // (measured: ~68 of 60 KiB, gRPC's windows grow to a few MiB). Without the
+  // limit the count passed 190 within the 300 ms watched and kept growing.
+  constexpr uint64_t kBound = 8 + 92;
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  grpc::ClientContext context;
+  auto stream = stub_->SendStream(&context);
+  std::thread writer([&] {
+    // Big answers (60 KiB), so that the client's windows fill quickly.
+    for (int i = 0; i < 500; ++i) {
+      SendRequest request;
+      request.set_uid(absl::StrCat("n", i));
+      request.set_val(std::string(60 * 1024, 'x'));
+      if (!stream->Write(request)) break;
+    }
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (pool_->stats().total.sent < 8 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_GE(pool_->stats().total.sent, 8u);
+  // Give the gateway time to show that it stops.
+  const absl::Time watch_until = absl::Now() + absl::Milliseconds(300);
+  uint64_t most = 0;
+  while (absl::Now() < watch_until) {
+    most = std::max(most, pool_->stats().total.sent);
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_LE(most, kBound) << "a stream that is never read kept being read";
+  context.TryCancel();
+  writer.join();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(AwaitPoolIdle());
 }
 
 }  // namespace
