@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "gateway/send_stream_reactor.h"
 #include "gateway/status_mapping.h"
+#include "gateway/wire_messages.h"
 
 namespace tcpgate {
 namespace {
@@ -21,14 +22,15 @@ class SendReactor final : public grpc::ServerUnaryReactor {
     in_flight_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void Start(tcpcore::Pool& pool, tcpcore::Request request, absl::Time deadline,
-             tcpgate::v1::SendResponse* response) {
+  void Start(tcpcore::Pool& pool, tcpcore::Request request, absl::Time deadline, grpc::ByteBuffer* response_bytes) {
     tcpcore::CancelHandle handle =
-        pool.Send(std::move(request), deadline, [this, response](absl::StatusOr<tcpcore::Response> answer) {
+        pool.Send(std::move(request), deadline, [this, response_bytes](absl::StatusOr<tcpcore::Response> answer) {
           if (answer.ok()) {
-            response->set_uid(std::move(answer->uid));
-            response->set_val(std::move(answer->val));
-            response->set_ts(std::move(answer->ts));
+            tcpgate::v1::SendResponse response;
+            response.set_uid(std::move(answer->uid));
+            response.set_val(std::move(answer->val));
+            response.set_ts(std::move(answer->ts));
+            *response_bytes = SerializeSendResponse(response);
             FinishAndRecord(grpc::Status::OK);
           } else {
             FinishAndRecord(ToGrpcStatus(answer.status()));
@@ -94,11 +96,16 @@ std::string GatewayService::NewUid() {
 }
 
 grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* context,
-                                               const tcpgate::v1::SendRequest* request,
-                                               tcpgate::v1::SendResponse* response) {
+                                               const grpc::ByteBuffer* request_bytes,
+                                               grpc::ByteBuffer* response_bytes) {
   auto* reactor = new SendReactor(in_flight_, metrics_);
   if (draining_.load(std::memory_order_acquire)) {
     reactor->FinishNow(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down"));
+    return reactor;
+  }
+  absl::StatusOr<tcpgate::v1::SendRequest> request = ParseSendRequest(*request_bytes);
+  if (!request.ok()) {
+    reactor->FinishNow(ToGrpcStatus(request.status()));
     return reactor;
   }
   absl::StatusOr<tcpcore::Request> backend_request = Admit(*request);
@@ -110,15 +117,15 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
   const absl::Time deadline = call_deadline == std::chrono::system_clock::time_point::max()
                                   ? absl::Now() + options_.default_timeout
                                   : absl::FromChrono(call_deadline);
-  reactor->Start(pool_, *std::move(backend_request), deadline, response);
+  reactor->Start(pool_, *std::move(backend_request), deadline, response_bytes);
   return reactor;
 }
 
-grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse>* GatewayService::SendStream(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* GatewayService::SendStream(
     grpc::CallbackServerContext* context) {
   if (draining_.load(std::memory_order_acquire)) {
     // A reactor that only finishes: the stream is refused.
-    class Refused final : public grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse> {
+    class Refused final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
      public:
       Refused() { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down")); }
       void OnDone() override { delete this; }

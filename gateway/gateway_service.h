@@ -35,14 +35,18 @@ struct GatewayOptions {
   std::size_t max_uid_bytes = 1024;
 };
 
-class GatewayService final : public tcpgate::v1::Gateway::CallbackService {
+// Both methods take raw bytes and parse them themselves (wire_messages.h), so
+// that a request which does not parse gets a precise INVALID_ARGUMENT.
+using GatewayRawService = tcpgate::v1::Gateway::WithRawCallbackMethod_Send<
+    tcpgate::v1::Gateway::WithRawCallbackMethod_SendStream<tcpgate::v1::Gateway::Service>>;
+
+class GatewayService final : public GatewayRawService {
  public:
   GatewayService(tcpcore::Pool& pool, GatewayOptions options);
 
-  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context, const tcpgate::v1::SendRequest* request,
-                                 tcpgate::v1::SendResponse* response) override;
-  grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse>* SendStream(
-      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SendStream(grpc::CallbackServerContext* context) override;
 
   // Checks a request's limits and gives it a uid if it has none; the error
   // is INVALID_ARGUMENT.

@@ -54,10 +54,11 @@ void SendStreamReactor::OnReadDone(bool ok) {
 
 void SendStreamReactor::Dispatch() {
   const absl::Time arrived = absl::Now();
-  absl::StatusOr<tcpcore::Request> request = admit_(incoming_);
+  absl::StatusOr<tcpgate::v1::SendRequest> parsed = ParseSendRequest(incoming_);
+  absl::StatusOr<tcpcore::Request> request = parsed.ok() ? admit_(*parsed) : parsed.status();
   if (!request.ok()) {
     metrics_.Record(Rpc::kSendStream, static_cast<grpc::StatusCode>(request.status().code()), absl::ZeroDuration());
-    Answer(ErrorResponse(incoming_.uid(), request.status()));
+    Answer(ErrorResponse(parsed.ok() ? parsed->uid() : std::string(), request.status()));
     return;
   }
   const std::string uid = request->uid;
@@ -96,11 +97,12 @@ void SendStreamReactor::Dispatch() {
   }
 }
 
-void SendStreamReactor::Answer(tcpgate::v1::SendResponse response) {
+void SendStreamReactor::Answer(const tcpgate::v1::SendResponse& response) {
+  grpc::ByteBuffer bytes = SerializeSendResponse(response);
   Next next;
   {
     std::lock_guard lock(mu_);
-    if (!finished_ && !cancelled_) outgoing_.push_back(std::move(response));
+    if (!finished_ && !cancelled_) outgoing_.push_back(std::move(bytes));
     next = PlanLocked();
   }
   Run(next);

@@ -25,12 +25,13 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/request_metrics.h"
+#include "gateway/wire_messages.h"
 #include "tcpcore/pool.h"
 #include "tcpgate/v1/gateway.pb.h"
 
 namespace tcpgate {
 
-class SendStreamReactor final : public grpc::ServerBidiReactor<tcpgate::v1::SendRequest, tcpgate::v1::SendResponse> {
+class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   // Turns a request into a backend request, or the status that rejects it.
   using Admission = std::function<absl::StatusOr<tcpcore::Request>(const tcpgate::v1::SendRequest&)>;
@@ -45,10 +46,10 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<tcpgate::v1::Send
 
  private:
   void Dispatch();
-  void Answer(tcpgate::v1::SendResponse response);
+  void Answer(const tcpgate::v1::SendResponse& response);
   // With mu_ held: decides the next gRPC operations; runs them after unlock.
   struct Next {
-    const tcpgate::v1::SendResponse* write = nullptr;
+    const grpc::ByteBuffer* write = nullptr;
     bool read = false;
     bool finish = false;
   };
@@ -65,8 +66,8 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<tcpgate::v1::Send
   RequestMetrics& metrics_;
 
   std::mutex mu_;
-  tcpgate::v1::SendRequest incoming_;  // Target of the read in flight.
-  std::deque<tcpgate::v1::SendResponse> outgoing_;  // Front is being written.
+  grpc::ByteBuffer incoming_;  // Target of the read in flight (raw: see wire_messages.h).
+  std::deque<grpc::ByteBuffer> outgoing_;  // Serialized answers; the front is being written.
   absl::flat_hash_map<uint64_t, tcpcore::CancelHandle> pending_;
   uint64_t next_id_ = 0;
   int refs_ = 1;  // OnDone, plus one per pending pool request.

@@ -120,14 +120,38 @@ try:
     check(answers["too-big"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0],
           "SendStream reports a per-request INVALID_ARGUMENT")
 
+    # Hostile bytes, sent raw: a uid that is not UTF-8 (proto3 forbids it),
+    # bytes that are no protobuf at all, a message over the size limit.
+    raw_send = channel.unary_unary("/tcpgate.v1.Gateway/Send", request_serializer=lambda b: b,
+                                   response_deserializer=lambda b: b)
+    for name, payload, code, words in [
+            ("a non-UTF-8 uid", b"\x0a\x02\xff\xfe\x12\x01x", grpc.StatusCode.INVALID_ARGUMENT, "UTF-8"),
+            ("bytes that are not protobuf", b"\xff\xff\xff", grpc.StatusCode.INVALID_ARGUMENT, "not a valid"),
+            ("a message over --max_message_bytes", b"\x12\x85\x80\x80\x03" + b"x" * (6 << 20),
+             grpc.StatusCode.RESOURCE_EXHAUSTED, "")]:
+        try:
+            raw_send(payload, timeout=5)
+            check(False, f"{name} is refused")
+        except grpc.RpcError as error:
+            check(error.code() == code and words in (error.details() or ""),
+                  f"{name}: {code.name} ({error.code().name}: {error.details()})")
+    raw_stream = channel.stream_stream("/tcpgate.v1.Gateway/SendStream", request_serializer=lambda b: b,
+                                       response_deserializer=gateway_pb2.SendResponse.FromString)
+    answers = list(raw_stream(iter([b"\x0a\x02\xff\xfe", gateway_pb2.SendRequest(uid="after", val="v").SerializeToString()]),
+                              timeout=5))
+    check(len(answers) == 2 and answers[0].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+          and "UTF-8" in answers[0].error.message and answers[1].val == "server: hello, v",
+          "SendStream answers a non-UTF-8 request with an error and goes on")
+
     # /metrics counts exactly what this client saw.
     metrics = scrape(proc)
     want = {
         'tcpgate_requests_total{rpc="Send",code="OK"}': 1,
-        'tcpgate_requests_total{rpc="SendStream",code="OK"}': 50,
-        'tcpgate_requests_total{rpc="SendStream",code="INVALID_ARGUMENT"}': 1,
-        'tcpgate_request_duration_seconds_count{rpc="Send"}': 1,
-        'tcpgate_request_duration_seconds_bucket{rpc="SendStream",le="+Inf"}': 51,
+        'tcpgate_requests_total{rpc="SendStream",code="OK"}': 51,
+        'tcpgate_requests_total{rpc="SendStream",code="INVALID_ARGUMENT"}': 2,
+        'tcpgate_requests_total{rpc="Send",code="INVALID_ARGUMENT"}': 2,
+        'tcpgate_request_duration_seconds_count{rpc="Send"}': 3,
+        'tcpgate_request_duration_seconds_bucket{rpc="SendStream",le="+Inf"}': 53,
         "tcpgate_pool_pending": 0,
     }
     got = {name: metrics.get(name) for name in want}

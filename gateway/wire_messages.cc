@@ -1,0 +1,36 @@
+#include "gateway/wire_messages.h"
+
+#include <google/protobuf/unknown_field_set.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+namespace tcpgate {
+
+absl::StatusOr<tcpgate::v1::SendRequest> ParseSendRequest(const grpc::ByteBuffer& bytes) {
+  grpc::ByteBuffer copy(bytes);  // Shares the slices; the reader needs a mutable buffer.
+  tcpgate::v1::SendRequest request;
+  {
+    grpc::ProtoBufferReader reader(&copy);
+    if (request.ParseFromZeroCopyStream(&reader)) return request;
+  }
+  // Tell the two failures apart: bytes that are sound protobuf without the
+  // schema failed only the schema's UTF-8 check of uid or val.
+  grpc::ByteBuffer again(bytes);
+  grpc::ProtoBufferReader reader(&again);
+  google::protobuf::UnknownFieldSet fields;
+  if (fields.ParseFromZeroCopyStream(&reader)) {
+    return absl::InvalidArgumentError("uid or val is not valid UTF-8 (proto3 strings must be)");
+  }
+  return absl::InvalidArgumentError("the request is not a valid tcpgate.v1.SendRequest message");
+}
+
+grpc::ByteBuffer SerializeSendResponse(const tcpgate::v1::SendResponse& response) {
+  grpc::ByteBuffer bytes;
+  bool own_buffer = false;
+  // Fails only for messages over 2 GiB, which a response cannot be.
+  (void)grpc::SerializationTraits<tcpgate::v1::SendResponse>::Serialize(response, &bytes, &own_buffer);
+  return bytes;
+}
+
+}  // namespace tcpgate

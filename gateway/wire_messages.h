@@ -1,0 +1,23 @@
+// Conversions between tcpgate.v1 messages and the raw bytes of a gRPC call.
+// The service takes its requests as raw bytes so that one which does not
+// parse — malformed, or a string field that is not valid UTF-8, which proto3
+// forbids — gets INVALID_ARGUMENT saying so; gRPC C++ 1.51 itself answers
+// such a request with a bare UNIMPLEMENTED.
+//
+// Thread-safety: pure functions.
+#ifndef GATEWAY_WIRE_MESSAGES_H_
+#define GATEWAY_WIRE_MESSAGES_H_
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include "absl/status/statusor.h"
+#include "tcpgate/v1/gateway.pb.h"
+
+namespace tcpgate {
+
+absl::StatusOr<tcpgate::v1::SendRequest> ParseSendRequest(const grpc::ByteBuffer& bytes);
+grpc::ByteBuffer SerializeSendResponse(const tcpgate::v1::SendResponse& response);
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_WIRE_MESSAGES_H_
