@@ -65,6 +65,7 @@ ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(3), "deadline of calls 
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10), "on SIGTERM, how long calls in flight may finish");
 ABSL_FLAG(int64_t, max_val_bytes, 512 * 1024, "longest val accepted; longer: INVALID_ARGUMENT");
 ABSL_FLAG(int, max_message_bytes, 4 << 20, "largest gRPC message received");
+ABSL_FLAG(int, max_concurrent_streams, 1000, "most calls in progress at once on one client HTTP/2 connection");
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
           "close client HTTP/2 connections after this long so clients re-balance; 0: never");
 ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
@@ -82,7 +83,7 @@ const std::vector<std::string> kFlagNames = {
     "reconnect_backoff_initial", "reconnect_backoff_max", "read_timeout", "keepalive_idle", "keepalive_interval", "keepalive_count", "idle_timeout",
     "resolve_interval", "health_interval", "eject_after_failures", "ejection_time", "default_timeout",
     "drain_timeout", "max_val_bytes", "max_message_bytes", "max_connection_age", "max_connection_age_grace",
-    "admin_listen", "log_format", "log_level"};
+    "max_concurrent_streams", "admin_listen", "log_format", "log_level"};
 
 constexpr char kServiceName[] = "tcpgate.v1.Gateway";
 
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
   // Keepalive enforcement: accept client pings every 5 s or more (so a client
   // pinging every 10 s never gets a too_many_pings GOAWAY), even between
   // calls; ping idle clients every 60 s ourselves.

@@ -286,6 +286,36 @@ TEST_F(GatewayServiceTest, StreamCancelCancelsPendingRequests) {
   EXPECT_EQ(pool_->stats().total.other_errors, 3u);
 }
 
+// A storm of cancels: hundreds of unary calls and streams held at the backend,
+// all cancelled at once. Each gets CANCELLED, nothing stays pending, and the
+// gateway answers the next call normally.
+TEST_F(GatewayServiceTest, CancelStormLeavesNothingPending) {
+  auto handler = std::make_shared<StallingHandler>();
+  Start(handler);
+  constexpr int kCalls = 300;
+  constexpr int kStreams = 50;
+  std::vector<std::unique_ptr<AsyncCall>> calls;
+  for (int i = 0; i < kCalls; ++i) calls.push_back(std::make_unique<AsyncCall>(*stub_, absl::StrCat("storm-", i)));
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<SendRequest, SendResponse>>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(stub_->SendStream(contexts.back().get()));
+    for (int j = 0; j < 4; ++j) {
+      SendRequest request;
+      request.set_uid(absl::StrCat("stream-", i, "-", j));
+      ASSERT_TRUE(streams.back()->Write(request));
+    }
+  }
+  handler->AwaitHeld(kCalls + kStreams * 4);
+  for (auto& call : calls) call->context.TryCancel();
+  for (auto& context : contexts) context->TryCancel();
+  for (auto& call : calls) EXPECT_EQ(call->done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
+  for (auto& stream : streams) EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(AwaitPoolIdle());
+  EXPECT_EQ(pool_->stats().total.other_errors, static_cast<uint64_t>(kCalls + kStreams * 4));
+}
+
 // A client that writes and never reads: once the stream's answers waiting to
 // be written plus its requests at the backend reach the stream's limit, the
 // gateway stops reading it (flow control then holds the client back), so
