@@ -15,10 +15,13 @@
 // ends live in this process) use as many as fit and say so when that is
 // fewer than asked for.
 //
-// Sanitizers: under ASan and TSan every connection count is divided by
-// kSanitizerScale (4) to keep the run time sane, the slowloris p99 is printed
-// but not asserted, and RSS growth is printed but not asserted under ASan,
-// whose quarantine keeps up to 256 MiB of freed memory resident by design.
+// Sanitizers: the counts stay the same under ASan and TSan (the whole file
+// takes about 14 s and 22 s there, against 9 s without); should a slower
+// machine need less, divide the connection counts in the slowloris, idle,
+// limit and storm tests, which are the ones that take time. The slowloris
+// p99 is printed but not asserted there, and so are the RSS figures, which
+// ASan's quarantine and TSan's shadow memory inflate; only the 100 MiB
+// line's bound, far below 100 MiB, is asserted in every build.
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -65,35 +68,22 @@ using ::tcpcore::testing::LineClient;
 using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
+// Built with ASan or TSan (GCC defines __SANITIZE_*__, Clang has
+// __has_feature).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
 #else
-constexpr bool kAddressSanitizer = false;
+constexpr bool kSanitized = false;
 #endif
 #else
-constexpr bool kAddressSanitizer = false;
+constexpr bool kSanitized = false;
 #endif
-
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-
-constexpr bool kSanitized = kAddressSanitizer || kThreadSanitizer;
-// Connection counts are divided by this under a sanitizer.
-constexpr int kSanitizerScale = kSanitized ? 4 : 1;
-// RSS figures mean something only without ASan's quarantine and shadow.
-constexpr bool kRssAsserted = !kAddressSanitizer;
+// RSS figures mean something only without a sanitizer's shadow memory (and
+// ASan's quarantine of freed blocks).
+constexpr bool kRssAsserted = !kSanitized;
 constexpr int64_t kMiB = 1 << 20;
 // Growth of the peak RSS any single abuse may cause.
 constexpr int64_t kRssBudget = 64 * kMiB;
@@ -184,7 +174,7 @@ class PeakRss {
   int64_t base_;
 };
 
-// Fails the test if `rss` grew beyond kRssBudget (unless under ASan).
+// Fails the test if `rss` grew beyond kRssBudget (unless under a sanitizer).
 void ExpectRssWithinBudget(const PeakRss& rss) {
   if (kRssAsserted) {
     EXPECT_LT(rss.Growth(), kRssBudget) << rss.Describe();
@@ -438,7 +428,8 @@ TEST_F(ServerHostileInputTest, HundredMebibyteLineGetsErrAndCloseWithoutBufferin
                       rest.ok() ? "closed after the line was drained" : "reset after close_linger",
                       write_error.empty() ? "" : absl::StrCat(" (writer: ", write_error, ")"), "; ",
                       steady.round_trips().size(), " steady answers; ", rss.Describe()));
-  ExpectRssWithinBudget(rss);
+  // Asserted in every build: even a sanitizer's overhead is far from 100 MiB.
+  EXPECT_LT(rss.Growth(), kRssBudget) << rss.Describe();
 }
 
 // Verify: JSON nested 100,000 deep gets the documented answer without
@@ -594,7 +585,7 @@ TEST_F(ServerHostileInputTest, InvalidUtf8AtVolumeGetsErrPerRequestInOrder) {
 // connections are all kept, and each is answered once it finishes its line.
 TEST_F(ServerHostileInputTest, SlowlorisKeepsOthersFast) {
   StartServer();
-  const int count = CountThatFits("slowloris connections", 2000 / kSanitizerScale, 2);
+  const int count = CountThatFits("slowloris connections", 2000, 2);
   ASSERT_GT(count, 0);
   const std::string request = RequestLine("slow", "loris");
   constexpr int kGroups = 10;  // Each 100 ms tick feeds one group in ten.
@@ -678,7 +669,7 @@ TEST_F(ServerHostileInputTest, SlowlorisKeepsOthersFast) {
 // when it finally sends a request.
 TEST_F(ServerHostileInputTest, TenThousandIdleConnectionsAllAcceptedAndServed) {
   StartServer();
-  const int count = CountThatFits("idle connections", 10'000 / kSanitizerScale, 2);
+  const int count = CountThatFits("idle connections", 10'000, 2);
   const PeakRss rss;
   const Clock::time_point start = Clock::now();
   std::vector<LineClient> idle = OpenConnections(count);
@@ -713,7 +704,7 @@ TEST_F(ServerHostileInputTest, ConnectionsBeyondLimitAreRefusedCleanlyWhileAdmit
   ServerOptions options;
   options.max_connections = kLimit;
   StartServer(options);
-  const int count = CountThatFits("connections against the limit", 10'000 / kSanitizerScale, 2);
+  const int count = CountThatFits("connections against the limit", 10'000, 2);
   ASSERT_GT(count, kLimit);
   struct QuietLog {  // One warning per refusal otherwise.
     QuietLog() { SetMinLogLevel(LogLevel::kError); }
@@ -764,7 +755,7 @@ TEST_F(ServerHostileInputTest, ConnectAndCloseStormLeavesNoConnectionsAndOthersS
   ASSERT_TRUE(steady.AwaitMoreAnswers(1)) << steady.failure();
   const uint64_t base = ConnectionsTaken();
   constexpr int kThreads = 4;
-  const int per_thread = 20'000 / kSanitizerScale / kThreads;
+  const int per_thread = 20'000 / kThreads;
   std::atomic<uint64_t> connects{0};
   std::atomic<bool> served_meanwhile{false};
   const Clock::time_point start = Clock::now();
