@@ -209,6 +209,13 @@ template <std::size_t N>
 absl::Status DecodeFlatObject(absl::string_view frame, const FieldSlot (&slots)[N]) {
   if (TryDecodePlainFlatObject(frame, slots)) return absl::OkStatus();
   for (const FieldSlot& slot : slots) slot.target->clear();
+  // nlohmann's parser skips a leading UTF-8 byte order mark; Go's
+  // encoding/json rejects it. Rejecting it also matters for the depth limit:
+  // FrameSplitter does not take "\xEF\xBB\xBF{" for an object, so it would
+  // pass such a frame on however deeply it nests.
+  if (absl::StartsWith(frame, "\xEF\xBB\xBF")) {
+    return absl::InvalidArgumentError("invalid JSON: byte order mark (U+FEFF) before the value");
+  }
   FlatStringObjectHandler<N> handler(slots);
   // strict = true: anything after the object is an error.
   Json::sax_parse(frame.begin(), frame.end(), &handler, nlohmann::detail::input_format_t::json,

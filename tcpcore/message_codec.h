@@ -5,7 +5,7 @@
 // keys are ignored, a key matches a field exactly or, failing that, ignoring
 // case; a later duplicate key wins; null leaves a field as it was; any other
 // non-string value for a known field is an error, as is anything that is not
-// one JSON object or any invalid UTF-8. Decoders write into caller-owned
+// one JSON object (a leading byte order mark included) or any invalid UTF-8. Decoders write into caller-owned
 // messages so a connection can reuse their string capacity across requests.
 //
 // Encoding writes keys exactly as "Uid", "Val", "Ts", escapes what JSON

@@ -216,6 +216,8 @@ std::optional<std::vector<std::string>> ReferenceDecode(absl::string_view frame,
     }
     return true;
   };
+  // Go rejects a leading byte order mark; nlohmann skips it.
+  if (absl::StartsWith(frame, "\xEF\xBB\xBF")) return std::nullopt;
   json top = json::parse(frame.begin(), frame.end(), collect_members, /*allow_exceptions=*/false);
   if (!top.is_object()) return std::nullopt;
 

@@ -82,6 +82,16 @@ TEST(MessageCodec, RejectsNonObjectsAndBrokenJson) {
   EXPECT_THAT(RequestError("[1]").message(), HasSubstr("expected a JSON object"));
 }
 
+// Verify: a leading UTF-8 byte order mark is an error, as in Go's
+// encoding/json (nlohmann alone would skip it), for requests and responses.
+TEST(MessageCodec, RejectsByteOrderMarkLikeGo) {
+  absl::Status status = RequestError("\xEF\xBB\xBF{\"Uid\":\"u\",\"Val\":\"v\"}");
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_EQ(status.message(), "invalid JSON: byte order mark (U+FEFF) before the value");
+  Response response;
+  EXPECT_TRUE(absl::IsInvalidArgument(DecodeResponse("\xEF\xBB\xBF{\"Uid\":\"u\"}", response)));
+}
+
 // Verify: invalid UTF-8 inside a string is an error, and the reason stays
 // printable ASCII (it is echoed to the peer in a "-ERR" line).
 TEST(MessageCodec, RejectsInvalidUtf8) {
