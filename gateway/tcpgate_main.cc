@@ -77,14 +77,6 @@ ABSL_FLAG(std::string, log_level, "info", "least important log lines written: de
 
 namespace {
 
-const std::vector<std::string> kFlagNames = {
-    "listen", "backends", "threads", "pool_size", "min_idle", "max_pending", "max_pending_per_connection",
-    "max_pending_bytes_per_connection", "dial_timeout", "tcp_user_timeout", "late_response_window",
-    "reconnect_backoff_initial", "reconnect_backoff_max", "read_timeout", "keepalive_idle", "keepalive_interval", "keepalive_count", "idle_timeout",
-    "resolve_interval", "health_interval", "eject_after_failures", "ejection_time", "default_timeout",
-    "drain_timeout", "max_val_bytes", "max_message_bytes", "max_connection_age", "max_connection_age_grace",
-    "max_concurrent_streams", "admin_listen", "log_format", "log_level"};
-
 constexpr char kServiceName[] = "tcpgate.v1.Gateway";
 
 tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
@@ -124,7 +116,9 @@ int main(int argc, char** argv) {
       "tcpgate: a gRPC gateway to newline-JSON TCP backends.\n"
       "Usage: tcpgate [--listen=0.0.0.0:50051] [--backends=host:port,...] ...\n"
       "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
-  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", kFlagNames)) Fatal(error);
+  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
+    Fatal(error);
+  }
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
   if (!log_format.ok()) Fatal(log_format.status().message());
