@@ -1,5 +1,6 @@
 #include "gateway/flags_from_env.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/flags/reflection.h"
@@ -20,6 +21,15 @@ std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::
     if (!flag->ParseFrom(value, &error)) errors.push_back(absl::StrCat(variable, ": ", error));
   }
   return errors;
+}
+
+std::vector<std::string> FlagsDefinedIn(absl::string_view file) {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (flag->Filename() == file) names.emplace_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace tcpgate

@@ -1,6 +1,8 @@
 // Lets every command-line flag also be set from the environment, so a
 // Kubernetes ConfigMap can configure the binaries: TCPGATE_MAX_PENDING=100
 // sets --max_pending=100. The command line wins over the environment.
+// FlagsDefinedIn(__FILE__) lists the flags a binary's main file defines, so
+// a new flag is settable from the environment without a list to keep up.
 //
 // Thread-safety: call once from main(), before absl::ParseCommandLine().
 #ifndef GATEWAY_FLAGS_FROM_ENV_H_
@@ -17,6 +19,10 @@ namespace tcpgate {
 // NAME_IN_CAPITALS when it is set. Returns one error line per variable that
 // does not parse (empty when all are fine).
 std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::vector<std::string>& names);
+
+// Names of the flags defined (ABSL_FLAG) in the source file `file`; pass
+// __FILE__ from that file. Sorted.
+std::vector<std::string> FlagsDefinedIn(absl::string_view file);
 
 }  // namespace tcpgate
 

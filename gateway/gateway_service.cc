@@ -99,8 +99,8 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
                                                const grpc::ByteBuffer* request_bytes,
                                                grpc::ByteBuffer* response_bytes) {
   auto* reactor = new SendReactor(in_flight_, metrics_);
-  if (draining_.load(std::memory_order_acquire)) {
-    reactor->FinishNow(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down"));
+  if (grpc::Status refusal = Refusal(*context); !refusal.ok()) {
+    reactor->FinishNow(refusal);
     return reactor;
   }
   absl::StatusOr<tcpgate::v1::SendRequest> request = ParseSendRequest(*request_bytes);
@@ -123,14 +123,18 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* GatewayService::SendStream(
     grpc::CallbackServerContext* context) {
-  if (draining_.load(std::memory_order_acquire)) {
-    // A reactor that only finishes: the stream is refused.
+  if (grpc::Status refusal = Refusal(*context); !refusal.ok()) {
+    // A reactor that only finishes: the stream is refused, and counted as
+    // one request with the refusal's code.
     class Refused final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
      public:
-      Refused() { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down")); }
+      Refused(const grpc::Status& status, RequestMetrics& metrics) {
+        metrics.Record(Rpc::kSendStream, status.error_code(), absl::ZeroDuration());
+        Finish(status);
+      }
       void OnDone() override { delete this; }
     };
-    return new Refused();
+    return new Refused(refusal, metrics_);
   }
   const auto call_deadline = context->deadline();
   const absl::Time deadline = call_deadline == std::chrono::system_clock::time_point::max()
@@ -139,6 +143,18 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* GatewayService::Sen
   return new SendStreamReactor(
       pool_, [this](const tcpgate::v1::SendRequest& request) { return Admit(request); }, deadline,
       options_.default_timeout, options_.max_pending_per_stream, in_flight_, metrics_);
+}
+
+grpc::Status GatewayService::Refusal(const grpc::CallbackServerContext& context) const {
+  if (options_.bearer_token) {
+    if (absl::Status status = options_.bearer_token->Check(context.client_metadata()); !status.ok()) {
+      return ToGrpcStatus(status);
+    }
+  }
+  if (draining_.load(std::memory_order_acquire)) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is shutting down");
+  }
+  return grpc::Status::OK;
 }
 
 absl::StatusOr<tcpcore::Request> GatewayService::Admit(const tcpgate::v1::SendRequest& request) {

@@ -3,7 +3,9 @@
 // callback (gRPC's callback API: no thread waits per call). The caller's
 // deadline becomes the request's deadline in the pool (or default_timeout
 // when the call has none); a caller that cancels cancels the pool request
-// at once.
+// at once. With a bearer token configured, Send and SendStream calls
+// without it end UNAUTHENTICATED before they reach the pool (health and
+// reflection are other services and stay open).
 //
 // Thread-safety: gRPC calls the service from its own threads; the service
 // keeps no per-call state outside the call's reactor. The pool must outlive
@@ -13,10 +15,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/bearer_token_check.h"
 #include "gateway/request_metrics.h"
 #include "tcpcore/pool.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
@@ -33,6 +37,8 @@ struct GatewayOptions {
   std::size_t max_val_bytes = 512 * 1024;
   // Longest `uid` accepted.
   std::size_t max_uid_bytes = 1024;
+  // When set, every call must carry this bearer token (--auth_token_file).
+  std::shared_ptr<const BearerTokenCheck> bearer_token;
 };
 
 // Both methods take raw bytes and parse them themselves (wire_messages.h), so
@@ -60,6 +66,9 @@ class GatewayService final : public GatewayRawService {
   void BeginDrain() { draining_.store(true, std::memory_order_release); }
 
  private:
+  // OK, or why the call is refused before it reaches the pool: the gateway
+  // is draining (UNAVAILABLE) or the bearer token is wrong (UNAUTHENTICATED).
+  grpc::Status Refusal(const grpc::CallbackServerContext& context) const;
   // A uid for a request that came without one: unique in this process and,
   // through a random prefix, across gateway replicas.
   std::string NewUid();

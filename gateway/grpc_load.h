@@ -21,12 +21,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/client_security.h"
 #include "tools/load_result.h"
 
 namespace tcpgate {
 
 struct GrpcLoadOptions {
   std::string target = "127.0.0.1:50051";
+  ClientSecurity security;  // TLS and bearer token; default: plaintext, none.
   int connections = 1;
   int in_flight = 1;
   bool streaming = false;

@@ -1,5 +1,6 @@
 #include "gateway/send_stream_reactor.h"
 
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -124,7 +125,9 @@ SendStreamReactor::Next SendStreamReactor::PlanLocked() {
   Next next;
   if (finished_) return next;
   if (cancelled_) {
-    outgoing_.clear();
+    // Drop the answers not yet written, but not the one being written: gRPC
+    // reads it until OnWriteDone, which then pops it.
+    outgoing_.erase(writing_ ? std::next(outgoing_.begin()) : outgoing_.begin(), outgoing_.end());
     if (!writing_ && !reading_) {
       finished_ = true;
       next.finish = true;

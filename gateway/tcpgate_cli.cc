@@ -5,6 +5,9 @@
 //     closed-loop load; prints QPS, latency percentiles and the count of each
 //     status (live progress on a terminal); --histogram_out writes the
 //     latency curve for tests/bench/latency.gp.
+// Both reach a secured gateway with --tls_ca (and --tls_cert/--tls_key for
+// mutual TLS, --tls_server_name when the certificate names another host) and
+// --auth_token_file.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "gateway/client_security.h"
 #include "gateway/grpc_load.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
@@ -40,6 +44,13 @@ ABSL_FLAG(absl::Duration, lateness_base, absl::ZeroDuration(),
           "gateway's --default_timeout)");
 ABSL_FLAG(bool, json, false, "bench: print a JSON summary instead of the text line");
 ABSL_FLAG(std::string, histogram_out, "", "bench: write 'percentile latency_us' rows here for gnuplot");
+ABSL_FLAG(bool, tls, false, "use TLS, trusting the system's roots (implied by the other --tls_* flags)");
+ABSL_FLAG(std::string, tls_ca, "", "PEM roots that sign the gateway's certificate (turns on TLS)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate chain for mutual TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name to verify in the gateway's certificate instead of the target's host");
+ABSL_FLAG(std::string, auth_token_file, "", "file holding the gateway's bearer token, sent with every call");
 
 namespace {
 
@@ -53,13 +64,24 @@ const char* CodeName(grpc::StatusCode code) {
     case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
     case grpc::StatusCode::INTERNAL: return "INTERNAL";
     case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
     default: return "ERROR";
   }
 }
 
-int Send() {
-  auto stub = tcpgate::v1::Gateway::NewStub(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+absl::StatusOr<tcpgate::ClientSecurity> SecurityFromFlags() {
+  tcpgate::ClientSecurityOptions options;
+  options.tls = absl::GetFlag(FLAGS_tls);
+  options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  options.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  return tcpgate::ClientSecurity::FromOptions(options);
+}
+
+int Send(const tcpgate::ClientSecurity& security) {
+  auto stub = tcpgate::v1::Gateway::NewStub(security.NewChannel(absl::GetFlag(FLAGS_target)));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_timeout)));
   tcpgate::v1::SendRequest request;
@@ -75,9 +97,10 @@ int Send() {
   return 0;
 }
 
-int Bench() {
+int Bench(const tcpgate::ClientSecurity& security) {
   tcpgate::GrpcLoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
+  options.security = security;
   options.connections = std::max(1, absl::GetFlag(FLAGS_connections));
   options.in_flight = std::max(1, absl::GetFlag(FLAGS_in_flight));
   options.streaming = absl::GetFlag(FLAGS_stream);
@@ -151,11 +174,20 @@ int main(int argc, char** argv) {
       "Usage: tcpgate-cli send --target=127.0.0.1:50051 --uid=pixel-1 --val=pixelpig! [--timeout=3s]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // As in tcpgate: costly under load.
-  if (args.size() == 2 && std::string(args[1]) == "send") return Send();
-  if (args.size() == 2 && std::string(args[1]) == "bench") return Bench();
-  std::fprintf(stderr,
-               "usage: tcpgate-cli send --target=HOST:PORT --uid=UID --val=VAL [--timeout=3s]\n"
-               "       tcpgate-cli bench --target=HOST:PORT --connections=C --in_flight=P [--stream] "
-               "[--duration=10s] [--json] [--histogram_out=FILE]\n");
-  return 2;
+  const std::string command = args.size() == 2 ? args[1] : "";
+  if (command != "send" && command != "bench") {
+    std::fprintf(stderr,
+                 "usage: tcpgate-cli send --target=HOST:PORT --uid=UID --val=VAL [--timeout=3s]\n"
+                 "       tcpgate-cli bench --target=HOST:PORT --connections=C --in_flight=P [--stream] "
+                 "[--duration=10s] [--json] [--histogram_out=FILE]\n"
+                 "  either with [--tls_ca=PEM] [--tls_cert=PEM --tls_key=PEM] [--tls_server_name=NAME] [--tls]\n"
+                 "  [--auth_token_file=FILE] to reach a gateway with TLS, mutual TLS or a bearer token\n");
+    return 2;
+  }
+  absl::StatusOr<tcpgate::ClientSecurity> security = SecurityFromFlags();
+  if (!security.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(security.status().message()).c_str());
+    return 2;
+  }
+  return command == "send" ? Send(*security) : Bench(*security);
 }

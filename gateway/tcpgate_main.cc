@@ -2,7 +2,8 @@
 // through a tcpcore pool to the TCP backends given by --backends, or to a
 // backend embedded in this process when --backends is empty (the default, so
 // `tcpgate` alone answers calls). Every flag can also be set through the
-// environment: TCPGATE_<FLAG_IN_CAPITALS>. See README.md.
+// environment: TCPGATE_<FLAG_IN_CAPITALS>. Plaintext unless --tls_cert and
+// --tls_key are given; see README.md and docs/gateway.md ("Security").
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -27,9 +28,11 @@
 #include "asio/signal_set.hpp"
 #include "asio/steady_timer.hpp"
 #include "gateway/admin_server.h"
+#include "gateway/bearer_token_check.h"
 #include "gateway/flags_from_env.h"
 #include "gateway/gateway_service.h"
 #include "gateway/metrics_page.h"
+#include "gateway/server_credentials.h"
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/log.h"
@@ -74,16 +77,14 @@ ABSL_FLAG(std::string, admin_listen, "0.0.0.0:9090",
           "HTTP host:port for /metrics, /healthz and /readyz (port 0: any free port; empty: off)");
 ABSL_FLAG(std::string, log_format, "text", "log lines as text or json (one object per line)");
 ABSL_FLAG(std::string, log_level, "info", "least important log lines written: debug, info, warning, error, off");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain of the gRPC port; with --tls_key turns on TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "file holding a bearer token every Send/SendStream call must carry as 'authorization: Bearer <token>'");
 
 namespace {
-
-const std::vector<std::string> kFlagNames = {
-    "listen", "backends", "threads", "pool_size", "min_idle", "max_pending", "max_pending_per_connection",
-    "max_pending_bytes_per_connection", "dial_timeout", "tcp_user_timeout", "late_response_window",
-    "reconnect_backoff_initial", "reconnect_backoff_max", "read_timeout", "keepalive_idle", "keepalive_interval", "keepalive_count", "idle_timeout",
-    "resolve_interval", "health_interval", "eject_after_failures", "ejection_time", "default_timeout",
-    "drain_timeout", "max_val_bytes", "max_message_bytes", "max_connection_age", "max_connection_age_grace",
-    "max_concurrent_streams", "admin_listen", "log_format", "log_level"};
 
 constexpr char kServiceName[] = "tcpgate.v1.Gateway";
 
@@ -117,6 +118,19 @@ void Fatal(absl::string_view message) {
   std::exit(1);
 }
 
+// The token check of --auth_token_file, or null when the flag is empty.
+std::shared_ptr<const tcpgate::BearerTokenCheck> BearerTokenFromFlags() {
+  const std::string path = absl::GetFlag(FLAGS_auth_token_file);
+  if (path.empty()) return nullptr;
+  absl::StatusOr<tcpgate::BearerTokenCheck> check = tcpgate::BearerTokenCheck::FromFile(path);
+  if (!check.ok()) Fatal(absl::StrCat("--auth_token_file: ", check.status().message()));
+  if (absl::GetFlag(FLAGS_tls_cert).empty()) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning,
+                 "--auth_token_file without --tls_cert: the token crosses the network in clear text");
+  }
+  return std::make_shared<const tcpgate::BearerTokenCheck>(*std::move(check));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,7 +138,9 @@ int main(int argc, char** argv) {
       "tcpgate: a gRPC gateway to newline-JSON TCP backends.\n"
       "Usage: tcpgate [--listen=0.0.0.0:50051] [--backends=host:port,...] ...\n"
       "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
-  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", kFlagNames)) Fatal(error);
+  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
+    Fatal(error);
+  }
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
   if (!log_format.ok()) Fatal(log_format.status().message());
@@ -132,6 +148,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!log_level.ok()) Fatal(log_level.status().message());
   tcpcore::SetMinLogLevel(*log_level);
+  absl::StatusOr<tcpgate::ServerSecurity> security = tcpgate::BuildServerCredentials(
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)});
+  if (!security.ok()) Fatal(security.status().message());
+  const std::shared_ptr<const tcpgate::BearerTokenCheck> bearer_token = BearerTokenFromFlags();
   std::signal(SIGPIPE, SIG_IGN);
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock
   // for deadlock cycles, which took ~10% of the gateway's CPU under load.
@@ -163,13 +183,14 @@ int main(int argc, char** argv) {
   tcpgate::GatewayOptions gateway_options;
   gateway_options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   gateway_options.max_val_bytes = static_cast<std::size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_max_val_bytes)));
+  gateway_options.bearer_token = bearer_token;
   tcpgate::GatewayService service(pool, gateway_options);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), security->credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
@@ -190,12 +211,20 @@ int main(int argc, char** argv) {
         static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age_grace))));
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
+  if (server == nullptr || port == 0) {
+    Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen),
+                       absl::GetFlag(FLAGS_tls_cert).empty()
+                           ? ""
+                           : " (or gRPC refused --tls_cert/--tls_key, e.g. a key that is not the certificate's: "
+                             "see its error above)"));
+  }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
   tcpcore::Log(tcpcore::LogLevel::kInfo,
-               absl::StrCat("tcpgate listening on ", listen.substr(0, listen.rfind(':')), ":", port, " (plaintext)",
+               absl::StrCat("tcpgate listening on ", listen.substr(0, listen.rfind(':')), ":", port,
+                            " transport=", security->description,
+                            " auth=", bearer_token ? "bearer token (--auth_token_file)" : "none",
                             " backends=", absl::StrJoin(backends, ","), embedded ? " (embedded)" : "",
                             " threads=", threads, " pool_size=", absl::GetFlag(FLAGS_pool_size),
                             " max_pending=", absl::GetFlag(FLAGS_max_pending),

@@ -12,7 +12,7 @@ packages=(
   libabsl-dev nlohmann-json3-dev libasio-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  netcat-openbsd procps python3 python3-grpcio python3-grpc-tools
+  netcat-openbsd procps openssl python3 python3-grpcio python3-grpc-tools
 )
 # Node.js and npm for the Node client test; a machine that has node already
 # (not from Debian) keeps it.

@@ -78,9 +78,10 @@ class GatewayServiceTest : public ::testing::Test {
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
   grpc::Status Call(const std::string& uid, const std::string& val, SendResponse* response,
-                    absl::Duration timeout = absl::Seconds(10)) {
+                    absl::Duration timeout = absl::Seconds(10), const std::string& authorization = "") {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    if (!authorization.empty()) context.AddMetadata("authorization", authorization);
     SendRequest request;
     request.set_uid(uid);
     request.set_val(val);
@@ -353,6 +354,44 @@ TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
   writer.join();
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(AwaitPoolIdle());
+}
+
+std::shared_ptr<const BearerTokenCheck> TokenCheck(const std::string& token) {
+  return std::make_shared<const BearerTokenCheck>(*BearerTokenCheck::FromToken(token));
+}
+
+// Verify: with a bearer token configured, Send answers a call that carries
+// it and refuses one without it, or with another, as UNAUTHENTICATED before
+// anything reaches the pool.
+TEST_F(GatewayServiceTest, SendNeedsTheBearerToken) {
+  gateway_options_.bearer_token = TokenCheck("t0ken");
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  SendResponse response;
+  EXPECT_EQ(Call("u", "v", &response).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call("u", "v", &response, absl::Seconds(10), "Bearer t0keN").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(pool_->stats().total.sent, 0u);
+  grpc::Status status = Call("u", "v", &response, absl::Seconds(10), "Bearer t0ken");
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.val(), "server: hello, v");
+}
+
+// Verify: a SendStream without the bearer token ends UNAUTHENTICATED and
+// none of its requests reach the pool.
+TEST_F(GatewayServiceTest, StreamNeedsTheBearerToken) {
+  gateway_options_.bearer_token = TokenCheck("t0ken");
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  auto stream = stub_->SendStream(&context);
+  SendRequest request;
+  request.set_uid("s");
+  stream->Write(request);  // May fail: the stream is refused at once.
+  stream->WritesDone();
+  SendResponse response;
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(pool_->stats().total.sent, 0u);
 }
 
 }  // namespace

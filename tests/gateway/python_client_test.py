@@ -10,7 +10,6 @@ the admin endpoint (/metrics counters against what this client saw, /readyz).
 import os
 import re
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,53 +19,20 @@ import urllib.request
 TCPGATE, ROOT = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tcpgate-py-")
 
-subprocess.run(
-    [sys.executable, "-m", "grpc_tools.protoc", f"-I{ROOT}/proto", f"-I{ROOT}/tests/gateway",
-     f"--python_out={WORK}", f"--grpc_python_out={WORK}",
-     "tcpgate/v1/gateway.proto", "health_check.proto"],
-    check=True)
-sys.path.insert(0, WORK)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gateway_process import Checks, generate_stubs, scrape, start_gateway as start, stop  # noqa: E402
+
+generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
 from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 import health_check_pb2, health_check_pb2_grpc  # noqa: E402
 
 
 def start_gateway(*flags):
-    log = open(os.path.join(WORK, f"gateway-{len(os.listdir(WORK))}.log"), "w+")
-    proc = subprocess.Popen([TCPGATE, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], stderr=log)
-    for _ in range(400):
-        log.seek(0)
-        text = log.read()
-        match = re.search(r"tcpgate listening on 127\.0\.0\.1:(\d+)", text)
-        admin = re.search(r"admin listening on 127\.0\.0\.1:(\d+)", text)
-        if match and admin:
-            proc.log = log
-            proc.admin = int(admin.group(1))
-            return proc, int(match.group(1))
-        if proc.poll() is not None:
-            raise SystemExit("FAIL: tcpgate exited early")
-        time.sleep(0.025)
-    raise SystemExit("FAIL: tcpgate did not report its port")
+    return start(TCPGATE, WORK, *flags)
 
 
-def stop(proc):
-    proc.terminate()
-    assert proc.wait(timeout=20) == 0, "tcpgate did not exit 0 on SIGTERM"
-
-
-failures = []
-
-
-def scrape(proc):
-    """The gateway's /metrics page as {'name{labels}': value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{proc.admin}/metrics", timeout=5) as page:
-        text = page.read().decode()
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            samples[name] = float(value)
-    return samples
+check = Checks()
 
 
 def readyz(proc):
@@ -92,12 +58,6 @@ def await_health(channel, wanted):
 
 def await_serving(channel):
     return await_health(channel, health_check_pb2.HealthCheckResponse.SERVING)
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what)
-    if not condition:
-        failures.append(what)
 
 
 proc, port = start_gateway()
@@ -250,5 +210,4 @@ except grpc.RpcError as error:
 check(proc.wait(timeout=20) == 0, "drain: exit 0 after SIGTERM")
 slow.close()
 
-print("PASS" if not failures else f"FAILED: {failures}")
-sys.exit(1 if failures else 0)
+check.exit()

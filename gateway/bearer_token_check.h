@@ -1,0 +1,60 @@
+// BearerTokenCheck: decides whether a gRPC call carries the gateway's shared
+// secret as metadata `authorization: Bearer <token>` (--auth_token_file).
+//
+// The comparison runs over a fixed kMaxTokenBytes whatever the presented
+// token and the expected one hold, with no early exit: its time depends only
+// on the length of what the caller sent, never on the secret's content or
+// length. The token never appears in a status message; callers must not log
+// it either.
+//
+// Thread-safety: immutable after construction; Check() may run on any number
+// of threads at once.
+#ifndef GATEWAY_BEARER_TOKEN_CHECK_H_
+#define GATEWAY_BEARER_TOKEN_CHECK_H_
+
+#include <grpcpp/support/string_ref.h>
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace tcpgate {
+
+// Reads a token file as the gateway does: the content without its trailing
+// newline, with the checks of BearerTokenCheck::FromToken(). For clients.
+[[nodiscard]] absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path);
+
+class BearerTokenCheck {
+ public:
+  // Longest token accepted (a token file longer than this is an error).
+  static constexpr std::size_t kMaxTokenBytes = 4096;
+
+  // The token is the file's content without its trailing newline. Errors
+  // (INVALID_ARGUMENT, or the read error): unreadable file, empty token, a
+  // token longer than kMaxTokenBytes, or one holding characters other than
+  // visible ASCII (it could not travel in a gRPC metadata value).
+  [[nodiscard]] static absl::StatusOr<BearerTokenCheck> FromFile(const std::string& path);
+  // The same checks on a token given directly.
+  [[nodiscard]] static absl::StatusOr<BearerTokenCheck> FromToken(absl::string_view token);
+
+  // OK when `client_metadata` carries `authorization: Bearer <token>` (the
+  // scheme in any case); otherwise UNAUTHENTICATED, with a message that
+  // echoes neither the expected token nor the presented one.
+  [[nodiscard]] absl::Status Check(const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata) const;
+
+ private:
+  explicit BearerTokenCheck(absl::string_view token);
+  bool Matches(absl::string_view presented) const;
+
+  std::array<unsigned char, kMaxTokenBytes> padded_token_{};  // Zeros after the token.
+  std::size_t token_size_ = 0;
+};
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_BEARER_TOKEN_CHECK_H_

@@ -1,0 +1,82 @@
+"""Shared by the Python process-level tests of tcpgate: gRPC stubs generated
+from proto/ at test time, the real binary started on a free port, and
+ok/FAIL bookkeeping. Needs Debian's python3-grpcio and python3-grpc-tools
+(run with /usr/bin/python3).
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def generate_stubs(root, work):
+    """Generates the Gateway and Health stubs into `work` and makes them importable."""
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}/proto", f"-I{root}/tests/gateway",
+         f"--python_out={work}", f"--grpc_python_out={work}",
+         "tcpgate/v1/gateway.proto", "health_check.proto"],
+        check=True)
+    sys.path.insert(0, work)
+
+
+def start_gateway(tcpgate, work, *flags, env=None):
+    """Starts tcpgate with its gRPC and admin ports on 127.0.0.1:0 and returns
+    (process, gRPC port) once it logs both; process.admin is the admin port,
+    process.log the file holding its stderr."""
+    log = open(os.path.join(work, f"gateway-{len(os.listdir(work))}.log"), "w+")
+    proc = subprocess.Popen([tcpgate, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], stderr=log,
+                            env=None if env is None else {**os.environ, **env})
+    for _ in range(400):
+        log.seek(0)
+        text = log.read()
+        match = re.search(r"tcpgate listening on 127\.0\.0\.1:(\d+)", text)
+        admin = re.search(r"admin listening on 127\.0\.0\.1:(\d+)", text)
+        if match and admin:
+            proc.log = log
+            proc.admin = int(admin.group(1))
+            return proc, int(match.group(1))
+        if proc.poll() is not None:
+            raise SystemExit("FAIL: tcpgate exited early:\n" + text)
+        time.sleep(0.025)
+    raise SystemExit("FAIL: tcpgate did not report its port")
+
+
+def stop(proc):
+    """SIGTERM; the gateway must exit 0."""
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0, "tcpgate did not exit 0 on SIGTERM"
+
+
+def scrape(proc):
+    """The gateway's /metrics page as {'name{labels}': value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{proc.admin}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def log_text(proc):
+    proc.log.seek(0)
+    return proc.log.read()
+
+
+class Checks:
+    """Prints one ok/FAIL line per check and remembers the failures."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, condition, what):
+        print(("ok   " if condition else "FAIL ") + what, flush=True)
+        if not condition:
+            self.failures.append(what)
+
+    def exit(self):
+        print("PASS" if not self.failures else f"FAILED: {self.failures}")
+        sys.exit(1 if self.failures else 0)

@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Process-level check of tcpgate's transport security and bearer token,
+against the real binaries, with certificates made by `openssl` at test time
+(a CA, a server certificate for localhost/127.0.0.1, a client certificate
+from the CA, and one from another CA).
+
+Usage: security_test.py TCPGATE_BINARY TCPGATE_CLI_BINARY REPO_ROOT
+Checks: TLS (a client trusting the CA is answered; a plaintext client and a
+client trusting another CA are not); mutual TLS (only a client certificate
+from --tls_client_ca gets in); the bearer token (right, missing, wrong,
+wrong with the right length; health needs none; the token never reaches the
+log; /metrics counts the refusals); flags from TCPGATE_* variables; start-up
+errors; tcpgate-cli send with --tls_ca, a client certificate and
+--auth_token_file.
+"""
+import atexit
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TCPGATE, CLI, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
+WORK = tempfile.mkdtemp(prefix="tcpgate-sec-")
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # Keys and tokens.
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gateway_process import Checks, generate_stubs, log_text, scrape, start_gateway, stop  # noqa: E402
+
+generate_stubs(ROOT, WORK)
+import grpc  # noqa: E402
+from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
+import health_check_pb2, health_check_pb2_grpc  # noqa: E402
+
+EXTENSIONS = """
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+[client]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+"""
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def make_cert(name, extensions, ca=None):
+    """Writes NAME.key and NAME.pem (P-256), signed by `ca` or self-signed."""
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", path(f"{name}.key"), "-out", path(f"{name}.csr"), "-subj", f"/CN=tcpgate test {name}")
+    signer = ["-signkey", path(f"{name}.key")] if ca is None else [
+        "-CA", path(f"{ca}.pem"), "-CAkey", path(f"{ca}.key"), "-set_serial", str(secrets.randbits(63))]
+    openssl("x509", "-req", "-in", path(f"{name}.csr"), "-days", "1", "-out", path(f"{name}.pem"),
+            "-extfile", path("extensions.cnf"), "-extensions", extensions, *signer)
+
+
+def read(name):
+    with open(path(name), "rb") as f:
+        return f.read()
+
+
+with open(path("extensions.cnf"), "w") as f:
+    f.write(EXTENSIONS)
+make_cert("ca", "ca")
+make_cert("other-ca", "ca")
+make_cert("server", "server", ca="ca")
+make_cert("client", "client", ca="ca")
+make_cert("other-client", "client", ca="other-ca")
+
+check = Checks()
+REQUEST = gateway_pb2.SendRequest(uid="sec-1", val="pixelpig!")
+
+
+def tls_channel(port, roots="ca.pem", client=None):
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(roots),
+        private_key=read(f"{client}.key") if client else None,
+        certificate_chain=read(f"{client}.pem") if client else None)
+    return grpc.secure_channel(f"127.0.0.1:{port}", credentials)
+
+
+def send_code(channel, metadata=None):
+    """The status code of one Send on `channel` (OK when answered right)."""
+    try:
+        answer = gateway_pb2_grpc.GatewayStub(channel).Send(REQUEST, timeout=10, metadata=metadata)
+        return grpc.StatusCode.OK if answer.val == "server: hello, pixelpig!" else "wrong answer"
+    except grpc.RpcError as error:
+        return error.code()
+    finally:
+        channel.close()
+
+
+def cli_send(port, *flags):
+    result = subprocess.run([CLI, "send", f"--target=127.0.0.1:{port}", "--uid=cli-1", "--val=pixelpig!", *flags],
+                            capture_output=True, text=True, timeout=30)
+    return result.returncode, result.stdout + result.stderr
+
+
+# TLS, configured through the environment (TCPGATE_TLS_CERT, TCPGATE_TLS_KEY).
+proc, port = start_gateway(TCPGATE, WORK, env={"TCPGATE_TLS_CERT": path("server.pem"),
+                                                "TCPGATE_TLS_KEY": path("server.key")})
+try:
+    check("transport=TLS" in log_text(proc), "TLS: the start-up line says TLS")
+    check(send_code(tls_channel(port)) == grpc.StatusCode.OK, "TLS: a client trusting the CA is answered")
+    code = send_code(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    check(code == grpc.StatusCode.UNAVAILABLE, f"TLS: a plaintext client is UNAVAILABLE (got {code})")
+    code = send_code(tls_channel(port, roots="other-ca.pem"))
+    check(code == grpc.StatusCode.UNAVAILABLE, f"TLS: a client trusting another CA is UNAVAILABLE (got {code})")
+    status, output = cli_send(port, f"--tls_ca={path('ca.pem')}")
+    check(status == 0 and "val: server: hello, pixelpig!" in output, f"TLS: tcpgate-cli send --tls_ca ({output!r})")
+    status, output = cli_send(port, f"--tls_ca={path('ca.pem')}", "--tls_server_name=elsewhere.example")
+    check(status == 1 and "UNAVAILABLE" in output, "TLS: tcpgate-cli with another --tls_server_name is refused")
+finally:
+    stop(proc)
+
+# Mutual TLS.
+proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+                           f"--tls_client_ca={path('ca.pem')}")
+try:
+    check("transport=mutual TLS" in log_text(proc), "mTLS: the start-up line says mutual TLS")
+    code = send_code(tls_channel(port, client="client"))
+    check(code == grpc.StatusCode.OK, f"mTLS: a client certificate from the CA is answered (got {code})")
+    code = send_code(tls_channel(port))
+    check(code == grpc.StatusCode.UNAVAILABLE, f"mTLS: a client without a certificate is UNAVAILABLE (got {code})")
+    code = send_code(tls_channel(port, client="other-client"))
+    check(code == grpc.StatusCode.UNAVAILABLE,
+          f"mTLS: a client certificate from another CA is UNAVAILABLE (got {code})")
+    status, output = cli_send(port, f"--tls_ca={path('ca.pem')}", f"--tls_cert={path('client.pem')}",
+                              f"--tls_key={path('client.key')}")
+    check(status == 0 and "val: server: hello, pixelpig!" in output, "mTLS: tcpgate-cli send with a client cert")
+finally:
+    stop(proc)
+
+# Bearer token, on a TLS port.
+token = secrets.token_hex(24)
+same_length = secrets.token_hex(24)
+with open(path("token"), "w") as f:
+    f.write(token + "\n")
+with open(path("wrong-token"), "w") as f:
+    f.write(same_length + "\n")
+proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+                           env={"TCPGATE_AUTH_TOKEN_FILE": path("token")})
+try:
+    check("auth=bearer token" in log_text(proc), "token: the start-up line says a token is needed")
+    code = send_code(tls_channel(port), [("authorization", f"Bearer {token}")])
+    check(code == grpc.StatusCode.OK, f"token: the right token is answered (got {code})")
+    code = send_code(tls_channel(port))
+    check(code == grpc.StatusCode.UNAUTHENTICATED, f"token: no token is UNAUTHENTICATED (got {code})")
+    code = send_code(tls_channel(port), [("authorization", "Bearer wrong")])
+    check(code == grpc.StatusCode.UNAUTHENTICATED, f"token: a wrong token is UNAUTHENTICATED (got {code})")
+    code = send_code(tls_channel(port), [("authorization", f"Bearer {same_length}")])
+    check(code == grpc.StatusCode.UNAUTHENTICATED,
+          f"token: a wrong token of the same length is UNAUTHENTICATED (got {code})")
+    try:
+        channel = tls_channel(port)
+        list(gateway_pb2_grpc.GatewayStub(channel).SendStream(iter([REQUEST]), timeout=10))
+        code = grpc.StatusCode.OK
+    except grpc.RpcError as error:
+        code = error.code()
+    check(code == grpc.StatusCode.UNAUTHENTICATED, f"token: SendStream without it is UNAUTHENTICATED (got {code})")
+    channel = tls_channel(port)
+    health = health_check_pb2_grpc.HealthStub(channel).Check(health_check_pb2.HealthCheckRequest(), timeout=10)
+    check(health.status in (health_check_pb2.HealthCheckResponse.SERVING,
+                            health_check_pb2.HealthCheckResponse.NOT_SERVING),
+          "token: grpc.health.v1 answers without a token")
+    status, output = cli_send(port, f"--tls_ca={path('ca.pem')}", f"--auth_token_file={path('token')}")
+    check(status == 0 and "val: server: hello, pixelpig!" in output, "token: tcpgate-cli send --auth_token_file")
+    status, output = cli_send(port, f"--tls_ca={path('ca.pem')}", f"--auth_token_file={path('wrong-token')}")
+    check(status == 1 and "error: UNAUTHENTICATED" in output and same_length not in output,
+          "token: tcpgate-cli with a wrong token is UNAUTHENTICATED, and the token is not echoed")
+    metrics = scrape(proc)
+    refused = (metrics.get('tcpgate_requests_total{rpc="Send",code="UNAUTHENTICATED"}'),
+               metrics.get('tcpgate_requests_total{rpc="SendStream",code="UNAUTHENTICATED"}'))
+    check(refused == (4, 1), f"token: /metrics counts 4 Send and 1 SendStream UNAUTHENTICATED (got {refused})")
+finally:
+    stop(proc)
+log = log_text(proc)
+check(token not in log and same_length not in log, "token: neither token appears in the gateway's log")
+
+# Start-up errors: a clear message and a non-zero exit, never a listening port.
+with open(path("empty-token"), "w") as f:
+    f.write("\n")
+for flags, message in [
+        ([f"--tls_cert={path('server.pem')}"], "--tls_cert needs --tls_key"),
+        ([f"--tls_key={path('server.key')}"], "--tls_key needs --tls_cert"),
+        ([f"--tls_client_ca={path('ca.pem')}"], "--tls_client_ca needs --tls_cert"),
+        ([f"--tls_cert={path('missing.pem')}", f"--tls_key={path('server.key')}"], "--tls_cert: cannot read"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}"], "refused --tls_cert/--tls_key"),
+        ([f"--auth_token_file={path('empty-token')}"], "the token is empty"),
+        ([f"--auth_token_file={path('missing-token')}"], "--auth_token_file: cannot read")]:
+    result = subprocess.run([TCPGATE, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags],
+                            capture_output=True, text=True, timeout=60)
+    check(result.returncode != 0 and message in result.stderr and "tcpgate listening" not in result.stderr,
+          f"start-up error: {' '.join(f.split('/')[-1] for f in flags)} exits {result.returncode}: {message!r}")
+
+check.exit()
