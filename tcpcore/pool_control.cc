@@ -39,7 +39,6 @@ PoolControl::PoolControl(EventLoopGroup& loops, PoolOptions options, std::shared
       control_(loops.loop(0)),
       options_(std::move(options)),
       resolver_(resolver ? std::move(resolver) : std::make_shared<DnsResolver>(loops.loop(0))),
-      resolve_timer_(control_),
       sweep_timer_(control_) {}
 
 PoolControl::~PoolControl() = default;
@@ -162,31 +161,17 @@ ResponseCallback PoolControl::WrapCallback(AddressCounters* counters, ResponseCa
 
 void PoolControl::StartOnControl() {
   if (control_closed_) return;
-  ResolveAllOnControl();
-  ArmResolveTimer();
-  ArmSweepTimer();
-}
-
-void PoolControl::ArmResolveTimer() {
-  resolve_timer_.expires_after(absl::ToChronoNanoseconds(std::max(options_.resolve_interval, absl::Milliseconds(10))));
-  resolve_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
-    if (error || self->control_closed_) return;
-    self->ResolveAllOnControl();
-    self->ArmResolveTimer();
-  });
-}
-
-void PoolControl::ResolveAllOnControl() {
   for (const HostPort& backend : backends_) {
-    resolver_->Resolve(backend, [weak = weak_from_this(), backend](
-                                    absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result) {
-      auto self = weak.lock();
-      if (!self) return;
-      asio::post(self->control_, [self, backend, result = std::move(result)]() mutable {
-        self->OnResolvedOnControl(backend, std::move(result));
-      });
-    });
+    auto [it, added] = refreshers_.try_emplace(backend.ToString());
+    if (!added) continue;  // The same name twice.
+    it->second = std::make_shared<NameRefresher>(
+        control_, backend, resolver_, options_.resolve_interval, options_.resolve_min_gap,
+        [weak = weak_from_this()](const HostPort& name, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> answer) {
+          if (auto self = weak.lock()) self->OnResolvedOnControl(name, std::move(answer));
+        });
+    it->second->Start();
   }
+  ArmSweepTimer();
 }
 
 void PoolControl::OnResolvedOnControl(const HostPort& backend,
@@ -222,7 +207,7 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
       address->counters->draining.store(true, std::memory_order_relaxed);
       if (address->reconnect_timer) address->reconnect_timer->cancel();
       for (const auto& connection : address->connections) {
-        if (connection->pending_count() == 0) connection->Close("address left DNS");
+        if (connection->pending_count() == 0) RetireOnControl(*address, *connection, "address left DNS");
       }
       changed = true;
       if (address->connections.empty()) gone.push_back(key);
@@ -315,12 +300,18 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     --live_connections_;
   }
   address.probing.erase(connection);
+  const bool retired = address.retiring.erase(connection) > 0;
   address.connections.erase(c);
   state_changed_.notify_all();
   PublishOnControl();
   if (control_closed_) {
     if (address.connections.empty()) RemoveAddressOnControl(key);
     return;
+  }
+  if (!retired && !address.draining) {
+    // It failed to connect or broke: the backend may have moved or gone.
+    auto refresher = refreshers_.find(address.counters->backend);
+    if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
   if (closed_before_ready) {
     ++address.consecutive_failures;
@@ -422,7 +413,7 @@ void PoolControl::SweepOnControl() {
     Address& address = *address_ptr;
     if (address.draining) {
       for (const auto& connection : address.connections) {
-        if (connection->pending_count() == 0) connection->Close("address left DNS");
+        if (connection->pending_count() == 0) RetireOnControl(address, *connection, "address left DNS");
       }
       continue;
     }
@@ -431,7 +422,7 @@ void PoolControl::SweepOnControl() {
       if (connection->state() != ClientConnection::State::kReady || connection->pending_count() != 0) continue;
       const auto idle_for = now - connection->idle_since();
       if (open > keep && idle_for >= absl::ToChronoNanoseconds(options_.idle_timeout)) {
-        connection->Close("idle");
+        RetireOnControl(address, *connection, "idle");
         --open;
         continue;
       }
@@ -461,6 +452,11 @@ void PoolControl::ProbeOnControl(Address& address, const std::shared_ptr<ClientC
           if (it != self->addresses_.end()) it->second->probing.erase(raw);
         });
       });
+}
+
+void PoolControl::RetireOnControl(Address& address, ClientConnection& connection, absl::string_view why) {
+  address.retiring.insert(&connection);
+  connection.Close(why);
 }
 
 void PoolControl::RemoveAddressOnControl(const std::string& key) {
@@ -496,7 +492,7 @@ void PoolControl::RequestClose() {
 
 void PoolControl::CloseOnControl() {
   control_closed_ = true;
-  resolve_timer_.cancel();
+  for (auto& [name, refresher] : refreshers_) refresher->Stop();
   sweep_timer_.cancel();
   PublishOnControl();
   std::vector<std::string> empty;
