@@ -184,6 +184,7 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
                                          result.ok() ? "resolved to no address" : result.status().message()));
     return;
   }
+  bool changed = false;
   absl::flat_hash_set<std::string> current;
   for (const asio::ip::tcp::endpoint& endpoint : *result) {
     const std::string key = absl::StrCat(prefix, endpoint.address().to_string(), ":", endpoint.port());
@@ -195,9 +196,9 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
       it->second->draining = false;
       it->second->counters->draining.store(false, std::memory_order_relaxed);
       ReplenishOnControl(*it->second);
+      changed = true;  // Its connections still open are ready again.
     }
   }
-  bool changed = false;
   std::vector<std::string> gone;
   for (auto& [key, address] : addresses_) {
     if (absl::StartsWith(key, prefix) && !current.contains(key) && !address->draining) {
@@ -473,7 +474,7 @@ void PoolControl::PublishOnControl() {
     for (const auto& [key, address] : addresses_) {
       if (address->draining || address->counters->ejected.load()) continue;
       for (const auto& connection : address->connections) {
-        if (connection->state() == ClientConnection::State::kReady) {
+        if (connection->state() == ClientConnection::State::kReady && !address->retiring.contains(connection.get())) {
           ready.push_back({connection, address->counters});
         }
       }

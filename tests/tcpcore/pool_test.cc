@@ -568,6 +568,42 @@ TEST_F(PoolTest, RemovedAddressFinishesItsRequestsAndGetsNoNewOnes) {
   ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) { return Find(s, leaving) == nullptr; }));
 }
 
+// Verify: an address that leaves the answer while it has requests in flight
+// and comes back before they finish takes new requests again.
+TEST_F(PoolTest, AddressBackBeforeItsDrainEndsIsUsedAgain) {
+  auto gate = std::make_shared<GateHandler>();
+  const uint16_t returning = StartBackend(gate);
+  const uint16_t other = StartBackend();
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({returning});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(20);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  auto held = pool->SendAsync(Request{"held", "x"}, absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats&) { return gate->held() == 1; }));
+
+  resolver->Set({other});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* r = Find(s, returning);
+    const BackendStats* o = Find(s, other);
+    return r != nullptr && r->draining && o != nullptr && o->connections_open >= 1;
+  }));
+  resolver->Set({returning, other});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* r = Find(s, returning);
+    return r != nullptr && !r->draining;
+  }));
+  gate->Open();
+  ASSERT_TRUE(Get(held).ok());
+  for (int i = 0; i < 100; ++i) {
+    auto future = pool->SendAsync(Request{absl::StrCat("r", i), "x"}, absl::Now() + absl::Seconds(30));
+    ASSERT_TRUE(Get(future).ok());
+  }
+  EXPECT_GT(Find(pool->stats(), returning)->sent, 1u) << "the address that came back takes no requests";
+}
+
 // Verify: the real DNS resolver turns "localhost" into 127.0.0.1 and the
 // pool answers through it.
 TEST_F(PoolTest, DnsResolverResolvesLocalhost) {
