@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "asio/steady_timer.hpp"
 #include "tcpcore/name_refresher.h"
@@ -69,7 +70,10 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     std::vector<std::shared_ptr<ClientConnection>> connections;
     absl::flat_hash_set<ClientConnection*> ready;   // Connections that became ready.
     absl::flat_hash_set<ClientConnection*> probing;  // Health probe in flight.
-    absl::flat_hash_set<ClientConnection*> retiring;  // Closed by the pool (idle, drained): not failures.
+    // Connections taken out of service (idle, or the address left DNS):
+    // never published as ready, closed with CloseIfIdle once nothing is
+    // pending (true: it is closing); their close is no failure.
+    absl::flat_hash_map<ClientConnection*, bool> retiring;
     int consecutive_failures = 0;
     Clock::time_point ejected_until{};
     bool draining = false;
@@ -82,6 +86,15 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     std::shared_ptr<ClientConnection> connection;
     std::shared_ptr<AddressCounters> counters;
   };
+  // What Pick() found: a connection with room for the request, or none.
+  struct Choice {
+    std::shared_ptr<ClientConnection> connection;
+    AddressCounters* counters = nullptr;
+    bool any_ready = false;
+  };
+
+  // Power of two choices among the ready connections (any thread).
+  Choice Pick(int64_t bytes) const;
 
   void StartOnControl();
   void OnResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
@@ -93,8 +106,10 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void GrowOnControl(const std::string& key);
   void SweepOnControl();
   void ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection);
-  // Closes a connection the pool no longer wants; its close is no failure.
-  void RetireOnControl(Address& address, ClientConnection& connection, absl::string_view why);
+  // Takes a connection out of service; publish before closing retired ones.
+  void RetireOnControl(Address& address, ClientConnection& connection);
+  // Closes the address's retired connections that have nothing pending.
+  void CloseRetiredOnControl(Address& address);
   void RemoveAddressOnControl(const std::string& key);
   void PublishOnControl();
   void CloseOnControl();

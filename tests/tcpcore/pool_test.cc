@@ -604,6 +604,64 @@ TEST_F(PoolTest, AddressBackBeforeItsDrainEndsIsUsedAgain) {
   EXPECT_GT(Find(pool->stats(), returning)->sent, 1u) << "the address that came back takes no requests";
 }
 
+// Verify: under load, with one address leaving and rejoining the name's
+// answer every few milliseconds, no request fails: a request either goes to
+// a connection that stays open until it is answered, or to another one.
+TEST_F(PoolTest, AddressFlappingInAndOutOfTheAnswerFailsNoRequest) {
+  auto handler = std::make_shared<DelayingHandler>(std::chrono::microseconds(300));
+  const uint16_t stable = StartBackend(handler);
+  const uint16_t flapping = StartBackend(handler);
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({stable, flapping});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(2);
+  options.reconnect_backoff_initial = absl::Milliseconds(1);
+  options.reconnect_backoff_max = absl::Milliseconds(2);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> completed{0}, failed{0}, wrong{0};
+  std::mutex first_error_mu;
+  std::string first_error;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t) {
+    senders.emplace_back([&, t] {
+      std::counting_semaphore<2> in_flight(2);  // Often nothing pending: closes race with sends.
+      int sent = 0;
+      for (; !stop.load(); ++sent) {
+        in_flight.acquire();
+        const std::string uid = absl::StrCat("f", t, "-", sent);
+        pool->Send(Request{uid, uid}, absl::Now() + absl::Seconds(30), [&, uid](Result result) {
+          if (!result.ok()) {
+            if (failed.fetch_add(1) == 0) {
+              std::lock_guard lock(first_error_mu);
+              first_error = result.status().ToString();
+            }
+          } else if (result->uid != uid || result->val != absl::StrCat("server: hello, ", uid)) {
+            wrong.fetch_add(1);
+          }
+          completed.fetch_add(1);
+          in_flight.release();
+        });
+      }
+      for (int i = 0; i < 2; ++i) in_flight.acquire();  // Every callback ran.
+    });
+  }
+  const absl::Time until = absl::Now() + absl::Seconds(1);
+  for (int flip = 0; absl::Now() < until; ++flip) {
+    resolver->Set(flip % 2 == 0 ? std::vector<uint16_t>{stable} : std::vector<uint16_t>{stable, flapping});
+    absl::SleepFor(absl::Milliseconds(3));  // Pacing the flips; nothing waits on it.
+  }
+  stop.store(true);
+  for (auto& thread : senders) thread.join();
+  EXPECT_EQ(failed.load(), 0) << first_error;
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(completed.load(), 1000);
+  EXPECT_GT(resolver->calls(), 50) << "the address did not flap";
+}
+
 // Verify: the real DNS resolver turns "localhost" into 127.0.0.1 and the
 // pool answers through it.
 TEST_F(PoolTest, DnsResolverResolvesLocalhost) {
