@@ -13,8 +13,8 @@
 //
 // Thread-safety: Start(), RefreshSoon() and Stop() only on `loop` (the
 // pool's control loop); `on_answer` runs there too. Lifetime: shared_ptr;
-// pending timers and resolves keep it alive until they complete; after
-// Stop() it resolves no more and reports nothing.
+// an armed timer keeps it alive (Stop() cancels it); an answer that comes
+// after it is gone, or after Stop(), is dropped.
 #ifndef TCPCORE_NAME_REFRESHER_H_
 #define TCPCORE_NAME_REFRESHER_H_
 
@@ -51,8 +51,6 @@ class NameRefresher : public std::enable_shared_from_this<NameRefresher> {
   void RefreshSoon();
   // Stops for good: cancels the timer; an answer still on its way is dropped.
   void Stop();
-
-  const HostPort& name() const { return name_; }
 
  private:
   using Clock = std::chrono::steady_clock;
