@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   netcat-openbsd procps openssl python3 python3-grpcio python3-grpc-tools
+  libnss-wrapper  # the scale-out test resolves its backend name from a hosts file of its own
 )
 # Node.js and npm for the Node client test; a machine that has node already
 # (not from Debian) keeps it.

@@ -115,30 +115,33 @@ void ClientConnection::ApplySocketOptions() {
 }
 
 CancelHandle ClientConnection::Send(Request request, absl::Time deadline, ResponseCallback done) {
+  CancelHandle handle;
+  if (!TrySend(request, deadline, [&done] { return std::move(done); }, handle)) std::move(done)(close_reason());
+  return handle;
+}
+
+bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::FunctionRef<ResponseCallback()> make_done,
+                               CancelHandle& handle) {
   const Clock::time_point steady_deadline = Clock::now() + absl::ToChronoNanoseconds(std::max(deadline - absl::Now(),
                                                                            absl::ZeroDuration()));
   const int64_t bytes = WireBytes(request);
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(inbox_mu_);
-    if (!refusing_) {
-      pending_count_.fetch_add(1, std::memory_order_relaxed);
-      pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-      inbox_.push_back(Outgoing{id, std::move(request), steady_deadline, std::move(done), bytes});
-      if (!wake_posted_) {
-        wake_posted_ = true;
-        asio::post(loop_, [self = shared_from_this()] { self->DrainInbox(); });
-      }
-      return CancelHandle(weak_from_this(), id);
-    }
+  std::lock_guard lock(inbox_mu_);
+  if (refusing_) return false;
+  pending_count_.fetch_add(1, std::memory_order_relaxed);
+  pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  inbox_.push_back(Outgoing{id, std::move(request), steady_deadline, make_done(), bytes});
+  if (!wake_posted_) {
+    wake_posted_ = true;
+    asio::post(loop_, [self = shared_from_this()] { self->DrainInbox(); });
   }
-  absl::Status reason;
-  {
-    std::lock_guard lock(inbox_mu_);
-    reason = Unshared(close_reason_);
-  }
-  std::move(done)(std::move(reason));
-  return CancelHandle();
+  handle = CancelHandle(weak_from_this(), id);
+  return true;
+}
+
+absl::Status ClientConnection::close_reason() const {
+  std::lock_guard lock(inbox_mu_);
+  return Unshared(close_reason_);
 }
 
 std::pair<ResponseCallback, std::future<absl::StatusOr<Response>>> MakeResponseFuture() {
@@ -160,6 +163,20 @@ void ClientConnection::Close(absl::string_view why) {
   asio::post(loop_, [self = shared_from_this(), reason = std::string(why)] {
     self->Fail(absl::UnavailableError(reason));
   });
+}
+
+bool ClientConnection::CloseIfIdle(absl::string_view why) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    if (refusing_) return true;
+    // Increments happen under this lock, so a zero here cannot be
+    // overtaken by a request about to get in.
+    if (pending_count_.load(std::memory_order_relaxed) != 0) return false;
+    refusing_ = true;
+    close_reason_ = absl::UnavailableError(why);
+  }
+  Close(why);
+  return true;
 }
 
 void ClientConnection::DrainInbox() {

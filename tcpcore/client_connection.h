@@ -44,6 +44,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -133,10 +134,24 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   CancelHandle Send(Request request, absl::Time deadline, ResponseCallback done);
   // Send() for tests and tools: the future holds the answer or error.
   std::future<absl::StatusOr<Response>> SendAsync(Request request, absl::Time deadline);
+  // Send() for an owner that would rather send elsewhere than fail: when the
+  // connection takes no more requests (closed, or closing) it returns false
+  // and touches neither `request` nor `make_done`. Otherwise it takes
+  // `request`, calls `make_done` once for the callback (under the inbox
+  // lock, before the request can complete) and sets `handle`.
+  bool TrySend(Request& request, absl::Time deadline, absl::FunctionRef<ResponseCallback()> make_done,
+               CancelHandle& handle);
+  // Why the connection takes no more requests (OK while it does).
+  absl::Status close_reason() const;
 
   // Fails every pending request with kUnavailable(`why`) and closes.
   // Idempotent; returns at once.
   void Close(absl::string_view why = "connection closed");
+  // Closes only if no request is pending, atomically with TrySend(): a
+  // request either got in first (and the connection stays open) or is
+  // refused, never failed. Returns true when the connection is closing (now
+  // or before). Any thread; returns at once.
+  bool CloseIfIdle(absl::string_view why);
 
   State state() const { return state_.load(std::memory_order_acquire); }
   // Requests sent and not yet completed (queued, held or on the wire).
@@ -218,7 +233,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::atomic<uint64_t> next_id_{1};
 
   // Shared with senders.
-  std::mutex inbox_mu_;
+  mutable std::mutex inbox_mu_;
   std::vector<Outgoing> inbox_;  // Guarded by inbox_mu_.
   bool wake_posted_ = false;     // Guarded by inbox_mu_.
   bool refusing_ = false;        // Guarded by inbox_mu_: closed to new sends.

@@ -1,6 +1,7 @@
 // Pool: the connections the gateway uses to reach its backends. Resolves
-// each backend "host:port" (and re-resolves it, adding addresses that appear
-// and draining ones that vanish), keeps connections to every address, sends
+// each backend "host:port" (and re-resolves it every `resolve_interval`, and
+// soon after a connection to one of its addresses fails, at most once per
+// `resolve_min_gap`), keeps connections to every address, sends
 // each request on the least loaded healthy connection, replaces broken
 // connections with backoff, ejects addresses that keep failing, and bounds
 // the work it accepts.
@@ -15,6 +16,11 @@
 // addresses, comparing pending requests plus pending bytes (one "request"
 // per 4 KiB), so one huge request does not pile small ones behind it; each
 // connection also has a cap on its pending bytes.
+//
+// Discovery: an address that appears in a name's answer is connected at
+// once; one that vanishes is drained: it gets no new requests, the requests
+// already on its connections finish, then they close. A name that fails to
+// resolve keeps its addresses.
 //
 // Health: an address that fails `eject_after_failures` connects in a row is
 // ejected for `ejection_time`. With `health_interval` set, an idle
@@ -63,6 +69,11 @@ struct PoolOptions {
   int grow_at_pending = 64;
   // How often names are resolved again.
   absl::Duration resolve_interval = absl::Seconds(10);
+  // A connection that fails to connect or breaks has its name resolved again
+  // early, but never sooner than this after the name's previous resolve (a
+  // crash-looping backend must not hammer DNS); never more often than
+  // `resolve_interval` would anyway.
+  absl::Duration resolve_min_gap = absl::Seconds(1);
   // Reconnect backoff: doubles from initial to max, with jitter.
   absl::Duration reconnect_backoff_initial = absl::Milliseconds(100);
   absl::Duration reconnect_backoff_max = absl::Seconds(10);

@@ -39,7 +39,6 @@ PoolControl::PoolControl(EventLoopGroup& loops, PoolOptions options, std::shared
       control_(loops.loop(0)),
       options_(std::move(options)),
       resolver_(resolver ? std::move(resolver) : std::make_shared<DnsResolver>(loops.loop(0))),
-      resolve_timer_(control_),
       sweep_timer_(control_) {}
 
 PoolControl::~PoolControl() = default;
@@ -84,6 +83,51 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     return {};
   }
   const int64_t bytes = ClientConnection::WireBytes(request);
+  // A connection the control loop retired (idle, or its address left DNS)
+  // refuses the request instead of failing it, and is out of the ready set
+  // by then, so a second pick finds another. One that just broke refuses
+  // too until its close report reaches the control loop.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    Choice choice = Pick(bytes);
+    if (choice.connection == nullptr) {
+      total_pending_.fetch_sub(1, std::memory_order_relaxed);
+      if (!choice.any_ready) {
+        rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
+        std::move(done)(absl::UnavailableError("no healthy backend connection"));
+      } else {
+        rejected_overload_.fetch_add(1, std::memory_order_relaxed);
+        std::move(done)(absl::ResourceExhaustedError("every backend connection is at its pending cap"));
+      }
+      return {};
+    }
+    AddressCounters* counters = choice.counters;
+    // Counted before the request can complete. Close() returns only after
+    // every callback ran, so `counters` (and the pool) outlive the wrapper.
+    auto admit = [&]() -> ResponseCallback {
+      counters->sent.fetch_add(1, std::memory_order_relaxed);
+      counters->in_flight.fetch_add(1, std::memory_order_relaxed);
+      return WrapCallback(counters, std::move(done));
+    };
+    CancelHandle handle;
+    if (choice.connection->TrySend(request, deadline, admit, handle)) {
+      if (choice.connection->pending_count() >= options_.grow_at_pending &&
+          !counters->grow_requested.exchange(true, std::memory_order_relaxed)) {
+        asio::post(control_, [self = shared_from_this(), counters] {
+          counters->grow_requested.store(false, std::memory_order_relaxed);
+          self->GrowOnControl(absl::StrCat(counters->backend, "|", counters->address));
+        });
+      }
+      return handle;
+    }
+    if (attempt == kAttempts) {
+      admit()(choice.connection->close_reason());
+      return {};
+    }
+  }
+}
+
+PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
   auto fits = [&](const ClientConnection& c) {
     const int64_t count = c.pending_count();
     return count < options_.max_pending_per_connection &&
@@ -91,63 +135,37 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
   };
   auto load = [](const ClientConnection& c) { return c.pending_count() + c.pending_bytes() / kBytesPerRequestWeight; };
   // Only the connection is copied out of the lock (it must stay alive for
-  // Send); the counters live as long as the pool (all_counters_).
-  std::shared_ptr<ClientConnection> chosen;
-  AddressCounters* counters = nullptr;
-  bool any_ready = false;
-  {
-    std::shared_lock lock(ready_mu_);
-    const std::size_t n = ready_.size();
-    any_ready = n > 0;
-    const ReadyConnection* best = nullptr;
-    if (n == 1) {
-      if (fits(*ready_[0].connection)) best = &ready_[0];
-    } else if (n > 1) {
-      const std::size_t i = NextRandom() % n;
-      std::size_t j = NextRandom() % (n - 1);
-      if (j >= i) ++j;
-      for (std::size_t k : {i, j}) {
-        if (fits(*ready_[k].connection) && (best == nullptr || load(*ready_[k].connection) < load(*best->connection))) {
-          best = &ready_[k];
-        }
+  // the send); the counters live as long as the pool (all_counters_).
+  Choice choice;
+  std::shared_lock lock(ready_mu_);
+  const std::size_t n = ready_.size();
+  choice.any_ready = n > 0;
+  const ReadyConnection* best = nullptr;
+  if (n == 1) {
+    if (fits(*ready_[0].connection)) best = &ready_[0];
+  } else if (n > 1) {
+    const std::size_t i = NextRandom() % n;
+    std::size_t j = NextRandom() % (n - 1);
+    if (j >= i) ++j;
+    for (std::size_t k : {i, j}) {
+      if (fits(*ready_[k].connection) && (best == nullptr || load(*ready_[k].connection) < load(*best->connection))) {
+        best = &ready_[k];
       }
-      if (best == nullptr) {  // Both at their cap: look at every connection.
-        for (const ReadyConnection& candidate : ready_) {
-          if (fits(*candidate.connection) &&
-              (best == nullptr || load(*candidate.connection) < load(*best->connection))) {
-            best = &candidate;
-          }
+    }
+    if (best == nullptr) {  // Both at their cap: look at every connection.
+      for (const ReadyConnection& candidate : ready_) {
+        if (fits(*candidate.connection) &&
+            (best == nullptr || load(*candidate.connection) < load(*best->connection))) {
+          best = &candidate;
         }
       }
     }
-    if (best != nullptr) {
-      chosen = best->connection;
-      counters = best->counters.get();
-    }
   }
-  if (chosen == nullptr) {
-    total_pending_.fetch_sub(1, std::memory_order_relaxed);
-    if (!any_ready) {
-      rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
-      std::move(done)(absl::UnavailableError("no healthy backend connection"));
-    } else {
-      rejected_overload_.fetch_add(1, std::memory_order_relaxed);
-      std::move(done)(absl::ResourceExhaustedError("every backend connection is at its pending cap"));
-    }
-    return {};
+  if (best != nullptr) {
+    choice.connection = best->connection;
+    choice.counters = best->counters.get();
   }
-  counters->sent.fetch_add(1, std::memory_order_relaxed);
-  counters->in_flight.fetch_add(1, std::memory_order_relaxed);
-  if (chosen->pending_count() >= options_.grow_at_pending &&
-      !counters->grow_requested.exchange(true, std::memory_order_relaxed)) {
-    asio::post(control_, [self = shared_from_this(), counters] {
-      counters->grow_requested.store(false, std::memory_order_relaxed);
-      self->GrowOnControl(absl::StrCat(counters->backend, "|", counters->address));
-    });
-  }
-  // Close() returns only after every callback ran, so `counters` (and the
-  // pool) outlive the wrapper.
-  return chosen->Send(std::move(request), deadline, WrapCallback(counters, std::move(done)));
+  return choice;
 }
 
 ResponseCallback PoolControl::WrapCallback(AddressCounters* counters, ResponseCallback done) {
@@ -162,31 +180,17 @@ ResponseCallback PoolControl::WrapCallback(AddressCounters* counters, ResponseCa
 
 void PoolControl::StartOnControl() {
   if (control_closed_) return;
-  ResolveAllOnControl();
-  ArmResolveTimer();
-  ArmSweepTimer();
-}
-
-void PoolControl::ArmResolveTimer() {
-  resolve_timer_.expires_after(absl::ToChronoNanoseconds(std::max(options_.resolve_interval, absl::Milliseconds(10))));
-  resolve_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
-    if (error || self->control_closed_) return;
-    self->ResolveAllOnControl();
-    self->ArmResolveTimer();
-  });
-}
-
-void PoolControl::ResolveAllOnControl() {
   for (const HostPort& backend : backends_) {
-    resolver_->Resolve(backend, [weak = weak_from_this(), backend](
-                                    absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result) {
-      auto self = weak.lock();
-      if (!self) return;
-      asio::post(self->control_, [self, backend, result = std::move(result)]() mutable {
-        self->OnResolvedOnControl(backend, std::move(result));
-      });
-    });
+    auto [it, added] = refreshers_.try_emplace(backend.ToString());
+    if (!added) continue;  // The same name twice.
+    it->second = std::make_shared<NameRefresher>(
+        control_, backend, resolver_, options_.resolve_interval, options_.resolve_min_gap,
+        [weak = weak_from_this()](const HostPort& name, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> answer) {
+          if (auto self = weak.lock()) self->OnResolvedOnControl(name, std::move(answer));
+        });
+    it->second->Start();
   }
+  ArmSweepTimer();
 }
 
 void PoolControl::OnResolvedOnControl(const HostPort& backend,
@@ -199,6 +203,7 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
                                          result.ok() ? "resolved to no address" : result.status().message()));
     return;
   }
+  bool changed = false;
   absl::flat_hash_set<std::string> current;
   for (const asio::ip::tcp::endpoint& endpoint : *result) {
     const std::string key = absl::StrCat(prefix, endpoint.address().to_string(), ":", endpoint.port());
@@ -207,12 +212,15 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
     if (it == addresses_.end()) {
       AddAddressOnControl(backend, endpoint);
     } else if (it->second->draining) {  // Came back before it was gone.
-      it->second->draining = false;
-      it->second->counters->draining.store(false, std::memory_order_relaxed);
-      ReplenishOnControl(*it->second);
+      Address& back = *it->second;
+      back.draining = false;
+      back.counters->draining.store(false, std::memory_order_relaxed);
+      // Its connections not yet closing are in service again.
+      absl::erase_if(back.retiring, [](const auto& entry) { return !entry.second; });
+      ReplenishOnControl(back);
+      changed = true;
     }
   }
-  bool changed = false;
   std::vector<std::string> gone;
   for (auto& [key, address] : addresses_) {
     if (absl::StartsWith(key, prefix) && !current.contains(key) && !address->draining) {
@@ -221,15 +229,19 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
       address->draining = true;
       address->counters->draining.store(true, std::memory_order_relaxed);
       if (address->reconnect_timer) address->reconnect_timer->cancel();
-      for (const auto& connection : address->connections) {
-        if (connection->pending_count() == 0) connection->Close("address left DNS");
-      }
+      for (const auto& connection : address->connections) RetireOnControl(*address, *connection);
       changed = true;
       if (address->connections.empty()) gone.push_back(key);
     }
   }
   for (const std::string& key : gone) RemoveAddressOnControl(key);
-  if (changed) PublishOnControl();
+  if (!changed) return;
+  // Out of the ready set first, so no sender can still be handing them a
+  // request; then close the idle ones (the rest at a later sweep).
+  PublishOnControl();
+  for (auto& [key, address] : addresses_) {
+    if (absl::StartsWith(key, prefix) && address->draining) CloseRetiredOnControl(*address);
+  }
 }
 
 void PoolControl::AddAddressOnControl(const HostPort& backend, const asio::ip::tcp::endpoint& endpoint) {
@@ -315,6 +327,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     --live_connections_;
   }
   address.probing.erase(connection);
+  const bool retired = address.retiring.erase(connection) > 0;
   address.connections.erase(c);
   state_changed_.notify_all();
   PublishOnControl();
@@ -322,7 +335,12 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (address.connections.empty()) RemoveAddressOnControl(key);
     return;
   }
-  if (closed_before_ready) {
+  if (!retired && !address.draining) {
+    // It failed to connect or broke: the backend may have moved or gone.
+    auto refresher = refreshers_.find(address.counters->backend);
+    if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
+  }
+  if (closed_before_ready && !retired) {
     ++address.consecutive_failures;
     if (address.consecutive_failures >= options_.eject_after_failures && !address.counters->ejected.load()) {
       address.counters->ejected.store(true, std::memory_order_relaxed);
@@ -395,6 +413,7 @@ void PoolControl::GrowOnControl(const std::string& key) {
   }
   // Grow only when every connection of this address is busy.
   for (const auto& connection : address.connections) {
+    if (address.retiring.contains(connection.get())) continue;
     if (connection->state() != ClientConnection::State::kReady ||
         connection->pending_count() < options_.grow_at_pending) {
       return;
@@ -418,20 +437,20 @@ void PoolControl::ArmSweepTimer() {
 void PoolControl::SweepOnControl() {
   const Clock::time_point now = Clock::now();
   const std::size_t keep = static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
+  bool retired = false;
   for (auto& [key, address_ptr] : addresses_) {
     Address& address = *address_ptr;
-    if (address.draining) {
-      for (const auto& connection : address.connections) {
-        if (connection->pending_count() == 0) connection->Close("address left DNS");
-      }
-      continue;
-    }
-    std::size_t open = address.connections.size();
+    if (address.draining) continue;  // Every connection is retiring already.
+    std::size_t open = address.connections.size() - address.retiring.size();
     for (const auto& connection : address.connections) {
-      if (connection->state() != ClientConnection::State::kReady || connection->pending_count() != 0) continue;
+      if (connection->state() != ClientConnection::State::kReady || connection->pending_count() != 0 ||
+          address.retiring.contains(connection.get())) {
+        continue;
+      }
       const auto idle_for = now - connection->idle_since();
       if (open > keep && idle_for >= absl::ToChronoNanoseconds(options_.idle_timeout)) {
-        connection->Close("idle");
+        RetireOnControl(address, *connection);
+        retired = true;
         --open;
         continue;
       }
@@ -440,6 +459,10 @@ void PoolControl::SweepOnControl() {
         ProbeOnControl(address, connection);
       }
     }
+  }
+  if (retired) PublishOnControl();  // Before closing them, as in OnResolvedOnControl.
+  for (auto& [key, address] : addresses_) {
+    if (!address->retiring.empty()) CloseRetiredOnControl(*address);
   }
 }
 
@@ -463,6 +486,17 @@ void PoolControl::ProbeOnControl(Address& address, const std::shared_ptr<ClientC
       });
 }
 
+void PoolControl::RetireOnControl(Address& address, ClientConnection& connection) {
+  address.retiring.try_emplace(&connection, false);
+}
+
+void PoolControl::CloseRetiredOnControl(Address& address) {
+  const absl::string_view why = address.draining ? "address left DNS" : "idle";
+  for (auto& [connection, closing] : address.retiring) {
+    if (!closing) closing = connection->CloseIfIdle(why);
+  }
+}
+
 void PoolControl::RemoveAddressOnControl(const std::string& key) {
   auto it = addresses_.find(key);
   if (it == addresses_.end()) return;
@@ -477,7 +511,7 @@ void PoolControl::PublishOnControl() {
     for (const auto& [key, address] : addresses_) {
       if (address->draining || address->counters->ejected.load()) continue;
       for (const auto& connection : address->connections) {
-        if (connection->state() == ClientConnection::State::kReady) {
+        if (connection->state() == ClientConnection::State::kReady && !address->retiring.contains(connection.get())) {
           ready.push_back({connection, address->counters});
         }
       }
@@ -496,7 +530,7 @@ void PoolControl::RequestClose() {
 
 void PoolControl::CloseOnControl() {
   control_closed_ = true;
-  resolve_timer_.cancel();
+  for (auto& [name, refresher] : refreshers_) refresher->Stop();
   sweep_timer_.cancel();
   PublishOnControl();
   std::vector<std::string> empty;

@@ -1,5 +1,6 @@
 // PoolControl: the state behind a Pool. Its structure (backend addresses,
-// their connections, reconnect/resolve/sweep timers) lives on the control
+// their connections, reconnect/sweep timers, a NameRefresher per name) lives
+// on the control
 // loop (the group's loop 0); the set of ready connections that Send() picks
 // from is published to senders under a reader-writer lock. Internal to
 // tcpcore; users see Pool (pool.h documents the behaviour).
@@ -21,8 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "asio/steady_timer.hpp"
+#include "tcpcore/name_refresher.h"
 #include "tcpcore/pool.h"
 
 namespace tcpcore {
@@ -67,6 +70,10 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     std::vector<std::shared_ptr<ClientConnection>> connections;
     absl::flat_hash_set<ClientConnection*> ready;   // Connections that became ready.
     absl::flat_hash_set<ClientConnection*> probing;  // Health probe in flight.
+    // Connections taken out of service (idle, or the address left DNS):
+    // never published as ready, closed with CloseIfIdle once nothing is
+    // pending (true: it is closing); their close is no failure.
+    absl::flat_hash_map<ClientConnection*, bool> retiring;
     int consecutive_failures = 0;
     Clock::time_point ejected_until{};
     bool draining = false;
@@ -79,9 +86,17 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     std::shared_ptr<ClientConnection> connection;
     std::shared_ptr<AddressCounters> counters;
   };
+  // What Pick() found: a connection with room for the request, or none.
+  struct Choice {
+    std::shared_ptr<ClientConnection> connection;
+    AddressCounters* counters = nullptr;
+    bool any_ready = false;
+  };
+
+  // Power of two choices among the ready connections (any thread).
+  Choice Pick(int64_t bytes) const;
 
   void StartOnControl();
-  void ResolveAllOnControl();
   void OnResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
   void AddAddressOnControl(const HostPort& backend, const asio::ip::tcp::endpoint& endpoint);
   void OpenConnectionOnControl(Address& address);
@@ -91,10 +106,13 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void GrowOnControl(const std::string& key);
   void SweepOnControl();
   void ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection);
+  // Takes a connection out of service; publish before closing retired ones.
+  void RetireOnControl(Address& address, ClientConnection& connection);
+  // Closes the address's retired connections that have nothing pending.
+  void CloseRetiredOnControl(Address& address);
   void RemoveAddressOnControl(const std::string& key);
   void PublishOnControl();
   void CloseOnControl();
-  void ArmResolveTimer();
   void ArmSweepTimer();
   Clock::duration BackoffFor(int failures);
   ResponseCallback WrapCallback(AddressCounters* counters, ResponseCallback done);
@@ -112,7 +130,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
 
   // Control loop.
   std::map<std::string, std::unique_ptr<Address>> addresses_;
-  asio::steady_timer resolve_timer_;
+  std::map<std::string, std::shared_ptr<NameRefresher>> refreshers_;  // By backend "host:port".
   asio::steady_timer sweep_timer_;
   bool control_closed_ = false;
 

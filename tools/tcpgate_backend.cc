@@ -1,5 +1,6 @@
 // tcpgate-backend: the reference newline-JSON TCP backend. Answers every
-// request {"Uid":u,"Val":v} with {"Uid":u,"Val":"server: hello, "+v,"Ts":now}.
+// request {"Uid":u,"Val":v} with {"Uid":u,"Val":"server: hello, "+v,"Ts":now},
+// at once or after --answer_delay.
 // See docs/protocol.md and README.md.
 #include <csignal>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/log.h"
 #include "tcpcore/server.h"
+#include "tools/delayed_hello_handler.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:3000", "host:port to listen on (port 0: any free port)");
 ABSL_FLAG(int, threads, 0, "event-loop threads; 0 means one per core");
@@ -28,6 +30,8 @@ ABSL_FLAG(bool, tcp_nodelay, true, "set TCP_NODELAY on connections");
 ABSL_FLAG(bool, log_connections, true, "log each connect and disconnect");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "on SIGINT/SIGTERM, how long connections may take to flush their answers");
+ABSL_FLAG(absl::Duration, answer_delay, absl::ZeroDuration(),
+          "answer each request this long after it arrived, to model a slow backend; 0: at once");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -54,7 +58,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   tcpcore::EventLoopGroup loops(threads, "backend");
-  auto server = std::make_unique<tcpcore::Server>(loops, options, std::make_shared<tcpcore::HelloHandler>());
+  std::shared_ptr<tcpcore::RequestHandler> handler = std::make_shared<tcpcore::HelloHandler>();
+  if (const absl::Duration delay = absl::GetFlag(FLAGS_answer_delay); delay > absl::ZeroDuration()) {
+    handler = std::make_shared<tcpgate::DelayedHelloHandler>(loops.loop(0), delay);
+  }
+  auto server = std::make_unique<tcpcore::Server>(loops, options, std::move(handler));
   if (absl::Status status = server->Start(); !status.ok()) {
     tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate-backend: ", status.message()));
     return 1;

@@ -288,6 +288,35 @@ TEST_F(ClientConnectionTest, CloseFailsPendingRequests) {
   EXPECT_THAT(result.status().message(), HasSubstr("shutting down"));
 }
 
+// Verify: CloseIfIdle() leaves a connection with a request pending open
+// (the request is answered), closes it once idle, and from then on TrySend()
+// refuses without taking the request or making its callback.
+TEST_F(ClientConnectionTest, CloseIfIdleNeverFailsARequestAndThenRefuses) {
+  ConnectToRaw();
+  auto a = Send("a", "v");
+  NextRequest();
+  EXPECT_FALSE(connection_->CloseIfIdle("retired"));
+  ASSERT_TRUE(peer_->Write(Answer("a", "answer")).ok());
+  Result result = Get(a);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->val, "answer");
+
+  EXPECT_TRUE(connection_->CloseIfIdle("retired"));
+  Request request{"b", "v"};
+  bool made = false;
+  CancelHandle handle;
+  EXPECT_FALSE(connection_->TrySend(request, Far(), [&made]() -> ResponseCallback {
+    made = true;
+    return [](Result) {};
+  }, handle));
+  EXPECT_FALSE(made);
+  EXPECT_EQ(request.uid, "b") << "a refused request stays with the caller";
+  EXPECT_THAT(connection_->close_reason().message(), HasSubstr("retired"));
+  absl::StatusOr<std::string> rest = peer_->ReadToEof();
+  ASSERT_TRUE(rest.ok()) << "the connection did not close: " << rest.status();
+  EXPECT_EQ(*rest, "") << "the refused request was written";
+}
+
 // Verify: connecting to a port nobody listens on fails fast.
 TEST_F(ClientConnectionTest, DialToClosedPortFailsFast) {
   const uint16_t port = listener_->port();

@@ -1,6 +1,8 @@
 // Tests for Pool over real sockets: balancing and exactly-once answers under
 // load, backends dying and coming back, stuck backends, dial timeouts,
-// backpressure, DNS changes (through a fake resolver) and Close() under load.
+// backpressure, discovery (a fake resolver: names followed, resolved again
+// after failures with a rate limit, addresses added and drained; the real
+// DNS resolver on localhost) and Close() under load.
 #include "tcpcore/pool.h"
 
 #include <atomic>
@@ -63,7 +65,8 @@ class DelayingHandler : public RequestHandler {
   std::mt19937_64 random_{42};
 };
 
-// Hands out a fixed answer that the test changes (the resolver seam).
+// Hands out a fixed answer that the test changes (the resolver seam), and
+// remembers when it was asked.
 class FakeResolver : public AddressResolver {
  public:
   void Set(std::vector<uint16_t> ports) {
@@ -74,14 +77,61 @@ class FakeResolver : public AddressResolver {
     std::vector<asio::ip::tcp::endpoint> endpoints;
     {
       std::lock_guard lock(mu_);
+      calls_.push_back(std::chrono::steady_clock::now());
       for (uint16_t port : ports_) endpoints.emplace_back(asio::ip::make_address("127.0.0.1"), port);
     }
     done(std::move(endpoints));
+  }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(calls_.size());
+  }
+  std::vector<std::chrono::steady_clock::time_point> call_times() {
+    std::lock_guard lock(mu_);
+    return calls_;
   }
 
  private:
   std::mutex mu_;
   std::vector<uint16_t> ports_;
+  std::vector<std::chrono::steady_clock::time_point> calls_;
+};
+
+// Holds every request unanswered until Open(), then answers the held ones
+// and every later one like HelloHandler.
+class GateHandler : public RequestHandler {
+ public:
+  void OnRequest(const Request& request, ReplyContext& reply) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!open_) {
+        held_.push_back({request, reply.Defer()});
+        return;
+      }
+    }
+    reply.Reply(Answer(request));
+  }
+  int held() {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(held_.size());
+  }
+  void Open() {
+    std::vector<std::pair<Request, DeferredReply>> held;
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+      held.swap(held_);
+    }
+    for (auto& [request, answer] : held) answer.Send(Answer(request));
+  }
+
+ private:
+  static Response Answer(const Request& request) {
+    return Response{request.uid, absl::StrCat(HelloHandler::kGreeting, request.val), ""};
+  }
+  std::mutex mu_;
+  bool open_ = false;
+  std::vector<std::pair<Request, DeferredReply>> held_;
 };
 
 class PoolTest : public ::testing::Test {
@@ -382,6 +432,255 @@ TEST_F(PoolTest, FollowsResolverChanges) {
   }
   EXPECT_EQ(Find(pool->stats(), second)->sent, 20u);
   EXPECT_EQ(Find(pool->stats(), second)->backend, "backend.test:3000");
+}
+
+// Verify: when a backend's connection breaks, its name is resolved again at
+// once rather than at the next interval (an hour away here), so a backend
+// that moved to a new address is found within about a second.
+TEST_F(PoolTest, ConnectionFailureResolvesTheNameLongBeforeTheInterval) {
+  const uint16_t old_port = StartBackend();
+  const uint16_t new_port = StartBackend();
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({old_port});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Hours(1);
+  options.resolve_min_gap = absl::Milliseconds(200);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  ASSERT_EQ(resolver->calls(), 1);
+
+  resolver->Set({new_port});  // The backend moves: only a resolve can tell.
+  const absl::Time broken_at = absl::Now();
+  servers_[0]->Shutdown(absl::ZeroDuration());
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* moved = Find(s, new_port);
+    return moved != nullptr && moved->connections_open >= 1 && Find(s, old_port) == nullptr;
+  }));
+  EXPECT_LT(absl::Now() - broken_at, absl::Seconds(5));
+  EXPECT_GE(resolver->calls(), 2);
+  auto future = pool->SendAsync(Request{"after-move", "x"}, absl::Now() + absl::Seconds(30));
+  Result result = Get(future);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->val, "server: hello, x");
+}
+
+// Verify: a backend whose connects fail over and over (a crash loop) makes
+// the pool resolve its name again, but never twice within resolve_min_gap.
+TEST_F(PoolTest, ResolvesAfterFailuresAreRateLimited) {
+  absl::StatusOr<RawListener> closed = RawListener::Listen();
+  ASSERT_TRUE(closed.ok());
+  const uint16_t refused_port = closed->port();
+  closed->Close();  // Connects are refused.
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({refused_port});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Hours(1);
+  options.resolve_min_gap = absl::Milliseconds(250);
+  options.eject_after_failures = 1000;  // Keep reconnecting at the backoff's pace.
+  options.reconnect_backoff_max = absl::Milliseconds(20);
+  auto pool = StartPool(options, resolver);
+
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats&) { return resolver->calls() >= 5; }));
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  const uint64_t failed_connects = pool->stats().total.reconnects;
+  EXPECT_GE(failed_connects, 20u) << "the crash loop was not faster than the rate limit";
+  const std::vector<std::chrono::steady_clock::time_point> times = resolver->call_times();
+  for (std::size_t i = 1; i < times.size(); ++i) {
+    EXPECT_GE(times[i] - times[i - 1], std::chrono::milliseconds(245)) << "resolves " << i - 1 << " and " << i;
+  }
+  EXPECT_LE(static_cast<int64_t>(times.size()), elapsed / std::chrono::milliseconds(250) + 2);
+}
+
+// Verify: an address that appears in the name's answer takes requests
+// within one resolve interval (plus the time to connect).
+TEST_F(PoolTest, NewAddressIsUsedWithinOneInterval) {
+  const uint16_t first = StartBackend();
+  const uint16_t added = StartBackend();
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({first});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(500);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+
+  resolver->Set({first, added});
+  const absl::Time changed_at = absl::Now();
+  absl::Duration used_after = absl::InfiniteDuration();
+  for (int i = 0; absl::Now() - changed_at < absl::Seconds(10); ++i) {
+    auto future = pool->SendAsync(Request{absl::StrCat("n", i), "x"}, absl::Now() + absl::Seconds(30));
+    ASSERT_TRUE(Get(future).ok());
+    const PoolStats stats = pool->stats();
+    const BackendStats* b = Find(stats, added);
+    if (b != nullptr && b->sent > 0) {
+      used_after = absl::Now() - changed_at;
+      break;
+    }
+  }
+  EXPECT_LT(used_after, options.resolve_interval + absl::Milliseconds(500));
+}
+
+// Verify: an address that leaves the name's answer gets no new request, the
+// requests already on its connection still get their answers, and then it
+// is dropped.
+TEST_F(PoolTest, RemovedAddressFinishesItsRequestsAndGetsNoNewOnes) {
+  auto gate = std::make_shared<GateHandler>();
+  const uint16_t leaving = StartBackend(gate);
+  const uint16_t staying = StartBackend();
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({leaving});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(50);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+
+  std::vector<std::future<Result>> in_flight;
+  for (int i = 0; i < 10; ++i) {
+    in_flight.push_back(pool->SendAsync(Request{absl::StrCat("held", i), absl::StrCat(i)}, absl::Now() + absl::Seconds(30)));
+  }
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats&) { return gate->held() == 10; }));
+
+  resolver->Set({staying});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* gone = Find(s, leaving);
+    const BackendStats* kept = Find(s, staying);
+    return gone != nullptr && gone->draining && kept != nullptr && kept->connections_open >= 1;
+  }));
+  for (int i = 0; i < 50; ++i) {
+    auto future = pool->SendAsync(Request{absl::StrCat("new", i), "x"}, absl::Now() + absl::Seconds(30));
+    ASSERT_TRUE(Get(future).ok());
+  }
+  EXPECT_EQ(Find(pool->stats(), leaving)->sent, 10u) << "a draining address got new requests";
+  EXPECT_EQ(Find(pool->stats(), staying)->sent, 50u);
+  EXPECT_EQ(gate->held(), 10);
+
+  gate->Open();
+  for (int i = 0; i < 10; ++i) {
+    Result result = Get(in_flight[i]);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->uid, absl::StrCat("held", i));
+    EXPECT_EQ(result->val, absl::StrCat("server: hello, ", i));
+  }
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) { return Find(s, leaving) == nullptr; }));
+}
+
+// Verify: an address that leaves the answer while it has requests in flight
+// and comes back before they finish takes new requests again.
+TEST_F(PoolTest, AddressBackBeforeItsDrainEndsIsUsedAgain) {
+  auto gate = std::make_shared<GateHandler>();
+  const uint16_t returning = StartBackend(gate);
+  const uint16_t other = StartBackend();
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({returning});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(20);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  auto held = pool->SendAsync(Request{"held", "x"}, absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats&) { return gate->held() == 1; }));
+
+  resolver->Set({other});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* r = Find(s, returning);
+    const BackendStats* o = Find(s, other);
+    return r != nullptr && r->draining && o != nullptr && o->connections_open >= 1;
+  }));
+  resolver->Set({returning, other});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* r = Find(s, returning);
+    return r != nullptr && !r->draining;
+  }));
+  gate->Open();
+  ASSERT_TRUE(Get(held).ok());
+  for (int i = 0; i < 100; ++i) {
+    auto future = pool->SendAsync(Request{absl::StrCat("r", i), "x"}, absl::Now() + absl::Seconds(30));
+    ASSERT_TRUE(Get(future).ok());
+  }
+  EXPECT_GT(Find(pool->stats(), returning)->sent, 1u) << "the address that came back takes no requests";
+}
+
+// Verify: under load, with one address leaving and rejoining the name's
+// answer every few milliseconds, no request fails: a request either goes to
+// a connection that stays open until it is answered, or to another one.
+TEST_F(PoolTest, AddressFlappingInAndOutOfTheAnswerFailsNoRequest) {
+  auto handler = std::make_shared<DelayingHandler>(std::chrono::microseconds(300));
+  const uint16_t stable = StartBackend(handler);
+  const uint16_t flapping = StartBackend(handler);
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({stable, flapping});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(2);
+  options.reconnect_backoff_initial = absl::Milliseconds(1);
+  options.reconnect_backoff_max = absl::Milliseconds(2);
+  auto pool = StartPool(options, resolver);
+  ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> completed{0}, failed{0}, wrong{0};
+  std::mutex first_error_mu;
+  std::string first_error;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t) {
+    senders.emplace_back([&, t] {
+      std::counting_semaphore<2> in_flight(2);  // Often nothing pending: closes race with sends.
+      int sent = 0;
+      for (; !stop.load(); ++sent) {
+        in_flight.acquire();
+        const std::string uid = absl::StrCat("f", t, "-", sent);
+        pool->Send(Request{uid, uid}, absl::Now() + absl::Seconds(30), [&, uid](Result result) {
+          if (!result.ok()) {
+            if (failed.fetch_add(1) == 0) {
+              std::lock_guard lock(first_error_mu);
+              first_error = result.status().ToString();
+            }
+          } else if (result->uid != uid || result->val != absl::StrCat("server: hello, ", uid)) {
+            wrong.fetch_add(1);
+          }
+          completed.fetch_add(1);
+          in_flight.release();
+        });
+      }
+      for (int i = 0; i < 2; ++i) in_flight.acquire();  // Every callback ran.
+    });
+  }
+  const absl::Time until = absl::Now() + absl::Seconds(1);
+  for (int flip = 0; absl::Now() < until; ++flip) {
+    resolver->Set(flip % 2 == 0 ? std::vector<uint16_t>{stable} : std::vector<uint16_t>{stable, flapping});
+    absl::SleepFor(absl::Milliseconds(3));  // Pacing the flips; nothing waits on it.
+  }
+  stop.store(true);
+  for (auto& thread : senders) thread.join();
+  EXPECT_EQ(failed.load(), 0) << first_error;
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(completed.load(), 1000);
+  EXPECT_GT(resolver->calls(), 50) << "the address did not flap";
+}
+
+// Verify: the real DNS resolver turns "localhost" into 127.0.0.1 and the
+// pool answers through it.
+TEST_F(PoolTest, DnsResolverResolvesLocalhost) {
+  const uint16_t port = StartBackend();
+  PoolOptions options = Options({});
+  options.backends = {absl::StrCat("localhost:", port)};
+  auto pool = StartPool(options);  // No resolver given: DNS.
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  for (int i = 0; i < 20; ++i) {
+    auto future = pool->SendAsync(Request{absl::StrCat("dns", i), "x"}, absl::Now() + absl::Seconds(30));
+    Result result = Get(future);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->uid, absl::StrCat("dns", i));
+  }
+  const PoolStats stats = pool->stats();
+  const BackendStats* local = Find(stats, port);
+  ASSERT_NE(local, nullptr) << "localhost did not resolve to 127.0.0.1";
+  EXPECT_EQ(local->backend, absl::StrCat("localhost:", port));
+  EXPECT_EQ(local->ok, 20u);
 }
 
 // Verify: with health checks on, a connection to a backend that is alive at

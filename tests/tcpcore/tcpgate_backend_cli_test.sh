@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end check of the tcpgate-backend binary as a user runs it: it starts
 # on an ephemeral port, answers the README's nc one-liner, rejects a bad flag,
-# and exits 0 on SIGTERM after draining.
+# exits 0 on SIGTERM after draining, and answers late with --answer_delay.
 set -euo pipefail
 backend=$1
 source "$(dirname "$0")/../port_from_log.sh"
@@ -28,4 +28,17 @@ wait $pid || status=$?
 if [ "$status" -ne 0 ]; then echo "FAIL: exit status $status after SIGTERM"; cat "$work/log"; exit 1; fi
 grep -q "connection from 127.0.0.1:[0-9]* opened" "$work/log" || { echo "FAIL: connect not logged"; exit 1; }
 grep -q "connection from 127.0.0.1:[0-9]* closed" "$work/log" || { echo "FAIL: disconnect not logged"; exit 1; }
+
+# --answer_delay: the same answer, no sooner than the delay.
+"$backend" --listen=127.0.0.1:0 --threads=1 --answer_delay=300ms 2>"$work/slow.log" &
+pid=$!
+port=$(port_from_log "$work/slow.log" "listening on" $pid)
+start=$(date +%s%N)
+answer=$(printf '{"Uid":"slow-1","Val":"v"}\n' | timeout 10 nc -N 127.0.0.1 "$port")
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "delayed answer after ${elapsed_ms} ms: $answer"
+[[ "$answer" == '{"Uid":"slow-1","Val":"server: hello, v","Ts":"'* ]] || { echo "FAIL: unexpected delayed answer"; exit 1; }
+(( elapsed_ms >= 300 )) || { echo "FAIL: answered after ${elapsed_ms} ms, before the 300 ms delay"; exit 1; }
+kill -TERM $pid
+wait $pid || { echo "FAIL: the delayed backend did not exit 0"; exit 1; }
 echo "PASS"
