@@ -24,6 +24,10 @@ std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::
 }
 
 std::vector<std::string> FlagsDefinedIn(absl::string_view file) {
+  // Abseil reports a flag's file with its leading slashes removed
+  // (absl/flags/usage_config: NormalizeFilename); do the same to __FILE__.
+  const std::size_t start = file.find_first_not_of("/\\");
+  file.remove_prefix(start == absl::string_view::npos ? file.size() : start);
   std::vector<std::string> names;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (flag->Filename() == file) names.emplace_back(name);
