@@ -21,7 +21,7 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:3000", "host:port to listen on (port 0: any free port)");
 ABSL_FLAG(int, threads, 0, "event-loop threads; 0 means one per core");
-ABSL_FLAG(int, max_connections, 0, "open connections allowed at once; 0 means no limit");
+ABSL_FLAG(int, max_connections, 10000, "open connections allowed at once (beyond: -ERR and close); 0 means no limit");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::ZeroDuration(),
           "close a connection idle this long, e.g. 5m; 0 means never");
 ABSL_FLAG(int64_t, max_frame_bytes, 1 << 20, "longest request line accepted, in bytes");
