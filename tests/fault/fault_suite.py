@@ -4,7 +4,8 @@ processes on 127.0.0.1 under steady load from `tcpgate-cli bench`, through six
 faults. For each: requests sent = OK + each error status (as the client
 counted), none unanswered, none answered later than its deadline + 100 ms,
 none crossed to another uid, the gateway's pool pending count back to 0, and
-its RSS back within 10 % of its level before the fault. Prints a Markdown table; exits non-zero on a
+its RSS back within 10 % (or 4 MiB, for a process this small) of its level
+before the fault. Prints a Markdown table; exits non-zero on a
 failed check.
 
 Usage: fault_suite.py BIN_DIR [--soak] [--markdown FILE]
@@ -33,6 +34,11 @@ SCALE = 4 if args.soak else 1
 WORK = tempfile.mkdtemp(prefix="tcpgate-fault-")
 DEADLINE_S = 1.0          # The gateway's --default_timeout: every request's deadline.
 MAX_LATE_MS = 100.0
+# RSS after a fault may exceed the level before by 10 % or by this, whichever
+# is larger: the gateway is ~22 MiB, and the allocator keeps 0.5-3 MiB after
+# a fault whether the load lasts 5 s or 20 s (--soak), which is retention,
+# not growth; a leak would scale with the load.
+RSS_SLACK_KIB = 4096
 processes = []
 
 
@@ -169,7 +175,8 @@ def scenario(name, gateway, load, actions, expect_codes=(), gateway_exits=False,
         (row["max_late_ms"] <= MAX_LATE_MS, f"an answer {row['max_late_ms']:.1f} ms after its deadline"),
         (row["ok"] > 0, "no request succeeded"),
         (gateway_exits or pending == 0, f"pending {pending} after the load"),
-        (gateway_exits or rss_after <= 1.1 * rss_before, f"RSS grew from {rss_before} to {rss_after} KiB"),
+        (gateway_exits or rss_after <= rss_before + max(0.1 * rss_before, RSS_SLACK_KIB),
+         f"RSS grew from {rss_before} to {rss_after} KiB"),
     ]
     for code in expect_codes:
         checks.append((statuses.get(code, 0) > 0, f"expected some {code}"))
