@@ -61,6 +61,8 @@ ABSL_FLAG(absl::Duration, keepalive_interval, absl::Seconds(10), "TCP keepalive:
 ABSL_FLAG(int, keepalive_count, 3, "TCP keepalive: unanswered probes before the connection is dead");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60), "close backend connections beyond min_idle idle this long");
 ABSL_FLAG(absl::Duration, resolve_interval, absl::Seconds(10), "how often backend names are resolved again");
+ABSL_FLAG(absl::Duration, resolve_min_gap, absl::Seconds(1),
+          "after a backend connection fails its name is resolved again, but at most this often");
 ABSL_FLAG(absl::Duration, health_interval, absl::ZeroDuration(), "probe idle backend connections this often; 0: off");
 ABSL_FLAG(int, eject_after_failures, 3, "failed connects in a row before a backend address is ejected");
 ABSL_FLAG(absl::Duration, ejection_time, absl::Seconds(10), "how long an ejected backend address rests");
@@ -102,6 +104,7 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   options.connection.late_response_window = absl::GetFlag(FLAGS_late_response_window);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   options.resolve_interval = absl::GetFlag(FLAGS_resolve_interval);
+  options.resolve_min_gap = absl::GetFlag(FLAGS_resolve_min_gap);
   options.health_interval = absl::GetFlag(FLAGS_health_interval);
   options.eject_after_failures = absl::GetFlag(FLAGS_eject_after_failures);
   options.ejection_time = absl::GetFlag(FLAGS_ejection_time);
