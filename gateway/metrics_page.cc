@@ -3,6 +3,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 
@@ -56,8 +57,9 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
       const auto status_code = static_cast<grpc::StatusCode>(code);
       const uint64_t count = requests.requests(rpc, status_code);
       if (count == 0 && status_code != grpc::StatusCode::OK) continue;
-      page.Sample("tcpgate_requests_total",
-                  {{"rpc", RequestMetrics::RpcName(rpc)}, {"code", RequestMetrics::CodeName(status_code)}}, count);
+      // Abseil's codes are gRPC's, and so are their names.
+      const std::string code_name = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+      page.Sample("tcpgate_requests_total", {{"rpc", RequestMetrics::RpcName(rpc)}, {"code", code_name}}, count);
     }
   }
 

@@ -39,12 +39,4 @@ RequestMetrics::Histogram RequestMetrics::latency(Rpc rpc) const {
 
 absl::string_view RequestMetrics::RpcName(Rpc rpc) { return rpc == Rpc::kSend ? "Send" : "SendStream"; }
 
-absl::string_view RequestMetrics::CodeName(grpc::StatusCode code) {
-  static constexpr std::array<absl::string_view, kCodeCount> kNames = {
-      "OK",           "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-      "OUT_OF_RANGE", "UNIMPLEMENTED",     "INTERNAL",       "UNAVAILABLE",      "DATA_LOSS",         "UNAUTHENTICATED"};
-  return kNames[CodeIndex(code)];
-}
-
 }  // namespace tcpgate

@@ -43,7 +43,6 @@ class RequestMetrics {
   Histogram latency(Rpc rpc) const;
 
   static absl::string_view RpcName(Rpc rpc);
-  static absl::string_view CodeName(grpc::StatusCode code);
 
  private:
   struct PerRpc {

@@ -54,21 +54,6 @@ ABSL_FLAG(std::string, auth_token_file, "", "file holding the gateway's bearer t
 
 namespace {
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "ERROR";
-  }
-}
-
 absl::StatusOr<tcpgate::ClientSecurity> SecurityFromFlags() {
   tcpgate::ClientSecurityOptions options;
   options.tls = absl::GetFlag(FLAGS_tls);
@@ -90,7 +75,7 @@ int Send(const tcpgate::ClientSecurity& security) {
   tcpgate::v1::SendResponse response;
   grpc::Status status = stub->Send(&context, request, &response);
   if (!status.ok()) {
-    std::fprintf(stderr, "error: %s: %s\n", CodeName(status.error_code()), status.error_message().c_str());
+    std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(), status.error_message().c_str());
     return 1;
   }
   std::printf("uid: %s\nval: %s\nts:  %s\n", response.uid().c_str(), response.val().c_str(), response.ts().c_str());
