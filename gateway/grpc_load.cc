@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
@@ -21,14 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using tcpgate::v1::SendRequest;
 using tcpgate::v1::SendResponse;
-
-const char* StatusName(int code) {
-  static const char* const kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-                                       "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  return code >= 0 && code < 17 ? kNames[code] : "UNKNOWN";
-}
 
 // What every slot shares: the clock window, the counters, the finish line.
 struct Run {
@@ -52,10 +45,11 @@ struct Run {
     while (late > seen && !max_lateness_ns.compare_exchange_weak(seen, late, std::memory_order_relaxed)) {
     }
   }
-  // The hello backend's answer to `request`?
-  static bool Matches(const SendRequest& request, const SendResponse& response) {
-    return response.uid() == request.uid() && response.val().size() == request.val().size() + 15 &&
-           absl::StartsWith(response.val(), "server: hello, ") && absl::EndsWith(response.val(), request.val());
+  // The hello backend's answer to the request (uid, val)?
+  static bool Matches(absl::string_view uid, absl::string_view val, const SendResponse& response) {
+    constexpr absl::string_view kGreeting = "server: hello, ";
+    return response.uid() == uid && response.val().size() == kGreeting.size() + val.size() &&
+           absl::StartsWith(response.val(), kGreeting) && absl::EndsWith(response.val(), val);
   }
   void Finished() {
     std::lock_guard lock(mu);
@@ -94,7 +88,7 @@ class UnarySlot {
     const Clock::time_point now = Clock::now();
     run_.Record(status.error_code());
     run_.RecordLateness(started_, now);
-    const bool crossed = status.ok() && !Run::Matches(request_, response_);
+    const bool crossed = status.ok() && !Run::Matches(request_.uid(), request_.val(), response_);
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
     if (!status.ok() || crossed) {
       run_.errors.fetch_add(1, std::memory_order_relaxed);
@@ -156,10 +150,9 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     const int code = response_.has_error() ? response_.error().code() : 0;
     run_.Record(code);
     run_.RecordLateness(started, now);
-    SendRequest expected;
-    expected.set_uid(response_.uid());
-    expected.set_val(options_.val);
-    const bool crossed = code == 0 && !Run::Matches(expected, response_);
+    // A stream's answers come in any order: the uid must be one of ours
+    // (its sequence number parsed above) and the val the greeting for it.
+    const bool crossed = code == 0 && !Run::Matches(response_.uid(), options_.val, response_);
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
     if (code != 0 || crossed) {
       run_.errors.fetch_add(1, std::memory_order_relaxed);
@@ -302,7 +295,7 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
     result.load.latency.Merge(slot->latency);
   }
   for (int code = 0; code < 17; ++code) {
-    if (uint64_t n = run.status_counts[code].load()) result.statuses[StatusName(code)] = n;
+    if (uint64_t n = run.status_counts[code].load()) result.statuses[absl::StatusCodeToString(static_cast<absl::StatusCode>(code))] = n;
   }
   if (unanswered_slots > 0) {
     for (auto& slot : unary) (void)slot.release();
