@@ -60,6 +60,7 @@
 #include "tcpcore/message_codec.h"
 #include "tcpcore/server.h"
 #include "tests/tcpcore/line_client.h"
+#include "tests/tcpcore/server_fixture.h"
 
 namespace tcpcore {
 namespace {
@@ -298,29 +299,11 @@ class SteadyClient {
   std::vector<std::chrono::nanoseconds> round_trips_;  // Guarded by mu_.
 };
 
-class ServerHostileInputTest : public ::testing::Test {
+class ServerHostileInputTest : public ServerFixture {
  protected:
-  void StartServer(ServerOptions options = {}) {
-    options.listen = "127.0.0.1:0";
-    options.log_connections = false;
-    server_ = std::make_unique<Server>(loops_, options, std::make_shared<HelloHandler>());
-    ASSERT_TRUE(server_->Start().ok());
-  }
-  uint16_t port() const { return server_->local_endpoint().port(); }
-  LineClient Connect() {
-    absl::StatusOr<LineClient> client = LineClient::Connect(port());
-    EXPECT_TRUE(client.ok()) << client.status();
-    return std::move(client).value();
-  }
-  // Waits (bounded) until the server's stats satisfy `done`.
-  bool AwaitStats(const std::function<bool(const ServerStats&)>& done, absl::Duration timeout = absl::Seconds(30)) {
-    const absl::Time give_up = absl::Now() + timeout;
-    while (absl::Now() < give_up) {
-      if (done(server_->stats())) return true;
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-    return done(server_->stats());
-  }
+  // One loop: the abuse and the steady client compete for the same thread.
+  ServerHostileInputTest() : ServerFixture(1) {}
+
   uint64_t ConnectionsTaken() const {
     ServerStats stats = server_->stats();
     return stats.connections_accepted + stats.connections_rejected;
@@ -360,9 +343,6 @@ class ServerHostileInputTest : public ::testing::Test {
     EXPECT_EQ(server_->stats().connections_open, 0u);
     server_.reset();
   }
-
-  EventLoopGroup loops_{1, "hostile"};
-  std::unique_ptr<Server> server_;
 };
 
 // Verify: a 100 MiB line, streamed without a newline until its end, gets the

@@ -19,6 +19,7 @@
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/message_codec.h"
 #include "tests/tcpcore/line_client.h"
+#include "tests/tcpcore/server_fixture.h"
 
 namespace tcpcore {
 namespace {
@@ -75,35 +76,7 @@ class DeferringHandler : public RequestHandler {
   std::vector<Held> held_;  // Guarded by mu_.
 };
 
-class ServerTest : public ::testing::Test {
- protected:
-  void StartServer(ServerOptions options = {}, std::shared_ptr<RequestHandler> handler = nullptr) {
-    options.listen = "127.0.0.1:0";
-    options.log_connections = false;
-    if (handler == nullptr) handler = std::make_shared<HelloHandler>();
-    server_ = std::make_unique<Server>(loops_, options, std::move(handler));
-    ASSERT_TRUE(server_->Start().ok());
-  }
-  uint16_t port() const { return server_->local_endpoint().port(); }
-  LineClient Connect() {
-    absl::StatusOr<LineClient> client = LineClient::Connect(port());
-    EXPECT_TRUE(client.ok()) << client.status();
-    return std::move(client).value();
-  }
-  // Waits (bounded) until the server's stats satisfy `done`.
-  bool AwaitStats(const std::function<bool(const ServerStats&)>& done) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < give_up) {
-      if (done(server_->stats())) return true;
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-    return false;
-  }
-  void TearDown() override { server_.reset(); }
-
-  EventLoopGroup loops_{2, "test"};
-  std::unique_ptr<Server> server_;
-};
+using ServerTest = ServerFixture;
 
 // Verify: the article's request gets "server: hello, " + Val, its Uid, and a
 // current RFC 3339 UTC timestamp with nanoseconds.
