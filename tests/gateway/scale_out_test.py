@@ -44,7 +44,8 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
+
+from gateway_process import generate_stubs, scrape  # tests/gateway, beside this file
 
 parser = argparse.ArgumentParser()
 parser.add_argument("bin")
@@ -63,11 +64,7 @@ THREADS = 8
 RATE_PER_THREAD = 30  # Calls per second per client thread (each takes a little over the delay).
 STRICT = not args.no_retry and not args.no_health_check
 
-subprocess.run(
-    [sys.executable, "-m", "grpc_tools.protoc", f"-I{args.root}/proto",
-     f"--python_out={WORK}", f"--grpc_python_out={WORK}", "tcpgate/v1/gateway.proto"],
-    check=True)
-sys.path.insert(0, WORK)
+generate_stubs(args.root, WORK)
 import grpc  # noqa: E402
 from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 
@@ -203,15 +200,7 @@ class Gateway:
         wait_log(self.proc, r"health: SERVING")
 
     def metrics(self):
-        """/metrics as {'name{labels}': value}."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as page:
-            text = page.read().decode()
-        samples = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                samples[name] = float(value)
-        return samples
+        return scrape(self)
 
     def backend_sample(self, family, address, label, value):
         return self.metrics().get(
