@@ -317,6 +317,41 @@ TEST_F(GatewayServiceTest, CancelStormLeavesNothingPending) {
   EXPECT_EQ(pool_->stats().total.other_errors, static_cast<uint64_t>(kCalls + kStreams * 4));
 }
 
+// A flood of streams: 500 open at once on one channel, each with a few
+// requests. Every request is answered on its own stream, every stream ends
+// OK, and nothing is left in flight.
+TEST_F(GatewayServiceTest, StreamFloodIsAnsweredAndLeavesNothingOpen) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  constexpr int kStreams = 500;
+  constexpr int kPerStream = 3;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<SendRequest, SendResponse>>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    streams.push_back(stub_->SendStream(contexts.back().get()));
+    for (int j = 0; j < kPerStream; ++j) {
+      SendRequest request;
+      request.set_uid(absl::StrCat("flood-", i, "-", j));
+      request.set_val(absl::StrCat(i));
+      ASSERT_TRUE(streams.back()->Write(request));
+    }
+    ASSERT_TRUE(streams.back()->WritesDone());
+  }
+  for (int i = 0; i < kStreams; ++i) {
+    SendResponse response;
+    int answers = 0;
+    while (streams[i]->Read(&response)) {
+      EXPECT_THAT(response.uid(), StartsWith(absl::StrCat("flood-", i, "-")));
+      EXPECT_EQ(response.val(), absl::StrCat("server: hello, ", i));
+      ++answers;
+    }
+    EXPECT_EQ(answers, kPerStream) << "stream " << i;
+    EXPECT_TRUE(streams[i]->Finish().ok()) << "stream " << i;
+  }
+  EXPECT_TRUE(AwaitPoolIdle());
+}
+
 // A client that writes and never reads: once the stream's answers waiting to
 // be written plus its requests at the backend reach the stream's limit, the
 // gateway stops reading it (flow control then holds the client back), so
