@@ -22,7 +22,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gateway"))
+from gateway_process import scrape  # noqa: E402  (parses /metrics; needs no gRPC)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("bin")
@@ -104,11 +106,7 @@ class Gateway:
         wait_log(self.proc.log, r"health: SERVING", self.proc)
 
     def metric(self, name):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as page:
-            for line in page.read().decode().splitlines():
-                if line.startswith(name + " "):
-                    return float(line.split()[1])
-        return None
+        return scrape(self).get(name)
 
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
