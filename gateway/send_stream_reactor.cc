@@ -137,6 +137,7 @@ SendStreamReactor::Next SendStreamReactor::PlanLocked() {
   if (!writing_ && !outgoing_.empty()) {
     writing_ = true;
     next.write = &outgoing_.front();
+    next.more_queued = outgoing_.size() > 1;
   }
   // Answers not yet written count against the limit too: a client that
   // never reads its stream stops being read from, and HTTP/2 flow control
@@ -153,7 +154,14 @@ SendStreamReactor::Next SendStreamReactor::PlanLocked() {
 }
 
 void SendStreamReactor::Run(const Next& next) {
-  if (next.write != nullptr) StartWrite(next.write);
+  if (next.write != nullptr) {
+    // With answers queued behind it, the write may wait in gRPC's buffer
+    // for the next one, so several answers leave in one socket write; the
+    // last queued answer is written without the hint and flushes them.
+    grpc::WriteOptions options;
+    if (next.more_queued) options.set_buffer_hint();
+    StartWrite(next.write, options);
+  }
   if (next.read) StartRead(&incoming_);
   if (next.finish) {
     bool cancelled;

@@ -50,6 +50,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer,
   // With mu_ held: decides the next gRPC operations; runs them after unlock.
   struct Next {
     const grpc::ByteBuffer* write = nullptr;
+    bool more_queued = false;  // Answers wait behind this write.
     bool read = false;
     bool finish = false;
   };
