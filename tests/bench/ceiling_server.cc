@@ -54,12 +54,13 @@ class EchoStream final : public grpc::ServerBidiReactor<SendRequest, SendRespons
         writing_ = writing_ || write;
       }
     }
-    if (write) StartWrite(&queue_.front());
+    if (write) StartWrite(&queue_.front());  // Nothing queued behind it yet.
     if (ok) StartRead(&request_);
     if (finish) Finish(grpc::Status::OK);
   }
   void OnWriteDone(bool ok) override {
     bool write = false;
+    bool hint = false;  // More answers wait: let gRPC coalesce, as tcpgate does.
     bool finish = false;
     {
       std::lock_guard lock(mu_);
@@ -67,12 +68,13 @@ class EchoStream final : public grpc::ServerBidiReactor<SendRequest, SendRespons
       writing_ = false;
       if (ok && !queue_.empty()) {
         writing_ = write = true;
+        hint = queue_.size() > 1;
       } else if (reads_done_ || !ok) {
         finish = !finished_;
         finished_ = true;
       }
     }
-    if (write) StartWrite(&queue_.front());
+    if (write) StartWrite(&queue_.front(), hint ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
     if (finish) Finish(grpc::Status::OK);
   }
   void OnDone() override { delete this; }
