@@ -1,6 +1,7 @@
 #include "gateway/send_stream_reactor.h"
 
 #include <iterator>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -64,10 +65,10 @@ void SendStreamReactor::Dispatch() {
   }
   const std::string uid = request->uid;
   uint64_t id;
+  refs_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
     id = next_id_++;
-    ++refs_;
     pending_.emplace(id, tcpcore::CancelHandle());
   }
   const absl::Time deadline = std::min(call_deadline_, arrived + default_timeout_);
@@ -83,11 +84,7 @@ void SendStreamReactor::Dispatch() {
         } else {
           response = ErrorResponse(uid, answer.status());
         }
-        {
-          std::lock_guard lock(mu_);
-          pending_.erase(id);
-        }
-        Answer(std::move(response));
+        Answer(response, id);
         Unref();
       });
   std::lock_guard lock(mu_);
@@ -98,11 +95,12 @@ void SendStreamReactor::Dispatch() {
   }
 }
 
-void SendStreamReactor::Answer(const tcpgate::v1::SendResponse& response) {
+void SendStreamReactor::Answer(const tcpgate::v1::SendResponse& response, std::optional<uint64_t> settled) {
   grpc::ByteBuffer bytes = SerializeSendResponse(response);
   Next next;
   {
     std::lock_guard lock(mu_);
+    if (settled) pending_.erase(*settled);
     if (!finished_ && !cancelled_) outgoing_.push_back(std::move(bytes));
     next = PlanLocked();
   }
@@ -111,9 +109,11 @@ void SendStreamReactor::Answer(const tcpgate::v1::SendResponse& response) {
 
 void SendStreamReactor::OnWriteDone(bool ok) {
   Next next;
+  grpc::ByteBuffer written;  // Freed after unlocking.
   {
     std::lock_guard lock(mu_);
     writing_ = false;
+    written.Swap(&outgoing_.front());
     outgoing_.pop_front();
     if (!ok) cancelled_ = true;  // The stream is broken; answers can't go out.
     next = PlanLocked();
@@ -192,12 +192,7 @@ void SendStreamReactor::OnDone() {
 }
 
 void SendStreamReactor::Unref() {
-  bool last;
-  {
-    std::lock_guard lock(mu_);
-    last = --refs_ == 0;
-  }
-  if (last) delete this;
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
 }
 
 }  // namespace tcpgate

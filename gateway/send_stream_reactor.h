@@ -20,6 +20,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -46,7 +47,9 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer,
 
  private:
   void Dispatch();
-  void Answer(const tcpgate::v1::SendResponse& response);
+  // Queues an answer; `settled` is the pending request it answers, if any,
+  // forgotten in the same critical section.
+  void Answer(const tcpgate::v1::SendResponse& response, std::optional<uint64_t> settled = std::nullopt);
   // With mu_ held: decides the next gRPC operations; runs them after unlock.
   struct Next {
     const grpc::ByteBuffer* write = nullptr;
@@ -71,7 +74,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer,
   std::deque<grpc::ByteBuffer> outgoing_;  // Serialized answers; the front is being written.
   absl::flat_hash_map<uint64_t, tcpcore::CancelHandle> pending_;
   uint64_t next_id_ = 0;
-  int refs_ = 1;  // OnDone, plus one per pending pool request.
+  std::atomic<int> refs_{1};  // OnDone, plus one per pending pool request.
   bool reading_ = false;
   bool writing_ = false;
   bool reads_done_ = false;
