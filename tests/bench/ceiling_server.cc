@@ -3,6 +3,9 @@
 // the ceiling the gateway is measured against (docs/performance.md): what
 // gRPC alone costs on this machine for the same messages.
 //   tcpgate-ceiling --listen=127.0.0.1:0   (prints "listening on host:port")
+// With --finish_on_loop, a unary answer is finished from a thread of its own
+// (an Asio loop, as tcpgate's pool callback does) instead of inside the
+// handler: the ceiling plus the gateway's thread hand-off, without a backend.
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
@@ -15,11 +18,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "asio/post.hpp"
+#include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/rfc3339_time.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "host:port to listen on");
+ABSL_FLAG(bool, finish_on_loop, false, "finish unary calls from an Asio loop thread instead of the handler");
 
 namespace {
 
@@ -89,16 +95,26 @@ class EchoStream final : public grpc::ServerBidiReactor<SendRequest, SendRespons
 };
 
 class CeilingService final : public tcpgate::v1::Gateway::CallbackService {
+ public:
+  explicit CeilingService(tcpcore::EventLoopGroup* loop) : loop_(loop) {}
+
+ private:
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context, const SendRequest* request,
                                  SendResponse* response) override {
     Answer(*request, response);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
+    if (loop_ != nullptr) {
+      asio::post(loop_->Next(), [reactor] { reactor->Finish(grpc::Status::OK); });
+    } else {
+      reactor->Finish(grpc::Status::OK);
+    }
     return reactor;
   }
   grpc::ServerBidiReactor<SendRequest, SendResponse>* SendStream(grpc::CallbackServerContext*) override {
     return new EchoStream();
   }
+
+  tcpcore::EventLoopGroup* const loop_;  // Null: finish in the handler.
 };
 
 }  // namespace
@@ -106,7 +122,9 @@ class CeilingService final : public tcpgate::v1::Gateway::CallbackService {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // As in tcpgate, for a fair ceiling.
-  CeilingService service;
+  std::unique_ptr<tcpcore::EventLoopGroup> loop;
+  if (absl::GetFlag(FLAGS_finish_on_loop)) loop = std::make_unique<tcpcore::EventLoopGroup>(1, "finisher");
+  CeilingService service(loop.get());
   grpc::ServerBuilder builder;
   int port = 0;
   const std::string listen = absl::GetFlag(FLAGS_listen);
