@@ -126,20 +126,15 @@ bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::Func
                                                                            absl::ZeroDuration()));
   const int64_t bytes = WireBytes(request);
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  bool wake;
-  {
-    std::lock_guard lock(inbox_mu_);
-    if (refusing_) return false;
-    pending_count_.fetch_add(1, std::memory_order_relaxed);
-    pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-    inbox_.push_back(Outgoing{id, std::move(request), steady_deadline, make_done(), bytes});
-    wake = !wake_posted_;
+  std::lock_guard lock(inbox_mu_);
+  if (refusing_) return false;
+  pending_count_.fetch_add(1, std::memory_order_relaxed);
+  pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  inbox_.push_back(Outgoing{id, std::move(request), steady_deadline, make_done(), bytes});
+  if (!wake_posted_) {
     wake_posted_ = true;
+    asio::post(loop_, [self = shared_from_this()] { self->DrainInbox(); });
   }
-  // Posted after unlocking: the post takes the loop's own lock and may wake
-  // it, which kept inbox_mu_ held long enough for callers to queue on it.
-  // An extra DrainInbox (one already running took this request) is harmless.
-  if (wake) asio::post(loop_, [self = shared_from_this()] { self->DrainInbox(); });
   handle = CancelHandle(weak_from_this(), id);
   return true;
 }
