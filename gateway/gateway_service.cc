@@ -61,15 +61,6 @@ class SendReactor final : public grpc::ServerUnaryReactor {
     Unref();
   }
 
-  // Lets gRPC run OnCancel and OnDone on the thread that learns of them
-  // instead of handing each to its executor thread (one wake-up per call,
-  // 17 % of the gateway's CPU at unary (16,32) before this; see
-  // docs/performance.md). Both reactions only take a short lock, post to the
-  // pool and update counters, so they are safe on any gRPC thread. gRPC
-  // marks this hook "not API" (its DefaultReactor uses it); tcpgate builds
-  // against Debian 12's pinned gRPC 1.51, where it behaves as described.
-  bool InternalInlineable() override { return true; }
-
  private:
   void FinishAndRecord(const grpc::Status& status) {
     metrics_.Record(Rpc::kSend, status.error_code(), absl::Now() - arrived_);
