@@ -8,11 +8,15 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
@@ -117,7 +121,7 @@ class UnarySlot {
 class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
  public:
   StreamSlot(tcpgate::v1::Gateway::Stub& stub, Run& run, const GrpcLoadOptions& options, int id)
-      : run_(run), options_(options), id_(id), sent_at_(options.in_flight) {
+      : run_(run), options_(options), id_(id) {
     stub.async()->SendStream(&context_, this);
     to_write_ = options.in_flight;
     StartRead(&response_);
@@ -145,21 +149,32 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
   void OnReadDone(bool ok) override {
     if (!ok) return;
     const Clock::time_point now = Clock::now();
-    const uint64_t seq = std::stoull(response_.uid().substr(response_.uid().find('-') + 1));
-    const Clock::time_point started = sent_at_[seq % sent_at_.size()];
+    // A stream's answers come in any order: the uid must name a request of
+    // this stream still unanswered, and the val must be the greeting for it.
+    const std::string& uid = response_.uid();
+    const std::size_t dash = uid.find('-');
+    uint64_t seq = 0;
+    const bool parsed = dash != std::string::npos && absl::SimpleAtoi(absl::string_view(uid).substr(dash + 1), &seq);
+    std::optional<Clock::time_point> started;
+    {
+      std::lock_guard lock(mu_);
+      auto it = parsed ? sent_at_.find(seq) : sent_at_.end();
+      if (it != sent_at_.end()) {
+        started = it->second;
+        sent_at_.erase(it);
+      }
+    }
     const int code = response_.has_error() ? response_.error().code() : 0;
     run_.Record(code);
-    run_.RecordLateness(started, now);
-    // A stream's answers come in any order: the uid must be one of ours
-    // (its sequence number parsed above) and the val the greeting for it.
-    const bool crossed = code == 0 && !Run::Matches(response_.uid(), options_.val, response_);
+    if (started) run_.RecordLateness(*started, now);
+    const bool crossed = !started || (code == 0 && !Run::Matches(uid, options_.val, response_));
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
     if (code != 0 || crossed) {
       run_.errors.fetch_add(1, std::memory_order_relaxed);
-    } else if (started >= run_.measure_from && now <= run_.end) {
+    } else if (*started >= run_.measure_from && now <= run_.end) {
       ++answered;
       run_.answered.fetch_add(1, std::memory_order_relaxed);
-      latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count());
+      latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - *started).count());
     }
     Step step;
     {
@@ -194,7 +209,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     const uint64_t seq = seq_++;
     request_.set_uid(absl::StrCat("s", id_, "-", seq));
     request_.set_val(options_.val);
-    sent_at_[seq % sent_at_.size()] = now;
+    sent_at_[seq] = now;
     run_.sent.fetch_add(1, std::memory_order_relaxed);
     --to_write_;
     ++outstanding_;
@@ -213,7 +228,10 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
   std::mutex mu_;
   SendRequest request_;   // Written only by PlanLocked while no write is in flight.
   SendResponse response_;
-  std::vector<Clock::time_point> sent_at_;  // Ring indexed by seq.
+  // When each unanswered request was sent, by sequence number. A ring of
+  // `in_flight` slots is not enough: answers come in any order, so a slot
+  // could be reused while its request is still unanswered.
+  absl::flat_hash_map<uint64_t, Clock::time_point> sent_at_;
   uint64_t seq_ = 0;
   int to_write_ = 0;
   int outstanding_ = 0;
