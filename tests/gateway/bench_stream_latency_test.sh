@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# tcpgate-cli bench --stream measures each answer against its own request:
+# behind a backend that holds every answer 30 ms, no answer may be measured
+# faster than 30 ms, whatever order the answers come back in (four pool
+# connections and two streams reorder them). Every answer is one of ours
+# (crossed 0) and every request is answered.
+set -euo pipefail
+tcpgate=$1
+cli=$2
+backend=$3
+source "$(dirname "$0")/../port_from_log.sh"
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+"$backend" --listen=127.0.0.1:0 --answer_delay=30ms --log_connections=false 2>"$work/backend.log" &
+pids+=($!)
+backend_port=$(port_from_log "$work/backend.log" "tcpgate-backend listening on" $!)
+"$tcpgate" --listen=127.0.0.1:0 --admin_listen= --backends=127.0.0.1:$backend_port --pool_size=4 --min_idle=4 \
+  2>"$work/gateway.log" &
+pids+=($!)
+port=$(port_from_log "$work/gateway.log" "tcpgate listening on" $!)
+
+"$cli" bench --target=127.0.0.1:$port --stream --connections=2 --in_flight=64 --duration=2s --warmup=0s --json \
+  --histogram_out="$work/latency.dat" > "$work/result.json"
+/usr/bin/python3 - "$work/result.json" "$work/latency.dat" <<'PY'
+import json, sys
+result = json.load(open(sys.argv[1]))
+rows = [line.split() for line in open(sys.argv[2]) if not line.startswith("#")]
+fastest_us = float(rows[0][1])  # Percentile 0.
+print(f"answered {result['answered']}, crossed {result['crossed']}, unanswered {result['unanswered']}, "
+      f"fastest {fastest_us:.0f} us, p50 {result['p50_us']:.0f} us")
+assert result["answered"] > 500, "too few answers to mean anything"
+assert result["crossed"] == 0 and result["unanswered"] == 0, result
+assert result["statuses"] == {"OK": result["sent"]}, result["statuses"]
+assert fastest_us >= 30000, f"an answer measured {fastest_us} us, faster than the backend's 30 ms delay"
+print("PASS")
+PY
