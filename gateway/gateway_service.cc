@@ -108,7 +108,7 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
     reactor->FinishNow(ToGrpcStatus(request.status()));
     return reactor;
   }
-  absl::StatusOr<tcpcore::Request> backend_request = Admit(*request);
+  absl::StatusOr<tcpcore::Request> backend_request = Admit(*std::move(request));
   if (!backend_request.ok()) {
     reactor->FinishNow(ToGrpcStatus(backend_request.status()));
     return reactor;
@@ -141,7 +141,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* GatewayService::Sen
                                   ? absl::InfiniteFuture()
                                   : absl::FromChrono(call_deadline);
   return new SendStreamReactor(
-      pool_, [this](const tcpgate::v1::SendRequest& request) { return Admit(request); }, deadline,
+      pool_, [this](tcpgate::v1::SendRequest&& request) { return Admit(std::move(request)); }, deadline,
       options_.default_timeout, options_.max_pending_per_stream, in_flight_, metrics_);
 }
 
@@ -157,7 +157,7 @@ grpc::Status GatewayService::Refusal(const grpc::CallbackServerContext& context)
   return grpc::Status::OK;
 }
 
-absl::StatusOr<tcpcore::Request> GatewayService::Admit(const tcpgate::v1::SendRequest& request) {
+absl::StatusOr<tcpcore::Request> GatewayService::Admit(tcpgate::v1::SendRequest&& request) {
   if (request.val().size() > options_.max_val_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("val is ", request.val().size(), " bytes; the limit is ", options_.max_val_bytes));
@@ -166,7 +166,8 @@ absl::StatusOr<tcpcore::Request> GatewayService::Admit(const tcpgate::v1::SendRe
     return absl::InvalidArgumentError(
         absl::StrCat("uid is ", request.uid().size(), " bytes; the limit is ", options_.max_uid_bytes));
   }
-  return tcpcore::Request{request.uid().empty() ? NewUid() : request.uid(), request.val()};
+  return tcpcore::Request{request.uid().empty() ? NewUid() : std::move(*request.mutable_uid()),
+                          std::move(*request.mutable_val())};
 }
 
 }  // namespace tcpgate

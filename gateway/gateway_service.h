@@ -55,8 +55,9 @@ class GatewayService final : public GatewayRawService {
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SendStream(grpc::CallbackServerContext* context) override;
 
   // Checks a request's limits and gives it a uid if it has none; the error
-  // is INVALID_ARGUMENT.
-  absl::StatusOr<tcpcore::Request> Admit(const tcpgate::v1::SendRequest& request);
+  // is INVALID_ARGUMENT. On success uid and val are moved out of `request`
+  // (val may be large); on error `request` is left as it was.
+  absl::StatusOr<tcpcore::Request> Admit(tcpgate::v1::SendRequest&& request);
 
   // Calls whose answer has not been sent yet.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }

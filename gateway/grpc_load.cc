@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "tcpcore/hello_handler.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
 namespace tcpgate {
@@ -51,7 +52,7 @@ struct Run {
   }
   // The hello backend's answer to the request (uid, val)?
   static bool Matches(absl::string_view uid, absl::string_view val, const SendResponse& response) {
-    constexpr absl::string_view kGreeting = "server: hello, ";
+    constexpr absl::string_view kGreeting = tcpcore::HelloHandler::kGreeting;
     return response.uid() == uid && response.val().size() == kGreeting.size() + val.size() &&
            absl::StartsWith(response.val(), kGreeting) && absl::EndsWith(response.val(), val);
   }

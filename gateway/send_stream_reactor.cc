@@ -57,7 +57,9 @@ void SendStreamReactor::OnReadDone(bool ok) {
 void SendStreamReactor::Dispatch() {
   const absl::Time arrived = absl::Now();
   absl::StatusOr<tcpgate::v1::SendRequest> parsed = ParseSendRequest(incoming_);
-  absl::StatusOr<tcpcore::Request> request = parsed.ok() ? admit_(*parsed) : parsed.status();
+  // Admission takes uid and val only when it admits, so a refused request
+  // still has its uid for the error answer.
+  absl::StatusOr<tcpcore::Request> request = parsed.ok() ? admit_(std::move(*parsed)) : parsed.status();
   if (!request.ok()) {
     metrics_.Record(Rpc::kSendStream, static_cast<grpc::StatusCode>(request.status().code()), absl::ZeroDuration());
     Answer(ErrorResponse(parsed.ok() ? parsed->uid() : std::string(), request.status()));

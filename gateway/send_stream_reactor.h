@@ -34,8 +34,9 @@ namespace tcpgate {
 
 class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  // Turns a request into a backend request, or the status that rejects it.
-  using Admission = std::function<absl::StatusOr<tcpcore::Request>(const tcpgate::v1::SendRequest&)>;
+  // Turns a request into a backend request (taking its uid and val), or the
+  // status that rejects it (leaving the request as it was).
+  using Admission = std::function<absl::StatusOr<tcpcore::Request>(tcpgate::v1::SendRequest&&)>;
 
   SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline, absl::Duration default_timeout,
                     int max_pending, std::atomic<int64_t>& in_flight, RequestMetrics& metrics);

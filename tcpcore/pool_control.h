@@ -1,7 +1,6 @@
 // PoolControl: the state behind a Pool. Its structure (backend addresses,
 // their connections, reconnect/sweep timers, a NameRefresher per name) lives
-// on the control
-// loop (the group's loop 0); the set of ready connections that Send() picks
+// on the control loop (the group's loop 0); the set of ready connections that Send() picks
 // from is published to senders under a reader-writer lock. Internal to
 // tcpcore; users see Pool (pool.h documents the behaviour).
 //

@@ -1,7 +1,7 @@
 // Tests of BuildServerCredentials: which flag combinations it accepts, the
 // transport it reports for the start-up line, and that each refusal names
 // the flag to fix. Real handshakes are tested against the binary in
-// tls_and_token_test.py.
+// security_test.py.
 #include "gateway/server_credentials.h"
 
 #include <string>
