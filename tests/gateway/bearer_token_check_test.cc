@@ -75,12 +75,14 @@ TEST(BearerTokenCheckTest, RefusesTokenDifferingInLastByte) {
   EXPECT_EQ(CheckAuthorization(check, "Bearer " + presented).code(), absl::StatusCode::kUnauthenticated);
 }
 
-// Verify: no refusal message echoes the expected or the presented token.
+// Verify: each of these is refused, and no refusal message echoes the
+// expected or the presented token.
 TEST(BearerTokenCheckTest, RefusalNeverEchoesAToken) {
   const BearerTokenCheck check = CheckFor(kToken);
   for (const std::string& authorization : {std::string("Bearer presented-guess"), std::string("Basic presented-guess"),
                                            std::string("Bearer s3cret-Token_012345678X")}) {
     absl::Status status = CheckAuthorization(check, authorization);
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << authorization;
     EXPECT_THAT(std::string(status.message()), Not(HasSubstr("s3cret")));
     EXPECT_THAT(std::string(status.message()), Not(HasSubstr("presented-guess")));
   }

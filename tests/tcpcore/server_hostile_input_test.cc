@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -67,6 +68,17 @@ namespace {
 
 using ::tcpcore::testing::LineClient;
 using ::testing::StartsWith;
+
+// Joins `writer` on every way out of a test, a failed ASSERT too (a joinable
+// std::thread would abort the whole binary): shuts `client`'s socket down
+// first, so a writer blocked on it returns. Does nothing once joined.
+auto JoinOnExit(std::thread& writer, const LineClient& client) {
+  return absl::MakeCleanup([&writer, fd = client.fd()] {
+    if (!writer.joinable()) return;
+    ::shutdown(fd, SHUT_RDWR);
+    writer.join();
+  });
+}
 using Clock = std::chrono::steady_clock;
 
 // Built with ASan or TSan (GCC defines __SANITIZE_*__, Clang has
@@ -156,7 +168,6 @@ int64_t ProcStatusBytes(absl::string_view field) {
 class PeakRss {
  public:
   PeakRss() : peak_reset_(ResetPeak()), base_(ProcStatusBytes("VmRSS")) {}
-  int64_t base() const { return base_; }
   int64_t Peak() const { return ProcStatusBytes(peak_reset_ ? "VmHWM" : "VmRSS"); }
   int64_t Growth() const { return Peak() - base_; }
   std::string Describe() const {
@@ -251,10 +262,6 @@ class SteadyClient {
     changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
                       [&] { return answers_ >= target || !failure_.empty(); });
     return answers_ >= target;
-  }
-  uint64_t answers() const {
-    std::lock_guard lock(mu_);
-    return answers_;
   }
   // Finishes the round trip in progress, then closes the connection.
   void Stop() {
@@ -381,6 +388,7 @@ TEST_F(ServerHostileInputTest, HundredMebibyteLineGetsErrAndCloseWithoutBufferin
     }
     abuser.ShutdownWrite();
   });
+  auto join_writer = JoinOnExit(writer, abuser);
 
   absl::StatusOr<std::string> error = abuser.ReadLine(absl::Seconds(60));
   ASSERT_TRUE(error.ok()) << error.status();
@@ -479,6 +487,7 @@ TEST_F(ServerHostileInputTest, MebibyteOfRandomBytesGetsOnlyErrLinesAndStaysInSy
     EXPECT_TRUE(client.Write(absl::string_view(garbage).substr(half)).ok());
     EXPECT_TRUE(client.Write(RequestLine("after-garbage", "v")).ok());
   });
+  auto join_writer = JoinOnExit(writer, client);
   uint64_t errors = 0;
   absl::StatusOr<std::string> line;
   while ((line = client.ReadLine()).ok() && absl::StartsWith(*line, "-ERR ")) {
@@ -538,6 +547,7 @@ TEST_F(ServerHostileInputTest, InvalidUtf8AtVolumeGetsErrPerRequestInOrder) {
 
   LineClient client = Connect();
   std::thread writer([&] { EXPECT_TRUE(client.Write(batch).ok()); });
+  auto join_writer = JoinOnExit(writer, client);
   uint64_t errors = 0;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     absl::StatusOr<std::string> line = client.ReadLine();
