@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "asio/connect.hpp"
 #include "asio/steady_timer.hpp"
 #include "asio/write.hpp"
 
@@ -44,17 +43,22 @@ class FaultProxy::Link : public std::enable_shared_from_this<Link> {
   }
 
   // Closes both sides with RST (SO_LINGER 0).
-  void Reset() {
+  void Reset() { Close(/*reset=*/true); }
+
+  // Closes both sides; with `reset`, with RST, dropping what the kernel has
+  // not sent yet, else with FIN after it.
+  void Close(bool reset) {
     if (closed_) return;
     closed_ = true;
     asio::error_code ignored;
     for (asio::ip::tcp::socket* socket : {&client_, &backend_}) {
       if (!socket->is_open()) continue;
-      socket->set_option(asio::socket_base::linger(true, 0), ignored);
+      if (reset) socket->set_option(asio::socket_base::linger(true, 0), ignored);
       socket->close(ignored);
     }
     up_timer_.cancel();
     down_timer_.cancel();
+    parked_.clear();  // They hold this link: a stalled link closed must still go.
   }
 
   // From now on nothing moves and nothing closes: a half-open connection as
@@ -82,7 +86,8 @@ class FaultProxy::Link : public std::enable_shared_from_this<Link> {
         if (error == asio::error::eof) {
           asio::error_code ignored;
           to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-          if (++self->half_closed_ == 2) self->Reset();
+          // Both ends done: an orderly close, so nothing still queued is lost.
+          if (++self->half_closed_ == 2) self->Close(/*reset=*/false);
         } else {
           self->Reset();
         }

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -30,7 +29,9 @@ class FaultProxy {
   absl::StatusOr<uint16_t> Start(const asio::ip::tcp::endpoint& listen);
 
   // Delay added to every chunk forwarded towards the backend (up) and
-  // towards the client (down).
+  // towards the client (down). Each direction of a connection moves one
+  // chunk (up to 64 KiB) at a time, so a burst of k chunks takes k delays:
+  // latency that also caps throughput, like a slow link.
   void SetDelay(std::chrono::milliseconds up, std::chrono::milliseconds down);
   // Stops forwarding on every connection (bytes wait in the kernel) until
   // Resume(); new connections stall too.
