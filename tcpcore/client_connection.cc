@@ -215,10 +215,9 @@ void ClientConnection::WriteEntry(Entry& entry) {
   AppendRequestLine(entry.request, output_.queue());
   entry.request.val = std::string();  // Written; keep only the Uid.
   entry.on_wire = true;
-  if (live_on_wire_++ == 0) {
-    waiting_since_ = Clock::now();
-    ArmWatchdog();
-  }
+  if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = Clock::now();
+  ++live_on_wire_;
+  ArmWatchdog();
 }
 
 void ClientConnection::Flush() {
@@ -443,11 +442,16 @@ void ClientConnection::OnWatchdog(const asio::error_code& error) {
   watchdog_armed_ = false;
   if (error || state() == State::kClosed) return;
   const Clock::time_point now = Clock::now();
-  if (live_on_wire_ > 0 && options_.read_timeout > absl::ZeroDuration() &&
+  // Requests whose callers gave up are still owed an answer: a peer that
+  // went silent with only those on the wire is as dead as one with live
+  // requests (with deadlines shorter than read_timeout, it would otherwise
+  // never be found out, and take every request sent to it).
+  const int64_t owed = live_on_wire_ + late_on_wire_;
+  if (owed > 0 && options_.read_timeout > absl::ZeroDuration() &&
       now - std::max(last_read_, waiting_since_) >= absl::ToChronoNanoseconds(options_.read_timeout)) {
     Fail(absl::UnavailableError(absl::StrCat("read timeout: nothing from ", EndpointText(endpoint_), " for ",
-                                             absl::FormatDuration(options_.read_timeout), " with ", live_on_wire_,
-                                             " requests in flight")));
+                                             absl::FormatDuration(options_.read_timeout), " with ", owed,
+                                             " requests owed an answer")));
     return;
   }
   while (!late_windows_.empty() && late_windows_.front().first <= now) {

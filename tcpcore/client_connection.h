@@ -11,7 +11,8 @@
 //   (deadline, cancel) while on the wire, the Uid stays blocked until the late
 //   answer arrives (it is counted and dropped) or `late_response_window`
 //   passes, so a late answer can never reach the wrong caller.
-// - Read timeout: when requests are on the wire and nothing has arrived for
+// - Read timeout: when requests are on the wire (their callers still waiting
+//   or not: an answer is owed either way) and nothing has arrived for
 //   `read_timeout`, the connection is declared dead. A peer close, reset,
 //   write error, undecodable answer or dead connection fails every pending
 //   request at once.
@@ -258,7 +259,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   int64_t live_on_wire_ = 0;   // Requests on the wire whose callers still wait.
   int64_t late_on_wire_ = 0;   // Requests on the wire whose callers gave up.
   Clock::time_point last_read_;
-  Clock::time_point waiting_since_;  // When live_on_wire_ last rose from 0.
+  Clock::time_point waiting_since_;  // When live_on_wire_ + late_on_wire_ last rose from 0.
 };
 
 }  // namespace tcpcore

@@ -219,6 +219,25 @@ TEST_F(ClientConnectionTest, ReadTimeoutDeclaresConnectionDead) {
   EXPECT_THAT(result.status().message(), HasSubstr("read timeout"));
 }
 
+// Verify: a peer that goes silent is found out even when every caller gives
+// up first (deadline shorter than read_timeout): the answer is still owed,
+// so after read_timeout of silence the connection is declared dead, instead
+// of staying ready and taking request after request into the void.
+TEST_F(ClientConnectionTest, ReadTimeoutCountsRequestsWhoseCallersGaveUp) {
+  ConnectionOptions options;
+  options.read_timeout = absl::Milliseconds(200);
+  ConnectToRaw(options);
+  auto a = Send("a", "v", absl::Now() + absl::Milliseconds(20));
+  NextRequest();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Get(a).status()));
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (connection_->state() != ClientConnection::State::kClosed && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(connection_->state(), ClientConnection::State::kClosed);
+  EXPECT_THAT(connection_->close_reason().message(), HasSubstr("read timeout"));
+}
+
 // Verify: an idle connection (nothing pending) is not timed out.
 TEST_F(ClientConnectionTest, IdleConnectionIsNotReadTimedOut) {
   ConnectionOptions options;
