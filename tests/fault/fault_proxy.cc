@@ -43,17 +43,13 @@ class FaultProxy::Link : public std::enable_shared_from_this<Link> {
   }
 
   // Closes both sides with RST (SO_LINGER 0).
-  void Reset() { Close(/*reset=*/true); }
-
-  // Closes both sides; with `reset`, with RST, dropping what the kernel has
-  // not sent yet, else with FIN after it.
-  void Close(bool reset) {
+  void Reset() {
     if (closed_) return;
     closed_ = true;
     asio::error_code ignored;
     for (asio::ip::tcp::socket* socket : {&client_, &backend_}) {
       if (!socket->is_open()) continue;
-      if (reset) socket->set_option(asio::socket_base::linger(true, 0), ignored);
+      socket->set_option(asio::socket_base::linger(true, 0), ignored);
       socket->close(ignored);
     }
     up_timer_.cancel();
@@ -86,8 +82,7 @@ class FaultProxy::Link : public std::enable_shared_from_this<Link> {
         if (error == asio::error::eof) {
           asio::error_code ignored;
           to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-          // Both ends done: an orderly close, so nothing still queued is lost.
-          if (++self->half_closed_ == 2) self->Close(/*reset=*/false);
+          if (++self->half_closed_ == 2) self->Reset();
         } else {
           self->Reset();
         }

@@ -24,7 +24,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gateway"))
-from gateway_process import scrape  # noqa: E402  (parses /metrics; needs no gRPC)
+import gateway_process  # noqa: E402  (processes, logs and /metrics; needs no gRPC)
+from gateway_process import scrape, start_gateway  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("bin")
@@ -50,31 +51,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_log(path, pattern, proc, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        with open(path) as f:
-            match = re.search(pattern, f.read())
-        if match:
-            return match
-        if proc.poll() is not None:
-            raise SystemExit(f"FAIL: {proc.args[0]} exited early; see {path}")
-        time.sleep(0.02)
-    raise SystemExit(f"FAIL: no '{pattern}' in {path}")
-
-
-def spawn(name, argv, **kwargs):
-    log = os.path.join(WORK, f"{name}-{len(processes)}.log")
-    proc = subprocess.Popen(argv, stderr=open(log, "w"), **kwargs)
-    proc.log = log
+def spawn(name, argv, **popen_args):
+    proc = gateway_process.spawn(WORK, name, argv, **popen_args)
     processes.append(proc)
     return proc
+
+
+def wait_log(proc, pattern):
+    match = gateway_process.wait_log(proc, pattern)
+    if not match:
+        raise SystemExit(f"FAIL: no '{pattern}' in {proc.log.name} ({proc.name} exited or was silent)")
+    return match
 
 
 def backend(port):
     proc = spawn("backend", [f"{BIN}/tcpgate-backend", f"--listen=127.0.0.1:{port}", "--threads=1",
                              "--log_connections=false"])
-    wait_log(proc.log, r"listening", proc)
+    wait_log(proc, r"listening")
     return proc
 
 
@@ -82,7 +75,7 @@ class Proxy:
     def __init__(self, target_port):
         self.proc = spawn("proxy", [f"{BIN}/tcpgate-faultproxy", f"--target=127.0.0.1:{target_port}"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.port = int(wait_log(self.proc.log, r"faultproxy listening on 127\.0\.0\.1:(\d+)", self.proc).group(1))
+        self.port = int(wait_log(self.proc, r"faultproxy listening on 127\.0\.0\.1:(\d+)").group(1))
 
     def command(self, line):
         self.proc.stdin.write(line + "\n")
@@ -95,15 +88,14 @@ class Proxy:
 
 class Gateway:
     def __init__(self, backends, *flags):
-        self.proc = spawn("gateway", [
-            f"{BIN}/tcpgate", "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
-            f"--backends={','.join(f'127.0.0.1:{p}' for p in backends)}",
+        self.proc, self.port = start_gateway(
+            f"{BIN}/tcpgate", WORK, f"--backends={','.join(f'127.0.0.1:{p}' for p in backends)}",
             f"--default_timeout={int(DEADLINE_S * 1000)}ms", "--read_timeout=2s", "--dial_timeout=500ms",
             "--reconnect_backoff_initial=50ms", "--reconnect_backoff_max=500ms", "--ejection_time=1s",
-            "--drain_timeout=3s", *flags])
-        self.port = int(wait_log(self.proc.log, r"tcpgate listening on 127\.0\.0\.1:(\d+)", self.proc).group(1))
-        self.admin = int(wait_log(self.proc.log, r"admin listening on 127\.0\.0\.1:(\d+)", self.proc).group(1))
-        wait_log(self.proc.log, r"health: SERVING", self.proc)
+            "--drain_timeout=3s", *flags)
+        processes.append(self.proc)
+        self.admin = self.proc.admin
+        wait_log(self.proc, r"health: SERVING")
 
     def metric(self, name):
         return scrape(self).get(name)

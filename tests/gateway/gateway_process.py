@@ -21,26 +21,41 @@ def generate_stubs(root, work):
     sys.path.insert(0, work)
 
 
+def spawn(work, name, argv, env=None, **popen_args):
+    """Starts `argv` with its stderr in a new file under `work`; returns the
+    process, with proc.name = `name` and proc.log = that file (see log_text).
+    `env` is added to the environment."""
+    log = open(os.path.join(work, f"{name}-{len(os.listdir(work))}.log"), "w+")
+    proc = subprocess.Popen(argv, stderr=log, env=None if env is None else {**os.environ, **env}, **popen_args)
+    proc.name = name
+    proc.log = log
+    return proc
+
+
+def wait_log(proc, pattern, timeout=10):
+    """Polls the log of a process from spawn() until `pattern` appears;
+    returns the match, or None if the process exits or `timeout` s pass first."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        exited = proc.poll() is not None  # Before reading: its last line counts.
+        match = re.search(pattern, log_text(proc))
+        if match or exited:
+            return match
+        time.sleep(0.02)
+    return None
+
+
 def start_gateway(tcpgate, work, *flags, env=None):
     """Starts tcpgate with its gRPC and admin ports on 127.0.0.1:0 and returns
     (process, gRPC port) once it logs both; process.admin is the admin port,
     process.log the file holding its stderr."""
-    log = open(os.path.join(work, f"gateway-{len(os.listdir(work))}.log"), "w+")
-    proc = subprocess.Popen([tcpgate, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], stderr=log,
-                            env=None if env is None else {**os.environ, **env})
-    for _ in range(400):
-        log.seek(0)
-        text = log.read()
-        match = re.search(r"tcpgate listening on 127\.0\.0\.1:(\d+)", text)
-        admin = re.search(r"admin listening on 127\.0\.0\.1:(\d+)", text)
-        if match and admin:
-            proc.log = log
-            proc.admin = int(admin.group(1))
-            return proc, int(match.group(1))
-        if proc.poll() is not None:
-            raise SystemExit("FAIL: tcpgate exited early:\n" + text)
-        time.sleep(0.025)
-    raise SystemExit("FAIL: tcpgate did not report its port")
+    proc = spawn(work, "gateway", [tcpgate, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], env=env)
+    port = wait_log(proc, r"tcpgate listening on 127\.0\.0\.1:(\d+)")
+    admin = port and wait_log(proc, r"admin listening on 127\.0\.0\.1:(\d+)")
+    if not admin:
+        raise SystemExit("FAIL: tcpgate did not report its ports:\n" + log_text(proc))
+    proc.admin = int(admin.group(1))
+    return proc, int(port.group(1))
 
 
 def stop(proc):

@@ -20,7 +20,7 @@ TCPGATE, ROOT = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tcpgate-py-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, generate_stubs, scrape, start_gateway as start, stop  # noqa: E402
+from gateway_process import Checks, generate_stubs, scrape, start_gateway as start, stop, wait_log  # noqa: E402
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
@@ -201,11 +201,7 @@ check(await_serving(channel) == health_check_pb2.HealthCheckResponse.SERVING, "d
 in_flight = stub.Send.future(gateway_pb2.SendRequest(uid="in-flight", val="v"), timeout=10)
 check(received.wait(10), "drain: the backend got the request")
 proc.terminate()
-for _ in range(2000):  # Until the gateway has taken the signal.
-    proc.log.seek(0)
-    if "draining" in proc.log.read():
-        break
-    time.sleep(0.005)
+check(wait_log(proc, "draining") is not None, "drain: the gateway took the signal")
 refused = None
 try:
     stub.Send(gateway_pb2.SendRequest(uid="late", val="v"), timeout=5)

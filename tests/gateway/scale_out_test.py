@@ -45,7 +45,8 @@ import tempfile
 import threading
 import time
 
-from gateway_process import generate_stubs, scrape  # tests/gateway, beside this file
+import gateway_process  # tests/gateway, beside this file
+from gateway_process import generate_stubs, log_text, scrape, start_gateway
 
 parser = argparse.ArgumentParser()
 parser.add_argument("bin")
@@ -154,30 +155,18 @@ def common_free_port(ips):
 
 # ---- Processes ----
 
-def spawn(name, argv, env=None):
-    log_path = os.path.join(WORK, f"{name}.log")
-    proc = subprocess.Popen(argv, stderr=open(log_path, "w"), env=env)
-    proc.log_path = log_path
-    proc.name = name
+def spawn(name, argv):
+    proc = gateway_process.spawn(WORK, name, argv)
     processes.append(proc)
     return proc
 
 
 def log_match(proc, pattern):
-    with open(proc.log_path) as f:
-        return re.search(pattern, f.read())
+    return re.search(pattern, log_text(proc))
 
 
 def wait_log(proc, pattern, timeout=10):
-    found = {}
-
-    def seen():
-        if proc.poll() is not None:
-            fatal(f"{proc.name} exited early")
-        found["match"] = log_match(proc, pattern)
-        return found["match"] is not None
-    await_true(seen, timeout, f"'{pattern}' in {proc.name}'s log")
-    return found["match"]
+    return gateway_process.wait_log(proc, pattern, timeout) or fatal(f"no '{pattern}' in {proc.name}'s log")
 
 
 def start_backend(ip, port):
@@ -190,13 +179,12 @@ def start_backend(ip, port):
 class Gateway:
     def __init__(self, name, port):
         binary = f"{args.bin}/tcpgate"
-        env = dict(os.environ, LD_PRELOAD=nss_preload(binary), NSS_WRAPPER_HOSTS=HOSTS)
-        self.proc = spawn(name, [
-            binary, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", f"--backends={NAME}:{port}",
-            f"--resolve_interval={int(RESOLVE_INTERVAL_S * 1000)}ms", "--threads=1", "--drain_timeout=5s"], env)
-        self.name = name
-        self.port = int(wait_log(self.proc, r"tcpgate listening on 127\.0\.0\.1:(\d+)").group(1))
-        self.admin = int(wait_log(self.proc, r"admin listening on 127\.0\.0\.1:(\d+)").group(1))
+        self.proc, self.port = start_gateway(
+            binary, WORK, f"--backends={NAME}:{port}", f"--resolve_interval={int(RESOLVE_INTERVAL_S * 1000)}ms",
+            "--threads=1", "--drain_timeout=5s", env={"LD_PRELOAD": nss_preload(binary), "NSS_WRAPPER_HOSTS": HOSTS})
+        self.proc.name = self.name = name
+        processes.append(self.proc)
+        self.admin = self.proc.admin
         wait_log(self.proc, r"health: SERVING")
 
     def metrics(self):
