@@ -52,7 +52,7 @@ struct Run {
   }
   // The hello backend's answer to the request (uid, val)?
   static bool Matches(absl::string_view uid, absl::string_view val, const SendResponse& response) {
-    constexpr absl::string_view kGreeting = tcpcore::HelloHandler::kGreeting;
+    const absl::string_view kGreeting = tcpcore::HelloHandler::kGreeting;
     return response.uid() == uid && response.val().size() == kGreeting.size() + val.size() &&
            absl::StartsWith(response.val(), kGreeting) && absl::EndsWith(response.val(), val);
   }
