@@ -52,9 +52,9 @@ struct Run {
   }
   // The hello backend's answer to the request (uid, val)?
   static bool Matches(absl::string_view uid, absl::string_view val, const SendResponse& response) {
-    const absl::string_view kGreeting = tcpcore::HelloHandler::kGreeting;
-    return response.uid() == uid && response.val().size() == kGreeting.size() + val.size() &&
-           absl::StartsWith(response.val(), kGreeting) && absl::EndsWith(response.val(), val);
+    const absl::string_view greeting = tcpcore::HelloHandler::kGreeting;
+    return response.uid() == uid && response.val().size() == greeting.size() + val.size() &&
+           absl::StartsWith(response.val(), greeting) && absl::EndsWith(response.val(), val);
   }
   void Finished() {
     std::lock_guard lock(mu);
