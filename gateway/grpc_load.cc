@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -60,13 +62,47 @@ struct Run {
     std::lock_guard lock(mu);
     if (--active == 0) done.notify_all();
   }
+
+  // Next calls of slots whose call failed on a channel with no connection,
+  // issued from the tool's own thread (ServeRetries) rather than from the
+  // failed call's completion: such a channel fails each call as it starts,
+  // and issuing the next from the completion would keep a gRPC thread in a
+  // loop of instant failures while answers to calls still open on other
+  // connections wait behind it (seen: 1.3 s, after the gateway exited).
+  void Retry(std::function<void()> issue) {
+    std::lock_guard lock(retry_mu);
+    retries.push_back(std::move(issue));
+    retry_wanted.notify_one();
+  }
+  void ServeRetries() {
+    std::unique_lock lock(retry_mu);
+    while (true) {
+      retry_wanted.wait(lock, [&] { return !retries.empty() || retry_stop; });
+      if (retries.empty()) return;
+      std::function<void()> issue = std::move(retries.front());
+      retries.pop_front();
+      lock.unlock();
+      issue();
+      lock.lock();
+    }
+  }
+  void StopRetries() {
+    std::lock_guard lock(retry_mu);
+    retry_stop = true;
+    retry_wanted.notify_one();
+  }
+  std::mutex retry_mu;
+  std::condition_variable retry_wanted;
+  std::deque<std::function<void()>> retries;  // Guarded by retry_mu.
+  bool retry_stop = false;                    // Guarded by retry_mu.
 };
 
 // One outstanding unary call, re-issued from its own completion.
 class UnarySlot {
  public:
-  UnarySlot(tcpgate::v1::Gateway::Stub& stub, Run& run, const GrpcLoadOptions& options, int id)
-      : stub_(stub), run_(run), options_(options), id_(id) {
+  UnarySlot(grpc::Channel& channel, tcpgate::v1::Gateway::Stub& stub, Run& run, const GrpcLoadOptions& options,
+            int id)
+      : channel_(channel), stub_(stub), run_(run), options_(options), id_(id) {
     request_.set_val(options.val);
   }
   void Issue() {
@@ -102,9 +138,16 @@ class UnarySlot {
       run_.answered.fetch_add(1, std::memory_order_relaxed);
       latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started_).count());
     }
-    Issue();
+    // A channel without a connection fails each call as it starts; its
+    // next call goes through the tool's thread (Run::Retry).
+    if (!status.ok() && channel_.GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY) {
+      run_.Retry([this] { Issue(); });
+    } else {
+      Issue();
+    }
   }
 
+  grpc::Channel& channel_;
   tcpgate::v1::Gateway::Stub& stub_;
   Run& run_;
   const GrpcLoadOptions& options_;
@@ -245,6 +288,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
 
 absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   std::vector<std::unique_ptr<tcpgate::v1::Gateway::Stub>> stubs;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int c = 0; c < options.connections; ++c) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // One TCP connection per channel.
@@ -253,6 +297,7 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
       return absl::UnavailableError(absl::StrCat("cannot connect to ", options.target));
     }
     stubs.push_back(tcpgate::v1::Gateway::NewStub(channel));
+    channels.push_back(channel);
   }
   auto run_owner = std::make_unique<Run>();  // Leaked with the slots if some never finish.
   Run& run = *run_owner;
@@ -272,11 +317,12 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   } else {
     for (int c = 0; c < options.connections; ++c) {
       for (int p = 0; p < options.in_flight; ++p) {
-        unary.push_back(std::make_unique<UnarySlot>(*stubs[c], run, options, c * options.in_flight + p));
+        unary.push_back(std::make_unique<UnarySlot>(*channels[c], *stubs[c], run, options, c * options.in_flight + p));
       }
     }
     for (auto& slot : unary) slot->Issue();
   }
+  std::thread retrier([&run] { run.ServeRetries(); });
   // After the end, a request still open 2 s past its deadline is unanswered.
   const Clock::time_point give_up = run.end + run.lateness_base + std::chrono::seconds(2);
   int unanswered_slots = 0;
@@ -292,6 +338,8 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
       }
     }
   }
+  run.StopRetries();  // Every slot has issued its last call (or is leaked).
+  retrier.join();
   GrpcLoadResult result;
   if (unanswered_slots > 0) {
     // A stream slot that never finished has at least one request open; a
