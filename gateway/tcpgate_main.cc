@@ -4,6 +4,7 @@
 // `tcpgate` alone answers calls). Every flag can also be set through the
 // environment: TCPGATE_<FLAG_IN_CAPITALS>. Plaintext unless --tls_cert and
 // --tls_key are given; see README.md and docs/gateway.md ("Security").
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -283,18 +285,32 @@ int main(int argc, char** argv) {
   });
   main_context.run();
 
-  // Refuse new calls, let calls in flight finish up to drain_timeout, then
-  // stop the server (which cancels whatever is left). Waiting on our own
-  // count rather than in Shutdown(deadline): gRPC would also wait out idle
-  // client connections.
+  // The drain. Server::Shutdown at once sends every client connection a
+  // GOAWAY and closes the listener: calls a client starts from then on go
+  // to another connection (another replica) or fail with UNAVAILABLE, and
+  // calls the service gets meanwhile are refused with UNAVAILABLE
+  // (BeginDrain). Calls in flight finish, up to drain_timeout, after which
+  // gRPC cancels what is left. Shutdown also waits for clients to close
+  // their idle connections after the GOAWAY, which some take seconds to do
+  // (a Python channel: about 5 s), so once no call is in flight the rest
+  // are closed at once (grpc_server_cancel_all_calls, which is what
+  // Shutdown itself does at its deadline). That can run before the GOAWAYs
+  // went out only when nothing was in flight at the signal; clients then
+  // see their idle connection drop, and reconnect elsewhere.
+  //
+  // gRPC itself cancels (CANCELLED) calls whose headers reach it after
+  // Shutdown began and before the client read the GOAWAY; they never
+  // reached the service. See docs/gateway.md ("Shutdown").
   service.BeginDrain();
   const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
+  std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until)); });
   while (service.in_flight() > 0 && absl::Now() < drain_until) absl::SleepFor(absl::Milliseconds(5));
   if (service.in_flight() > 0) {
     tcpcore::Log(tcpcore::LogLevel::kWarning,
                  absl::StrCat("drain timeout: cancelling ", service.in_flight(), " calls still in flight"));
   }
-  server->Shutdown(std::chrono::system_clock::now());
+  grpc_server_cancel_all_calls(server->c_server());
+  shutdown.join();
   server->Wait();
   admin.Stop();
   pool.Close();

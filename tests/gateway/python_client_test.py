@@ -159,14 +159,25 @@ try:
         check(False, "Send without a backend fails")
     except grpc.RpcError as error:
         check(error.code() == grpc.StatusCode.UNAVAILABLE, f"UNAVAILABLE without a backend (got {error.code()})")
+    # SIGTERM with no call in flight and this client idle: the gateway exits
+    # at once. (A Python client reads an idle connection only while it has
+    # a call going, so it answers the GOAWAY's ping and closes only about
+    # 5 s later; gRPC's Shutdown alone would wait for that.)
+    signalled_at = time.monotonic()
+    proc.terminate()
+    check(proc.wait(timeout=20) == 0 and time.monotonic() - signalled_at < 2.0,
+          f"SIGTERM with an idle client: exit 0 at once (took {time.monotonic() - signalled_at:.2f} s)")
 finally:
-    stop(proc)
+    if proc.poll() is None:
+        stop(proc)
 
-# SIGTERM with a call in flight: the call still gets its answer, new calls
-# are refused, the process exits 0.
+# SIGTERM with a call in flight: the call still gets its answer; at once,
+# while it is still in flight, the gateway stops taking connections and new
+# calls are refused (so clients move to another replica); it exits 0.
 import json  # noqa: E402
 import threading  # noqa: E402
 
+HOLD_S = 2.0
 slow = socket.socket()
 slow.bind(("127.0.0.1", 0))
 slow.listen(16)
@@ -174,7 +185,7 @@ received = threading.Event()
 
 
 def slow_backend():
-    """Answers each request line like the reference backend, 1 s later."""
+    """Answers each request line like the reference backend, HOLD_S later."""
     while True:
         try:
             conn, _ = slow.accept()
@@ -187,7 +198,7 @@ def slow_backend():
                 if request["Uid"].startswith("_tcpgate_probe_"):
                     continue
                 received.set()
-                time.sleep(1.0)
+                time.sleep(HOLD_S)
                 answer = {"Uid": request["Uid"], "Val": "server: hello, " + request["Val"], "Ts": ""}
                 conn.sendall((json.dumps(answer) + "\n").encode())
         threading.Thread(target=serve, daemon=True).start()
@@ -202,6 +213,21 @@ in_flight = stub.Send.future(gateway_pb2.SendRequest(uid="in-flight", val="v"), 
 check(received.wait(10), "drain: the backend got the request")
 proc.terminate()
 check(wait_log(proc, "draining") is not None, "drain: the gateway took the signal")
+
+
+def connection_refused(until):
+    """Whether a new TCP connection to the gateway is refused before `until`."""
+    while time.monotonic() < until:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except ConnectionRefusedError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+check(connection_refused(time.monotonic() + HOLD_S / 2) and not in_flight.done(),
+      "drain: new connections are refused while a call is still in flight")
 refused = None
 try:
     stub.Send(gateway_pb2.SendRequest(uid="late", val="v"), timeout=5)
