@@ -90,6 +90,10 @@ void ClientConnection::OnConnected(const asio::error_code& error) {
   }
   ApplySocketOptions();
   last_read_ = Clock::now();
+  {
+    std::lock_guard lock(inbox_mu_);
+    if (!refusing_) direct_fd_ = socket_.native_handle();
+  }
   state_.store(State::kReady, std::memory_order_release);
   if (listener_) listener_(*this, State::kReady, absl::OkStatus());
   if (state() != State::kReady) return;  // The listener closed it.
@@ -128,9 +132,36 @@ bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::Func
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(inbox_mu_);
   if (refusing_) return false;
+  // Direct write only when nothing else is on this connection: no request
+  // pending (so none queued, held or on the wire), no Uid awaiting a late
+  // answer, no bytes queued or being written by the loop.
+  const bool direct = direct_fd_ >= 0 && deadline > absl::Now() && inbox_.empty() &&
+                      pending_count_.load(std::memory_order_acquire) == 0 &&
+                      open_lines_.load(std::memory_order_acquire) == 0 && output_idle_.load(std::memory_order_acquire);
   pending_count_.fetch_add(1, std::memory_order_relaxed);
   pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  inbox_.push_back(Outgoing{id, std::move(request), steady_deadline, make_done(), bytes});
+  Outgoing& outgoing =
+      inbox_.emplace_back(Outgoing{id, std::move(request), steady_deadline, make_done(), bytes, false, {}, {}});
+  if (direct) {
+    direct_line_.clear();
+    AppendRequestLine(outgoing.request, direct_line_);
+    direct_unseen_.store(true, std::memory_order_seq_cst);
+    const ssize_t sent = ::send(direct_fd_, direct_line_.data(), direct_line_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) {
+      counters_->direct_writes.fetch_add(1, std::memory_order_relaxed);
+      outgoing.written = true;
+      outgoing.sent_at = Clock::now();
+      if (static_cast<std::size_t>(sent) < direct_line_.size()) {
+        outgoing.unsent = direct_line_.substr(sent);
+      } else {
+        const int64_t timer_ns = deadline_timer_ns_.load(std::memory_order_acquire);
+        if (timer_ns != 0 && timer_ns <= steady_deadline.time_since_epoch().count()) {
+          handle = CancelHandle(weak_from_this(), id);
+          return true;  // No wake-up: see deadline_timer_ns_.
+        }
+      }
+    }
+  }
   if (!wake_posted_) {
     wake_posted_ = true;
     asio::post(loop_, [self = shared_from_this()] { self->DrainInbox(); });
@@ -184,10 +215,11 @@ void ClientConnection::DrainInbox() {
     std::lock_guard lock(inbox_mu_);
     std::swap(inbox_, draining_);
     wake_posted_ = false;
+    direct_unseen_.store(false, std::memory_order_relaxed);
   }
   const Clock::time_point now = Clock::now();
   for (Outgoing& outgoing : draining_) {
-    if (outgoing.deadline <= now) {
+    if (outgoing.deadline <= now && !outgoing.written) {
       pending_count_.fetch_sub(1, std::memory_order_relaxed);
       pending_bytes_.fetch_sub(outgoing.bytes, std::memory_order_relaxed);
       std::move(outgoing.done)(absl::DeadlineExceededError("deadline passed before the request was sent"));
@@ -208,11 +240,23 @@ void ClientConnection::Admit(Outgoing outgoing) {
   deadlines_.emplace(outgoing.deadline, id);
   UidLine& line = lines_[uid];
   line.ids.push_back(id);
+  PublishLines();
+  if (outgoing.written) {
+    // TrySend wrote it (nothing else was on this connection then).
+    output_.queue().insert(0, outgoing.unsent);
+    it->second.request.val = std::string();
+    it->second.on_wire = true;
+    if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = outgoing.sent_at;
+    ++live_on_wire_;
+    ArmWatchdog();
+    return;
+  }
   if (line.ids.size() == 1 && !line.awaiting_late_answer) WriteEntry(it->second);
 }
 
 void ClientConnection::WriteEntry(Entry& entry) {
   AppendRequestLine(entry.request, output_.queue());
+  output_idle_.store(false, std::memory_order_release);
   entry.request.val = std::string();  // Written; keep only the Uid.
   entry.on_wire = true;
   if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = Clock::now();
@@ -221,7 +265,11 @@ void ClientConnection::WriteEntry(Entry& entry) {
 }
 
 void ClientConnection::Flush() {
-  if (state() != State::kReady || !output_.StartBatch()) return;
+  if (state() != State::kReady || !output_.StartBatch()) {
+    PublishOutput();
+    return;
+  }
+  PublishOutput();
   asio::async_write(socket_, asio::buffer(output_.batch()),
                     [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                       self->OnWritten(error);
@@ -259,6 +307,12 @@ void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
   }
   last_read_ = Clock::now();
   splitter_.CommitWrite(bytes);
+  // An answer may come for a request TrySend wrote itself before this loop
+  // took it from the inbox.
+  if (direct_unseen_.load(std::memory_order_seq_cst)) {
+    DrainInbox();
+    if (state() != State::kReady) return;
+  }
   while (state() == State::kReady) {
     FrameSplitter::Event event = splitter_.Next();
     if (event.kind == FrameSplitter::Kind::kNeedMore) break;
@@ -361,7 +415,8 @@ void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
   } else {
     Unlink(entry.request.uid, id, /*answered=*/false);
   }
-  if (pending_count_.fetch_sub(1, std::memory_order_relaxed) == 1) {
+  PublishLines();  // Before the count: TrySend reads them in that order.
+  if (pending_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     idle_since_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
   pending_bytes_.fetch_sub(entry.bytes, std::memory_order_relaxed);
@@ -387,6 +442,7 @@ void ClientConnection::AdvanceLine(const std::string& uid) {
   if (line.awaiting_late_answer) return;
   if (line.ids.empty()) {
     lines_.erase(line_it);
+    PublishLines();
     return;
   }
   auto entry = entries_.find(line.ids.front());
@@ -396,6 +452,7 @@ void ClientConnection::AdvanceLine(const std::string& uid) {
 }
 
 void ClientConnection::CancelOnLoop(uint64_t id) {
+  if (state() != State::kClosed) DrainInbox();  // It may have been written directly.
   if (entries_.contains(id)) {
     Complete(id, absl::CancelledError("cancelled by the caller"));
     Flush();
@@ -408,6 +465,7 @@ void ClientConnection::ArmDeadlineTimer() {
   if (deadline_timer_armed_ && deadline_timer_at_ <= earliest) return;
   deadline_timer_armed_ = true;
   deadline_timer_at_ = earliest;
+  deadline_timer_ns_.store(earliest.time_since_epoch().count(), std::memory_order_release);
   deadline_timer_.expires_at(earliest);
   deadline_timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
     self->OnDeadlineTimer(error);
@@ -417,7 +475,9 @@ void ClientConnection::ArmDeadlineTimer() {
 void ClientConnection::OnDeadlineTimer(const asio::error_code& error) {
   if (error == asio::error::operation_aborted) return;  // Re-armed earlier.
   deadline_timer_armed_ = false;
+  deadline_timer_ns_.store(0, std::memory_order_release);
   if (state() == State::kClosed) return;
+  DrainInbox();  // Requests written directly, without a wake-up.
   const Clock::time_point now = Clock::now();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     Complete(deadlines_.begin()->second, absl::DeadlineExceededError("deadline exceeded waiting for the backend"));
@@ -471,17 +531,19 @@ void ClientConnection::OnWatchdog(const asio::error_code& error) {
 void ClientConnection::Fail(absl::Status status) {
   if (state() == State::kClosed) return;
   state_.store(State::kClosed, std::memory_order_release);
+  {
+    // Before the socket closes: no direct write may use its descriptor.
+    std::lock_guard lock(inbox_mu_);
+    refusing_ = true;
+    close_reason_ = Unshared(status);
+    direct_fd_ = -1;
+    std::swap(inbox_, draining_);
+  }
   asio::error_code ignored;
   socket_.close(ignored);
   dial_timer_.cancel();
   deadline_timer_.cancel();
   watchdog_.cancel();
-  {
-    std::lock_guard lock(inbox_mu_);
-    refusing_ = true;
-    close_reason_ = Unshared(status);
-    std::swap(inbox_, draining_);
-  }
   // Fail everything admitted, then everything still in the inbox.
   std::vector<uint64_t> ids;
   ids.reserve(entries_.size());

@@ -4,7 +4,12 @@
 //
 // - Send() may be called from any thread; requests gather in an inbox and the
 //   connection's loop takes the whole batch with one wake-up, writing every
-//   queued line with one write.
+//   queued line with one write. When the connection has nothing at all
+//   pending, queued, being written or awaited, the sending thread writes
+//   the line to the socket itself (a direct write, under the inbox lock) and
+//   the loop only registers the request, at its next wake-up, at the answer
+//   or at its deadline timer, whichever is first: one thread hand-off less
+//   before the backend has the request (docs/performance.md).
 // - Two requests with the same Uid are never on the wire together: the second
 //   is held until the first is answered, so each caller gets its own answer
 //   and the backend still sees the caller's Uid. If the first gave up
@@ -86,6 +91,7 @@ struct ConnectionOptions {
 struct ConnectionCounters {
   std::atomic<uint64_t> late_responses{0};  // Answers for no pending Uid.
   std::atomic<uint64_t> error_lines{0};     // "-ERR" lines received.
+  std::atomic<uint64_t> direct_writes{0};   // Requests written by the sending thread.
 };
 
 using ResponseCallback = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
@@ -177,6 +183,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     Clock::time_point deadline;
     ResponseCallback done;
     int64_t bytes;
+    bool written = false;  // Sent by TrySend itself (see below)...
+    std::string unsent;    // ...except these bytes, which go first.
+    Clock::time_point sent_at{};
   };
   struct Entry {
     Request request;  // Val released once written.
@@ -218,6 +227,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void ArmWatchdog();
   void OnWatchdog(const asio::error_code& error);
   void Fail(absl::Status status);
+  // Loop thread: publishes what TrySend's direct write needs to know.
+  void PublishLines() { open_lines_.store(static_cast<int64_t>(lines_.size()), std::memory_order_release); }
+  void PublishOutput() { output_idle_.store(output_.idle(), std::memory_order_release); }
 
   friend class CancelHandle;
 
@@ -239,6 +251,21 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool wake_posted_ = false;     // Guarded by inbox_mu_.
   bool refusing_ = false;        // Guarded by inbox_mu_: closed to new sends.
   absl::Status close_reason_;    // Guarded by inbox_mu_: why it closed.
+  // Direct write: when nothing is pending, queued, being written or awaited
+  // on this connection, TrySend writes the request line to the socket
+  // itself (under inbox_mu_) and the loop only registers it.
+  int direct_fd_ = -1;           // Guarded by inbox_mu_: -1 unless ready.
+  std::string direct_line_;      // Guarded by inbox_mu_.
+  std::atomic<bool> output_idle_{true};
+  std::atomic<int64_t> open_lines_{0};
+  // When the deadline timer will fire (steady clock, ns; 0: not armed). A
+  // request written directly whose deadline is not before it needs no
+  // wake-up: the loop takes it from the inbox at the answer, or at that
+  // timer at the latest.
+  std::atomic<int64_t> deadline_timer_ns_{0};
+  // Set before a direct write, cleared by the loop when it takes the inbox:
+  // an answer read while it is set may be for a request not yet taken.
+  std::atomic<bool> direct_unseen_{false};
 
   // Loop thread only.
   std::vector<Outgoing> draining_;

@@ -77,6 +77,24 @@ class ClientConnectionTest : public ::testing::Test {
     }
     return request;
   }
+  // Waits (bounded) until the connection is ready, so the next Send on an
+  // idle connection is written directly by the sending thread.
+  void AwaitReady() {
+    const absl::Time until = absl::Now() + absl::Seconds(10);
+    while (connection_->state() != ClientConnection::State::kReady && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_EQ(connection_->state(), ClientConnection::State::kReady);
+  }
+  // A request sent and answered with `deadline`: afterwards the loop's
+  // deadline timer stays armed for that deadline, so a direct write with a
+  // later deadline needs no wake-up of the loop.
+  void SendAndAnswer(absl::string_view uid, absl::Time deadline) {
+    auto future = Send(uid, "v", deadline);
+    NextRequest();
+    ASSERT_TRUE(peer_->Write(Answer(uid, "ok")).ok());
+    ASSERT_TRUE(Get(future).ok());
+  }
   void TearDown() override {
     if (connection_) connection_->Close();
   }
@@ -137,6 +155,95 @@ TEST_F(ClientConnectionTest, PastDeadlineFailsWithoutSending) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(Get(past).status()));
   auto next = Send("next", "v");
   EXPECT_EQ(NextRequest().uid, "next");
+}
+
+// Verify: on an idle connection the sending thread writes the request
+// itself, and the answer, read by the loop, still finds its caller; with a
+// request pending, the next goes through the loop.
+TEST_F(ClientConnectionTest, IdleConnectionSendsDirectlyAndMatchesTheAnswer) {
+  ConnectToRaw();
+  AwaitReady();
+  auto a = Send("a", "1");
+  EXPECT_EQ(NextRequest().uid, "a");
+  EXPECT_EQ(counters_->direct_writes.load(), 1u);
+  auto b = Send("b", "2");  // "a" is pending: not direct.
+  EXPECT_EQ(NextRequest().uid, "b");
+  EXPECT_EQ(counters_->direct_writes.load(), 1u);
+  ASSERT_TRUE(peer_->Write(Answer("b", "two") + Answer("a", "one")).ok());
+  EXPECT_EQ(Get(a)->val, "one");
+  EXPECT_EQ(Get(b)->val, "two");
+  EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: a Uid awaiting a late answer blocks the direct write, so the late
+// answer can never reach the new request with that Uid.
+TEST_F(ClientConnectionTest, LateAnswerAwaitedBlocksDirectWrite) {
+  ConnectToRaw();
+  AwaitReady();
+  auto slow = Send("dup", "old", absl::Now() + absl::Milliseconds(50));
+  NextRequest();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Get(slow).status()));
+  const uint64_t direct_before = counters_->direct_writes.load();
+  auto fresh = Send("dup", "new");
+  ASSERT_TRUE(peer_->Write(Answer("dup", "late")).ok());
+  EXPECT_EQ(NextRequest().val, "new");  // Only after the late answer.
+  EXPECT_EQ(counters_->direct_writes.load(), direct_before);
+  ASSERT_TRUE(peer_->Write(Answer("dup", "fresh")).ok());
+  EXPECT_EQ(Get(fresh)->val, "fresh");
+}
+
+// Verify: a cancel reaches a request written directly before the loop took
+// it from the inbox (no wake-up was posted for it).
+TEST_F(ClientConnectionTest, CancelReachesARequestWrittenWithoutWakeUp) {
+  ConnectToRaw();
+  AwaitReady();
+  SendAndAnswer("first", absl::Now() + absl::Seconds(20));
+  std::promise<Result> promise;
+  auto future = promise.get_future();
+  CancelHandle handle = connection_->Send(Request{"c", "v"}, Far(),
+                                          [&promise](Result result) { promise.set_value(std::move(result)); });
+  NextRequest();
+  EXPECT_EQ(counters_->direct_writes.load(), 2u);
+  handle.Cancel();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "cancel was lost";
+  EXPECT_TRUE(absl::IsCancelled(future.get().status()));
+  EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: a request written directly without a wake-up still fails at its
+// deadline when the backend never answers (the loop's earlier deadline
+// timer takes it from the inbox).
+TEST_F(ClientConnectionTest, DeadlineHoldsForARequestWrittenWithoutWakeUp) {
+  ConnectToRaw();
+  AwaitReady();
+  SendAndAnswer("first", absl::Now() + absl::Milliseconds(200));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(400);
+  auto silent = Send("silent", "v", deadline);
+  NextRequest();
+  EXPECT_EQ(counters_->direct_writes.load(), 2u);
+  Result result = Get(silent);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(result.status())) << result.status();
+  EXPECT_GE(absl::Now(), deadline);
+  EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: a direct write the socket takes only in part is finished by the
+// loop before anything else, so the backend receives the line whole.
+TEST_F(ClientConnectionTest, PartialDirectWriteIsFinishedByTheLoop) {
+  ConnectToRaw();
+  AwaitReady();
+  const std::string big(16 << 20, 'x');  // More than a loopback socket buffers.
+  auto a = Send("big", big);
+  auto b = Send("after", "v");
+  Request first = NextRequest();
+  EXPECT_EQ(first.uid, "big");
+  EXPECT_EQ(first.val.size(), big.size());
+  EXPECT_EQ(first.val, big);
+  EXPECT_EQ(NextRequest().uid, "after");
+  EXPECT_EQ(counters_->direct_writes.load(), 1u);
+  ASSERT_TRUE(peer_->Write(Answer("after", "2") + Answer("big", "1")).ok());
+  EXPECT_EQ(Get(a)->val, "1");
+  EXPECT_EQ(Get(b)->val, "2");
 }
 
 // Verify: Cancel() completes the request at once with kCancelled.
