@@ -147,18 +147,20 @@ bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::Func
     AppendRequestLine(outgoing.request, direct_line_);
     direct_unseen_.store(true, std::memory_order_seq_cst);
     const ssize_t sent = ::send(direct_fd_, direct_line_.data(), direct_line_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent >= 0) {
+    if (sent >= 0) {  // Else the loop writes it, and meets the error itself.
       counters_->direct_writes.fetch_add(1, std::memory_order_relaxed);
       outgoing.written = true;
       outgoing.sent_at = Clock::now();
-      if (static_cast<std::size_t>(sent) < direct_line_.size()) {
-        outgoing.unsent = direct_line_.substr(sent);
-      } else {
-        const int64_t timer_ns = deadline_timer_ns_.load(std::memory_order_acquire);
-        if (timer_ns != 0 && timer_ns <= steady_deadline.time_since_epoch().count()) {
-          handle = CancelHandle(weak_from_this(), id);
-          return true;  // No wake-up: see deadline_timer_ns_.
-        }
+      const auto written = static_cast<std::size_t>(sent);
+      if (written < direct_line_.size()) outgoing.unsent = direct_line_.substr(written);
+    }
+    // Keep no large buffer on the connection after a large request.
+    if (direct_line_.capacity() > (64 << 10)) std::string().swap(direct_line_);
+    if (outgoing.written && outgoing.unsent.empty()) {
+      const int64_t timer_ns = deadline_timer_ns_.load(std::memory_order_acquire);
+      if (timer_ns != 0 && timer_ns <= steady_deadline.time_since_epoch().count()) {
+        handle = CancelHandle(weak_from_this(), id);
+        return true;  // No wake-up: see deadline_timer_ns_.
       }
     }
   }
