@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -70,6 +71,9 @@ ABSL_FLAG(int, eject_after_failures, 3, "failed connects in a row before a backe
 ABSL_FLAG(absl::Duration, ejection_time, absl::Seconds(10), "how long an ejected backend address rests");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(3), "deadline of calls that carry none");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10), "on SIGTERM, how long calls in flight may finish");
+ABSL_FLAG(absl::Duration, drain_notice, absl::Milliseconds(200),
+          "on SIGTERM, how long the gateway reports NOT_SERVING and refuses calls before it sends clients a GOAWAY "
+          "(part of drain_timeout): clients that watch health move away first");
 ABSL_FLAG(int64_t, max_val_bytes, 512 * 1024, "longest val accepted; longer: INVALID_ARGUMENT");
 ABSL_FLAG(int, max_message_bytes, 4 << 20, "largest gRPC message received");
 ABSL_FLAG(int, max_concurrent_streams, 1000, "most calls in progress at once on one client HTTP/2 connection");
@@ -235,7 +239,8 @@ int main(int argc, char** argv) {
                             " max_pending=", absl::GetFlag(FLAGS_max_pending),
                             " default_timeout=", absl::FormatDuration(gateway_options.default_timeout),
                             " read_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_read_timeout)),
-                            " drain_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
+                            " drain_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)),
+                            " drain_notice=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_notice))));
 
   // Health: SERVING while at least one backend connection is ready.
   bool draining = false;
@@ -285,24 +290,28 @@ int main(int argc, char** argv) {
   });
   main_context.run();
 
-  // The drain. Server::Shutdown at once sends every client connection a
-  // GOAWAY and closes the listener: calls a client starts from then on go
-  // to another connection (another replica) or fail with UNAVAILABLE, and
-  // calls the service gets meanwhile are refused with UNAVAILABLE
-  // (BeginDrain). Calls in flight finish, up to drain_timeout, after which
-  // gRPC cancels what is left. Shutdown also waits for clients to close
-  // their idle connections after the GOAWAY, which some take seconds to do
-  // (a Python channel: about 5 s), so once no call is in flight the rest
-  // are closed at once (grpc_server_cancel_all_calls, which is what
-  // Shutdown itself does at its deadline). That can run before the GOAWAYs
-  // went out only when nothing was in flight at the signal; clients then
-  // see their idle connection drop, and reconnect elsewhere.
+  // The drain. First a notice (drain_notice): health is NOT_SERVING and
+  // calls that reach the service are refused with UNAVAILABLE (BeginDrain),
+  // so clients that watch health stop sending here before anything else
+  // happens. Then Server::Shutdown sends every client connection a GOAWAY
+  // and closes the listener: calls a client starts from then on go to
+  // another connection (another replica) or fail with UNAVAILABLE. Calls in
+  // flight finish, up to drain_timeout, after which gRPC cancels what is
+  // left. Shutdown also waits for clients to close their idle connections
+  // after the GOAWAY, which some take seconds to do (a Python channel:
+  // about 5 s), so once no call is in flight the rest are closed at once
+  // (grpc_server_cancel_all_calls, which is what Shutdown itself does at its
+  // deadline). That can run before the GOAWAYs went out only when nothing
+  // was in flight; clients then see their idle connection drop, and
+  // reconnect elsewhere.
   //
   // gRPC itself cancels (CANCELLED) calls whose headers reach it after
   // Shutdown began and before the client read the GOAWAY; they never
-  // reached the service. See docs/gateway.md ("Shutdown").
+  // reached the service. The notice keeps clients that watch health out of
+  // that window. See docs/gateway.md ("Shutdown").
   service.BeginDrain();
   const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
+  absl::SleepFor(std::min(absl::GetFlag(FLAGS_drain_notice), drain_until - absl::Now()));
   std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until)); });
   while (service.in_flight() > 0 && absl::Now() < drain_until) absl::SleepFor(absl::Milliseconds(5));
   if (service.in_flight() > 0) {
