@@ -157,8 +157,12 @@ bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::Func
     // Keep no large buffer on the connection after a large request.
     if (direct_line_.capacity() > (64 << 10)) std::string().swap(direct_line_);
     if (outgoing.written && outgoing.unsent.empty()) {
+      // The timer must also come within read_timeout, or a silent backend
+      // would be found out only at that timer, not after read_timeout.
       const int64_t timer_ns = deadline_timer_ns_.load(std::memory_order_acquire);
-      if (timer_ns != 0 && timer_ns <= steady_deadline.time_since_epoch().count()) {
+      const int64_t read_timeout_ns = absl::ToInt64Nanoseconds(options_.read_timeout);
+      if (timer_ns != 0 && timer_ns <= steady_deadline.time_since_epoch().count() &&
+          (read_timeout_ns <= 0 || timer_ns <= outgoing.sent_at.time_since_epoch().count() + read_timeout_ns)) {
         handle = CancelHandle(weak_from_this(), id);
         return true;  // No wake-up: see deadline_timer_ns_.
       }

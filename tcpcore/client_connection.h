@@ -259,9 +259,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::atomic<bool> output_idle_{true};
   std::atomic<int64_t> open_lines_{0};
   // When the deadline timer will fire (steady clock, ns; 0: not armed). A
-  // request written directly whose deadline is not before it needs no
-  // wake-up: the loop takes it from the inbox at the answer, or at that
-  // timer at the latest.
+  // request written directly whose deadline is not before it, and which
+  // comes within read_timeout, needs no wake-up: the loop takes it from the
+  // inbox at the answer, or at that timer at the latest.
   std::atomic<int64_t> deadline_timer_ns_{0};
   // Set before a direct write, cleared by the loop when it takes the inbox:
   // an answer read while it is set may be for a request not yet taken.

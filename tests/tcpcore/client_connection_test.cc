@@ -197,7 +197,8 @@ TEST_F(ClientConnectionTest, LateAnswerAwaitedBlocksDirectWrite) {
 TEST_F(ClientConnectionTest, CancelReachesARequestWrittenWithoutWakeUp) {
   ConnectToRaw();
   AwaitReady();
-  SendAndAnswer("first", absl::Now() + absl::Seconds(20));
+  // Within the default read_timeout (10 s), so no wake-up is posted.
+  SendAndAnswer("first", absl::Now() + absl::Seconds(5));
   std::promise<Result> promise;
   auto future = promise.get_future();
   CancelHandle handle = connection_->Send(Request{"c", "v"}, Far(),
@@ -225,6 +226,25 @@ TEST_F(ClientConnectionTest, DeadlineHoldsForARequestWrittenWithoutWakeUp) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(result.status())) << result.status();
   EXPECT_GE(absl::Now(), deadline);
   EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: the read timeout still finds a silent backend when a request was
+// written directly while the deadline timer was armed far ahead (later than
+// read_timeout): such a request is not left for that timer to register.
+TEST_F(ClientConnectionTest, ReadTimeoutHoldsForARequestWrittenDirectly) {
+  ConnectionOptions options;
+  options.read_timeout = absl::Milliseconds(300);
+  ConnectToRaw(options);
+  AwaitReady();
+  SendAndAnswer("first", absl::Now() + absl::Seconds(20));
+  const absl::Time sent = absl::Now();
+  auto silent = Send("silent", "v", absl::Now() + absl::Seconds(25));
+  NextRequest();
+  EXPECT_EQ(counters_->direct_writes.load(), 2u);
+  Result result = Get(silent);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("read timeout"));
+  EXPECT_LT(absl::Now() - sent, absl::Seconds(5));
 }
 
 // Verify: a direct write the socket takes only in part is finished by the
