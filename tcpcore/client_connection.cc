@@ -126,8 +126,9 @@ CancelHandle ClientConnection::Send(Request request, absl::Time deadline, Respon
 
 bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::FunctionRef<ResponseCallback()> make_done,
                                CancelHandle& handle) {
-  const Clock::time_point steady_deadline = Clock::now() + absl::ToChronoNanoseconds(std::max(deadline - absl::Now(),
-                                                                           absl::ZeroDuration()));
+  const absl::Duration left = deadline - absl::Now();
+  const Clock::time_point steady_deadline =
+      Clock::now() + absl::ToChronoNanoseconds(std::max(left, absl::ZeroDuration()));
   const int64_t bytes = WireBytes(request);
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(inbox_mu_);
@@ -135,7 +136,7 @@ bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::Func
   // Direct write only when nothing else is on this connection: no request
   // pending (so none queued, held or on the wire), no Uid awaiting a late
   // answer, no bytes queued or being written by the loop.
-  const bool direct = direct_fd_ >= 0 && deadline > absl::Now() && inbox_.empty() &&
+  const bool direct = direct_fd_ >= 0 && left > absl::ZeroDuration() && inbox_.empty() &&
                       pending_count_.load(std::memory_order_acquire) == 0 &&
                       open_lines_.load(std::memory_order_acquire) == 0 && output_idle_.load(std::memory_order_acquire);
   pending_count_.fetch_add(1, std::memory_order_relaxed);
@@ -238,6 +239,11 @@ void ClientConnection::DrainInbox() {
   Flush();
 }
 
+bool ClientConnection::TakeDirectWrites() {
+  if (direct_unseen_.load(std::memory_order_seq_cst)) DrainInbox();
+  return state() != State::kClosed;
+}
+
 void ClientConnection::Admit(Outgoing outgoing) {
   const uint64_t id = outgoing.id;
   std::string uid = outgoing.request.uid;
@@ -249,7 +255,7 @@ void ClientConnection::Admit(Outgoing outgoing) {
   PublishLines();
   if (outgoing.written) {
     // TrySend wrote it (nothing else was on this connection then).
-    output_.queue().insert(0, outgoing.unsent);
+    if (!outgoing.unsent.empty()) output_.queue().insert(0, outgoing.unsent);
     it->second.request.val = std::string();
     it->second.on_wire = true;
     if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = outgoing.sent_at;
@@ -271,11 +277,9 @@ void ClientConnection::WriteEntry(Entry& entry) {
 }
 
 void ClientConnection::Flush() {
-  if (state() != State::kReady || !output_.StartBatch()) {
-    PublishOutput();
-    return;
-  }
+  const bool writing = state() == State::kReady && output_.StartBatch();
   PublishOutput();
+  if (!writing) return;
   asio::async_write(socket_, asio::buffer(output_.batch()),
                     [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                       self->OnWritten(error);
@@ -313,12 +317,9 @@ void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
   }
   last_read_ = Clock::now();
   splitter_.CommitWrite(bytes);
-  // An answer may come for a request TrySend wrote itself before this loop
-  // took it from the inbox.
-  if (direct_unseen_.load(std::memory_order_seq_cst)) {
-    DrainInbox();
-    if (state() != State::kReady) return;
-  }
+  // An answer may be for a request TrySend wrote itself that this loop has
+  // not taken from the inbox yet.
+  if (!TakeDirectWrites()) return;
   while (state() == State::kReady) {
     FrameSplitter::Event event = splitter_.Next();
     if (event.kind == FrameSplitter::Kind::kNeedMore) break;
@@ -458,7 +459,7 @@ void ClientConnection::AdvanceLine(const std::string& uid) {
 }
 
 void ClientConnection::CancelOnLoop(uint64_t id) {
-  if (state() != State::kClosed) DrainInbox();  // It may have been written directly.
+  if (!TakeDirectWrites()) return;  // The request may have been written directly.
   if (entries_.contains(id)) {
     Complete(id, absl::CancelledError("cancelled by the caller"));
     Flush();
@@ -483,7 +484,10 @@ void ClientConnection::OnDeadlineTimer(const asio::error_code& error) {
   deadline_timer_armed_ = false;
   deadline_timer_ns_.store(0, std::memory_order_release);
   if (state() == State::kClosed) return;
-  DrainInbox();  // Requests written directly, without a wake-up.
+  // Requests written without a wake-up count on this timer. Unconditional:
+  // TrySend reads the timer under inbox_mu_, which this drain takes, so one
+  // of the two always sees the other (the timer is rare; the lock is cheap).
+  DrainInbox();
   const Clock::time_point now = Clock::now();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     Complete(deadlines_.begin()->second, absl::DeadlineExceededError("deadline exceeded waiting for the backend"));

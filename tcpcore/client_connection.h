@@ -207,6 +207,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void OnConnected(const asio::error_code& error);
   void ApplySocketOptions();
   void DrainInbox();
+  // Takes the inbox if a direct write is in it that the loop has not seen;
+  // false when the connection closed meanwhile.
+  bool TakeDirectWrites();
   void Admit(Outgoing outgoing);
   void WriteEntry(Entry& entry);
   void Flush();

@@ -53,14 +53,19 @@ class ClientConnectionTest : public ::testing::Test {
   }
   // Connects a client to the raw backend and accepts it.
   void ConnectToRaw(ConnectionOptions options = {}) {
-    connection_ = Make(listener_->port(), options);
+    connection_ = Make(listener_->port(), options,
+                       [ready = ready_](ClientConnection&, ClientConnection::State state, const absl::Status&) {
+                         if (state == ClientConnection::State::kReady) ready->set_value();
+                       });
     absl::StatusOr<LineClient> peer = listener_->Accept();
     ASSERT_TRUE(peer.ok()) << peer.status();
     peer_ = std::make_unique<LineClient>(*std::move(peer));
   }
-  std::shared_ptr<ClientConnection> Make(uint16_t port, ConnectionOptions options) {
-    auto connection = ClientConnection::Create(
-        loops_.loop(0), asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), options, counters_);
+  std::shared_ptr<ClientConnection> Make(uint16_t port, ConnectionOptions options,
+                                         ClientConnection::StateListener listener = nullptr) {
+    auto connection =
+        ClientConnection::Create(loops_.loop(0), asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                 options, counters_, std::move(listener));
     connection->Start();
     return connection;
   }
@@ -77,14 +82,11 @@ class ClientConnectionTest : public ::testing::Test {
     }
     return request;
   }
-  // Waits (bounded) until the connection is ready, so the next Send on an
-  // idle connection is written directly by the sending thread.
+  // Waits (bounded) until the connection of ConnectToRaw() told it is
+  // ready, so the next Send on an idle connection is written directly by
+  // the sending thread.
   void AwaitReady() {
-    const absl::Time until = absl::Now() + absl::Seconds(10);
-    while (connection_->state() != ClientConnection::State::kReady && absl::Now() < until) {
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    ASSERT_EQ(connection_->state(), ClientConnection::State::kReady);
+    ASSERT_EQ(ready_->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   }
   // A request sent and answered with `deadline`: afterwards the loop's
   // deadline timer stays armed for that deadline, so a direct write with a
@@ -104,6 +106,7 @@ class ClientConnectionTest : public ::testing::Test {
   std::unique_ptr<RawListener> listener_;
   std::unique_ptr<LineClient> peer_;
   std::shared_ptr<ClientConnection> connection_;
+  std::shared_ptr<std::promise<void>> ready_ = std::make_shared<std::promise<void>>();
 };
 
 // Verify: answers are matched by Uid whatever order they come in.
