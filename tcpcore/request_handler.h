@@ -23,7 +23,9 @@ class ServerConnection;
 
 // An answer that will be given later, from any thread. Move-only. If the
 // connection is gone by then, the answer is silently dropped. Destroying it
-// without Send() drops the request.
+// without Send() drops the request. Send(), CloseConnection() and the
+// destructor post to the connection's loop, so the EventLoopGroup that runs
+// the server must outlive every DeferredReply and every thread using one.
 class DeferredReply {
  public:
   DeferredReply() = default;

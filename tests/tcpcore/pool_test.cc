@@ -40,10 +40,14 @@ Result Get(std::future<Result>& future) {
 }
 
 // Answers like HelloHandler, but each answer after a random delay of up to
-// `max_delay`, on a loop of its own: answers come back out of order.
+// `max_delay`, on the `delays` loop: answers come back out of order. The
+// loop belongs to the fixture, which joins it before it destroys the
+// backends' loops: a delayed answer posts to its connection's loop, so that
+// loop must outlive every thread that can still answer.
 class DelayingHandler : public RequestHandler {
  public:
-  explicit DelayingHandler(std::chrono::microseconds max_delay) : max_delay_(max_delay) {}
+  DelayingHandler(EventLoopGroup& delays, std::chrono::microseconds max_delay)
+      : max_delay_(max_delay), delays_(delays) {}
   void OnRequest(const Request& request, ReplyContext& reply) override {
     auto timer = std::make_shared<asio::steady_timer>(delays_.loop(0));
     std::chrono::microseconds delay;
@@ -60,7 +64,7 @@ class DelayingHandler : public RequestHandler {
 
  private:
   const std::chrono::microseconds max_delay_;
-  EventLoopGroup delays_{1, "delays"};
+  EventLoopGroup& delays_;
   std::mutex mu_;
   std::mt19937_64 random_{42};
 };
@@ -176,9 +180,17 @@ class PoolTest : public ::testing::Test {
     }
     return nullptr;
   }
-  void TearDown() override { servers_.clear(); }
+  void TearDown() override {
+    servers_.clear();
+    // No OnRequest() may reach a DelayingHandler once delay_loops_ is gone.
+    server_loops_.Stop();
+    server_loops_.Join();
+  }
 
   EventLoopGroup server_loops_{1, "backend"};
+  // DelayingHandler's timers. Declared after server_loops_, so joined
+  // before it is destroyed.
+  EventLoopGroup delay_loops_{1, "delays"};
   EventLoopGroup client_loops_{2, "pool"};
   std::vector<std::unique_ptr<Server>> servers_;
 };
@@ -187,7 +199,7 @@ class PoolTest : public ::testing::Test {
 // that answer after random delays: every callback runs exactly once with
 // its own Uid's answer, and both backends take a share.
 TEST_F(PoolTest, EveryCallbackRunsOnceWithItsOwnAnswerUnderLoad) {
-  auto handler = std::make_shared<DelayingHandler>(std::chrono::microseconds(500));
+  auto handler = std::make_shared<DelayingHandler>(delay_loops_, std::chrono::microseconds(500));
   const uint16_t a = StartBackend(handler);
   const uint16_t b = StartBackend(handler);
   PoolOptions options = Options({a, b});
@@ -245,7 +257,7 @@ TEST_F(PoolTest, EveryCallbackRunsOnceWithItsOwnAnswerUnderLoad) {
 // (kUnavailable, not at their deadline), the rest flow to the other backend,
 // and once it returns it is used again.
 TEST_F(PoolTest, DeadBackendFailsFastAndIsUsedAgainWhenBack) {
-  auto slow = std::make_shared<DelayingHandler>(std::chrono::milliseconds(20));
+  auto slow = std::make_shared<DelayingHandler>(delay_loops_, std::chrono::milliseconds(20));
   const uint16_t survivor = StartBackend(slow);
   const uint16_t victim = StartBackend(slow);
   auto pool = StartPool(Options({survivor, victim}));
@@ -343,7 +355,7 @@ TEST_F(PoolTest, FailsFastWithoutHealthyBackend) {
 // Verify: requests sharing one Uid, in flight together, each get the answer
 // to their own Val.
 TEST_F(PoolTest, DuplicateUidsInFlightGetTheirOwnAnswers) {
-  auto handler = std::make_shared<DelayingHandler>(std::chrono::microseconds(300));
+  auto handler = std::make_shared<DelayingHandler>(delay_loops_, std::chrono::microseconds(300));
   auto pool = StartPool(Options({StartBackend(handler)}));
   ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
   std::vector<std::future<Result>> futures;
@@ -608,7 +620,7 @@ TEST_F(PoolTest, AddressBackBeforeItsDrainEndsIsUsedAgain) {
 // answer every few milliseconds, no request fails: a request either goes to
 // a connection that stays open until it is answered, or to another one.
 TEST_F(PoolTest, AddressFlappingInAndOutOfTheAnswerFailsNoRequest) {
-  auto handler = std::make_shared<DelayingHandler>(std::chrono::microseconds(300));
+  auto handler = std::make_shared<DelayingHandler>(delay_loops_, std::chrono::microseconds(300));
   const uint16_t stable = StartBackend(handler);
   const uint16_t flapping = StartBackend(handler);
   auto resolver = std::make_shared<FakeResolver>();
@@ -719,7 +731,7 @@ TEST_F(PoolTest, RejectsReservedUidPrefix) {
 // Verify: Close() under load completes every request exactly once, is safe
 // to call twice, and later sends fail inline.
 TEST_F(PoolTest, CloseUnderLoadCompletesEveryRequestOnce) {
-  auto handler = std::make_shared<DelayingHandler>(std::chrono::milliseconds(2));
+  auto handler = std::make_shared<DelayingHandler>(delay_loops_, std::chrono::milliseconds(2));
   auto pool = StartPool(Options({StartBackend(handler), StartBackend(handler)}));
   ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
   std::atomic<int> sent{0}, completed{0}, unexpected{0};
