@@ -82,11 +82,27 @@ for shape in [(1, 1), (16, 32)]:
             print(f"| {server} | {mode} | {shape[0]} × {shape[1]} | {med('qps'):.0f} | {med('p50_us'):.1f} | {med('p90_us'):.1f} | "
                   f"{med('p99_us'):.1f} | {med('p99_9_us'):.1f} | {med('server_cpu_us_per_req'):.1f} | "
                   f"{med('client_cpu_us_per_req'):.1f} | {', '.join(str(round(r['qps'])) for r in runs)} |")
+# The targets, two ways: from the medians above, and as the median of each
+# round's own ratio (the runs of one round are seconds apart, so a swing in
+# the machine's speed between rounds cancels out of a round's ratio).
+def pick(rnd, shape, mode, server, key):
+    return next(r[key] for r in rows if r["round"] == rnd and (r["connections"], r["in_flight"]) == shape
+                and r["mode"] == mode and r["server"] == server)
+rounds = sorted({r["round"] for r in rows})
+per_round = {
+    "u": [pick(n, (16, 32), "unary", "tcpgate", "qps") / pick(n, (16, 32), "unary", "ceiling", "qps") for n in rounds],
+    "s": [pick(n, (16, 32), "stream", "tcpgate", "qps") / pick(n, (16, 32), "unary", "tcpgate", "qps") for n in rounds],
+    "d": [pick(n, (1, 1), "unary", "tcpgate", "p50_us") - pick(n, (1, 1), "unary", "ceiling", "p50_us") for n in rounds],
+}
 u = ratios[((16, 32), "unary", "tcpgate")][0] / ratios[((16, 32), "unary", "ceiling")][0]
 s = ratios[((16, 32), "stream", "tcpgate")][0] / ratios[((16, 32), "unary", "tcpgate")][0]
 d = ratios[((1, 1), "unary", "tcpgate")][1] - ratios[((1, 1), "unary", "ceiling")][1]
-print(f"\nunary (16,32) tcpgate/ceiling = {u:.2f} (target >= 0.75); stream/unary (16,32) = {s:.2f} (target >= 3); "
-      f"p50 (1,1) unary over the ceiling = {d:+.0f} us (target <= +40)")
+fmt = lambda key, f: ", ".join(f.format(v) for v in per_round[key])
+print(f"\nFrom the medians: unary (16,32) tcpgate/ceiling = {u:.2f} (target >= 0.75); stream/unary (16,32) = {s:.2f} "
+      f"(target >= 3); p50 (1,1) unary over the ceiling = {d:+.0f} us (target <= +40)")
+print(f"Median of the rounds' own: unary (16,32) tcpgate/ceiling = {statistics.median(per_round['u']):.2f} "
+      f"({fmt('u', '{:.2f}')}); stream/unary = {statistics.median(per_round['s']):.2f} ({fmt('s', '{:.2f}')}); "
+      f"p50 (1,1) over the ceiling = {statistics.median(per_round['d']):+.0f} us ({fmt('d', '{:+.0f}')})")
 PY
 
 if command -v gnuplot >/dev/null; then
