@@ -256,11 +256,7 @@ void ClientConnection::Admit(Outgoing outgoing) {
   if (outgoing.written) {
     // TrySend wrote it (nothing else was on this connection then).
     if (!outgoing.unsent.empty()) output_.queue().insert(0, outgoing.unsent);
-    it->second.request.val = std::string();
-    it->second.on_wire = true;
-    if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = outgoing.sent_at;
-    ++live_on_wire_;
-    ArmWatchdog();
+    MarkOnWire(it->second, outgoing.sent_at);
     return;
   }
   if (line.ids.size() == 1 && !line.awaiting_late_answer) WriteEntry(it->second);
@@ -269,9 +265,13 @@ void ClientConnection::Admit(Outgoing outgoing) {
 void ClientConnection::WriteEntry(Entry& entry) {
   AppendRequestLine(entry.request, output_.queue());
   output_idle_.store(false, std::memory_order_release);
+  MarkOnWire(entry);
+}
+
+void ClientConnection::MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at) {
   entry.request.val = std::string();  // Written; keep only the Uid.
   entry.on_wire = true;
-  if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = Clock::now();
+  if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = sent_at ? *sent_at : Clock::now();
   ++live_on_wire_;
   ArmWatchdog();
 }

@@ -41,6 +41,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -212,6 +213,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool TakeDirectWrites();
   void Admit(Outgoing outgoing);
   void WriteEntry(Entry& entry);
+  // Books `entry` as on the wire, written at `sent_at` (default: now) by
+  // WriteEntry or by a direct write: the read-timeout watchdog covers it.
+  void MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at = std::nullopt);
   void Flush();
   void OnWritten(const asio::error_code& error);
   void ReadMore();
