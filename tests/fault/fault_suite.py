@@ -290,7 +290,4 @@ print("\n".join(table))
 if args.markdown:
     with open(args.markdown, "w") as f:
         f.write("\n".join(table) + "\n")
-if failures:
-    print("FAILED:\n  " + "\n  ".join(failures))
-    sys.exit(1)
-print("PASS")
+gateway_process.finish(failures, WORK)

@@ -5,6 +5,7 @@ ok/FAIL bookkeeping. Needs Debian's python3-grpcio and python3-grpc-tools
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -81,11 +82,26 @@ def log_text(proc):
     return proc.log.read()
 
 
-class Checks:
-    """Prints one ok/FAIL line per check and remembers the failures."""
+def finish(failures, work=None):
+    """Ends a test: prints PASS, or FAILED with the failures, and exits 0 or 1.
+    `work` (the test's log directory) is removed on a pass and kept, with its
+    path printed, on a failure; any other way out keeps it too."""
+    if failures:
+        print("FAILED:\n  " + "\n  ".join(failures) + (f"\nlogs in {work}" if work else ""), flush=True)
+        sys.exit(1)
+    if work:
+        shutil.rmtree(work, ignore_errors=True)
+    print("PASS", flush=True)
+    sys.exit(0)
 
-    def __init__(self):
+
+class Checks:
+    """Prints one ok/FAIL line per check and remembers the failures; exit()
+    ends the test through finish(), removing `work` on a pass."""
+
+    def __init__(self, work=None):
         self.failures = []
+        self.work = work
 
     def __call__(self, condition, what):
         print(("ok   " if condition else "FAIL ") + what, flush=True)
@@ -93,5 +109,4 @@ class Checks:
             self.failures.append(what)
 
     def exit(self):
-        print("PASS" if not self.failures else f"FAILED: {self.failures}")
-        sys.exit(1 if self.failures else 0)
+        finish(self.failures, self.work)

@@ -32,7 +32,7 @@ def start_gateway(*flags):
     return start(TCPGATE, WORK, *flags)
 
 
-check = Checks()
+check = Checks(WORK)
 
 
 def readyz(proc):

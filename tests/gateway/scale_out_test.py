@@ -397,5 +397,4 @@ for proc in processes:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         check(proc.wait(timeout=10) == 0, f"{proc.name} exits 0 on SIGTERM")
-print("PASS" if not failures else f"FAILED: {failures} (logs in {WORK})")
-sys.exit(1 if failures else 0)
+gateway_process.finish(failures, WORK)
