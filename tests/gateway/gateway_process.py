@@ -46,6 +46,16 @@ def wait_log(proc, pattern, timeout=10):
     return None
 
 
+def eventually(condition, timeout=10):
+    """Polls `condition` every 20 ms until it holds (True) or `timeout` s pass (False)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def start_gateway(tcpgate, work, *flags, env=None):
     """Starts tcpgate with its gRPC and admin ports on 127.0.0.1:0 and returns
     (process, gRPC port) once it logs both; process.admin is the admin port,

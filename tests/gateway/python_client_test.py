@@ -20,7 +20,7 @@ TCPGATE, ROOT = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tcpgate-py-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, generate_stubs, scrape, start_gateway as start, stop, wait_log  # noqa: E402
+from gateway_process import Checks, eventually, generate_stubs, scrape, start_gateway as start, stop, wait_log  # noqa: E402
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
@@ -241,6 +241,14 @@ def connection_refused(until):
 
 check(connection_refused(time.monotonic() + HOLD_S / 2) and not in_flight.done(),
       "drain: new connections are refused while a call is still in flight")
+# A call the client starts before it has read the gateway's GOAWAY can reach
+# gRPC after its Shutdown began and be CANCELLED by gRPC (docs/gateway.md,
+# "Shutdown"); under load the client reads it late. So the new call waits
+# until this channel has left READY, i.e. the client knows of the GOAWAY.
+states = []
+channel.subscribe(states.append)
+check(eventually(lambda: states and states[-1] != grpc.ChannelConnectivity.READY),
+      f"drain: the client learns of the GOAWAY (channel states {[s.name for s in states]})")
 refused = None
 try:
     stub.Send(gateway_pb2.SendRequest(uid="late", val="v"), timeout=5)
