@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <utility>
 
 namespace tcpgate {
 namespace {
@@ -37,10 +38,10 @@ void CallbackThreadHeartbeat::Run() {
   const grpc::ByteBuffer request(&nothing, 1);  // A default ByteBuffer is no message at all.
   while (true) {
     grpc::ClientContext context;
-    // Short, so a stalled peer holds the destructor up briefly. Not
-    // TryCancel from the destructor: it may run the callback inline, which
-    // takes mu_.
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    // Short: a slow peer must not stretch the gap between events past gRPC's
+    // 1 s, and a stalled one holds the destructor up briefly. Not TryCancel
+    // from the destructor: it may run the callback inline, which takes mu_.
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     grpc::ByteBuffer response;
     bool done = false;
     stub.UnaryCall(&context, kCheckMethod, grpc::StubOptions(), &request, &response, [this, &done](grpc::Status) {

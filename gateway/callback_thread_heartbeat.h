@@ -10,17 +10,20 @@
 // of ~1 ms; docs/architecture.md ("gRPC's callback threads are kept awake").
 //
 // The heartbeat starts a callback-API unary grpc.health.v1.Health/Check over
-// the given channel every `interval` (well under 1 s), so the threads always
-// see an event: its completion on the client side, and on the server side
-// the call's dispatch when the channel is the server's own in-process one.
-// Its answer is ignored; failures just wait for the next beat.
+// the given channel `interval` after the previous one was answered (or
+// failed; each has a 500 ms deadline, so beats are at most 750 ms apart with
+// the default interval). Those threads serve every callback-API client and
+// server in the process alike, so the beat's completion is an event for all
+// of them; when the channel is a server's own in-process one, the call's
+// dispatch on the server side is another, and it needs no TLS or token.
+// Its answer is ignored.
 //
 // Thread-safety: construct and destroy on one thread; the heartbeat runs on
 // a thread of its own, stopped and joined by the destructor.
 #ifndef GATEWAY_CALLBACK_THREAD_HEARTBEAT_H_
 #define GATEWAY_CALLBACK_THREAD_HEARTBEAT_H_
 
-#include <grpcpp/grpcpp.h>
+#include <grpcpp/channel.h>
 
 #include <memory>
 #include <thread>

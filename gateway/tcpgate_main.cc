@@ -229,9 +229,6 @@ int main(int argc, char** argv) {
                              "see its error above)"));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  // Without it, the first call after a quiet second may wait up to 100 ms
-  // for one of gRPC's callback threads (see the header).
-  auto heartbeat = std::make_unique<tcpgate::CallbackThreadHeartbeat>(server->InProcessChannel(grpc::ChannelArguments()));
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
   tcpcore::Log(tcpcore::LogLevel::kInfo,
@@ -292,6 +289,10 @@ int main(int argc, char** argv) {
     health->SetServingStatus(kServiceName, false);
     tcpcore::Log(tcpcore::LogLevel::kInfo, "health: NOT_SERVING (draining)");
   });
+  // Without it, the first call after a quiet second may wait up to 100 ms
+  // for one of gRPC's callback threads (see the header). Started last, so no
+  // Fatal() above exits with its thread running.
+  auto heartbeat = std::make_unique<tcpgate::CallbackThreadHeartbeat>(server->InProcessChannel(grpc::ChannelArguments()));
   main_context.run();
 
   // The drain. First a notice (drain_notice): health is NOT_SERVING and

@@ -116,10 +116,15 @@ TEST(CallbackThreadHeartbeatTest, DestructorReturnsWhenThePeerNeverAnswers) {
 
   auto heartbeat = std::make_unique<CallbackThreadHeartbeat>(ChannelTo(ntohs(address.sin_port)));
   absl::SleepFor(absl::Milliseconds(100));  // Let the first beat start and hang.
+  ASSERT_EQ(heartbeat->beats(), 0);
   const absl::Time before = absl::Now();
   heartbeat.reset();
-  // The beat's own deadline (1 s) bounds it; 5 s leaves room for a slow machine.
-  EXPECT_LT(absl::Now() - before, absl::Seconds(5));
+  const absl::Duration took = absl::Now() - before;
+  // It waited for the hanging beat (its callback writes into the heartbeat's
+  // frame), which its own 500 ms deadline ended; 5 s leaves room for a slow
+  // machine.
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Seconds(5));
   ::close(listener);
 }
 
