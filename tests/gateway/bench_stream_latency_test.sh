@@ -8,18 +8,8 @@ set -euo pipefail
 tcpgate=$1
 cli=$2
 backend=$3
-source "$(dirname "$0")/../port_from_log.sh"
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-
-"$backend" --listen=127.0.0.1:0 --answer_delay=30ms --log_connections=false 2>"$work/backend.log" &
-pids+=($!)
-backend_port=$(port_from_log "$work/backend.log" "tcpgate-backend listening on" $!)
-"$tcpgate" --listen=127.0.0.1:0 --admin_listen= --backends=127.0.0.1:$backend_port --pool_size=4 --min_idle=4 \
-  2>"$work/gateway.log" &
-pids+=($!)
-port=$(port_from_log "$work/gateway.log" "tcpgate listening on" $!)
+source "$(dirname "$0")/gateway_behind_backend.sh"
+start_gateway_behind_backend 30ms --pool_size=4 --min_idle=4
 
 "$cli" bench --target=127.0.0.1:$port --stream --connections=2 --in_flight=64 --duration=2s --warmup=0s --json \
   --histogram_out="$work/latency.dat" > "$work/result.json"
