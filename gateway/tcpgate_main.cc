@@ -318,8 +318,9 @@ int main(int argc, char** argv) {
   const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
   absl::SleepFor(std::min(absl::GetFlag(FLAGS_drain_notice), drain_until - absl::Now()));
   // Before Shutdown: gRPC 1.51 crashes creating a call on the in-process
-  // channel of a server shutting down. Reactions in the drain may then wait
-  // for a callback thread (at worst 100 ms), which only delays the exit.
+  // channel of a server shutting down. In the drain a reaction may then wait
+  // for a callback thread after a quiet second (at worst 100 ms): the exit,
+  // or the next answer on a stream whose answers were a second apart.
   heartbeat.reset();
   std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until)); });
   while (service.in_flight() > 0 && absl::Now() < drain_until) absl::SleepFor(absl::Milliseconds(5));
