@@ -306,8 +306,7 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   // Keeps gRPC's callback threads, which run every completion here, from
   // their 100 ms sleep after a second without one (a backend stall, a
   // half-open connection), which would show as lateness the gateway never had.
-  // It takes one stream on the first measured connection, 4 tiny calls a second.
-  std::optional<CallbackThreadHeartbeat> heartbeat(std::in_place, channels[0]);
+  std::optional<CallbackThreadHeartbeat> heartbeat(std::in_place);
   auto run_owner = std::make_unique<Run>();  // Leaked with the slots if some never finish.
   Run& run = *run_owner;
   run.lateness_base = absl::ToChronoNanoseconds(

@@ -292,7 +292,7 @@ int main(int argc, char** argv) {
   // Without it, the first call after a quiet second may wait up to 100 ms
   // for one of gRPC's callback threads (see the header). Started last, so no
   // Fatal() above exits with its thread running.
-  auto heartbeat = std::make_unique<tcpgate::CallbackThreadHeartbeat>(server->InProcessChannel(grpc::ChannelArguments()));
+  tcpgate::CallbackThreadHeartbeat heartbeat;  // Through the drain, to the exit.
   main_context.run();
 
   // The drain. First a notice (drain_notice): health is NOT_SERVING and
@@ -317,11 +317,6 @@ int main(int argc, char** argv) {
   service.BeginDrain();
   const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
   absl::SleepFor(std::min(absl::GetFlag(FLAGS_drain_notice), drain_until - absl::Now()));
-  // Before Shutdown: gRPC 1.51 crashes creating a call on the in-process
-  // channel of a server shutting down. In the drain a reaction may then wait
-  // for a callback thread after a quiet second (at worst 100 ms): the exit,
-  // or the next answer on a stream whose answers were a second apart.
-  heartbeat.reset();
   std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until)); });
   while (service.in_flight() > 0 && absl::Now() < drain_until) absl::SleepFor(absl::Milliseconds(5));
   if (service.in_flight() > 0) {
