@@ -306,7 +306,7 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   // Keeps gRPC's callback threads, which run every completion here, from
   // their 100 ms sleep after a second without one (a backend stall, a
   // half-open connection), which would show as lateness the gateway never had.
-  std::optional<CallbackThreadHeartbeat> heartbeat(std::in_place);
+  CallbackThreadHeartbeat heartbeat;
   auto run_owner = std::make_unique<Run>();  // Leaked with the slots if some never finish.
   Run& run = *run_owner;
   run.lateness_base = absl::ToChronoNanoseconds(
@@ -348,7 +348,6 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   }
   run.StopRetries();  // Every slot has issued its last call (or is leaked).
   retrier.join();
-  heartbeat.reset();
   GrpcLoadResult result;
   if (unanswered_slots > 0) {
     // A stream slot that never finished has at least one request open; a

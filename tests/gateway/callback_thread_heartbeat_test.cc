@@ -9,20 +9,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/eventually.h"
 
 namespace tcpgate {
 namespace {
 
-// Polls `condition` every 5 ms for up to 10 s.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time until = absl::Now() + absl::Seconds(10);
-  while (!condition()) {
-    if (absl::Now() > until) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
+using tcpgate_test::Eventually;
 
 TEST(CallbackThreadHeartbeatTest, KeepsBeatingWithNoServerAnywhere) {
   CallbackThreadHeartbeat heartbeat(absl::Milliseconds(10));

@@ -33,19 +33,6 @@ def spawn(work, name, argv, env=None, **popen_args):
     return proc
 
 
-def wait_log(proc, pattern, timeout=10):
-    """Polls the log of a process from spawn() until `pattern` appears;
-    returns the match, or None if the process exits or `timeout` s pass first."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        exited = proc.poll() is not None  # Before reading: its last line counts.
-        match = re.search(pattern, log_text(proc))
-        if match or exited:
-            return match
-        time.sleep(0.02)
-    return None
-
-
 def eventually(condition, timeout=10):
     """Polls `condition` every 20 ms until it holds (True) or `timeout` s pass (False)."""
     end = time.monotonic() + timeout
@@ -54,6 +41,21 @@ def eventually(condition, timeout=10):
             return False
         time.sleep(0.02)
     return True
+
+
+def wait_log(proc, pattern, timeout=10):
+    """Polls the log of a process from spawn() until `pattern` appears;
+    returns the match, or None if the process exits or `timeout` s pass first."""
+    match = None
+
+    def found_or_exited():
+        nonlocal match
+        exited = proc.poll() is not None  # Before reading: its last line counts.
+        match = re.search(pattern, log_text(proc))
+        return match or exited
+
+    eventually(found_or_exited, timeout)
+    return match
 
 
 def start_gateway(tcpgate, work, *flags, env=None):

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/server.h"
+#include "tests/eventually.h"
 #include "tests/tcpcore/line_client.h"
 
 namespace tcpgate {
@@ -90,12 +91,8 @@ class GatewayServiceTest : public ::testing::Test {
   }
   // Waits (bounded) until nothing is pending in the pool.
   bool AwaitPoolIdle() {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < give_up) {
-      if (pool_->stats().total.in_flight == 0 && service_->in_flight() == 0) return true;
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-    return false;
+    return tcpgate_test::Eventually(
+        [&] { return pool_->stats().total.in_flight == 0 && service_->in_flight() == 0; });
   }
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());

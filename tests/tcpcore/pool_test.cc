@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/server.h"
+#include "tests/eventually.h"
 #include "tests/tcpcore/line_client.h"
 
 namespace tcpcore {
@@ -167,12 +168,7 @@ class PoolTest : public ::testing::Test {
   }
   // Waits (bounded) for the pool's stats to satisfy `done`.
   static bool AwaitStats(const Pool& pool, const std::function<bool(const PoolStats&)>& done) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(15);
-    while (absl::Now() < give_up) {
-      if (done(pool.stats())) return true;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    return false;
+    return tcpgate_test::Eventually([&] { return done(pool.stats()); }, absl::Seconds(15));
   }
   static const BackendStats* Find(const PoolStats& stats, uint16_t port) {
     for (const BackendStats& b : stats.backends) {

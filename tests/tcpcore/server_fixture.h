@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/eventually.h"
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/server.h"
@@ -44,12 +45,7 @@ class ServerFixture : public ::testing::Test {
   }
   // Waits (bounded) until the server's stats satisfy `done`.
   bool AwaitStats(const std::function<bool(const ServerStats&)>& done, absl::Duration timeout = absl::Seconds(30)) {
-    const absl::Time give_up = absl::Now() + timeout;
-    while (absl::Now() < give_up) {
-      if (done(server_->stats())) return true;
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-    return done(server_->stats());
+    return tcpgate_test::Eventually([&] { return done(server_->stats()); }, timeout);
   }
   void TearDown() override { server_.reset(); }
 
