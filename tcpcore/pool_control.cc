@@ -295,16 +295,18 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   if (state == ClientConnection::State::kReady) {
     int newly_ready = 0;
     if (connection->state() == ClientConnection::State::kReady && address.ready.insert(connection).second) {
-      address.counters->connections_open.fetch_add(1, std::memory_order_relaxed);
       ++newly_ready;
     }
     address.consecutive_failures = 0;
     if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
       Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
     }
-    PublishOnControl();  // Before AwaitReady() can return: senders must see it.
+    // Published before it is counted: whoever sees the connection counted
+    // (AwaitReady(), stats()' connections_open) can send on it.
+    PublishOnControl();
     {
       std::lock_guard lock(state_mu_);
+      address.counters->connections_open.fetch_add(newly_ready, std::memory_order_release);
       ready_connections_ += newly_ready;
     }
     state_changed_.notify_all();
@@ -579,7 +581,7 @@ PoolStats PoolControl::stats() const {
     b.reconnects = counters->reconnects.load(std::memory_order_relaxed);
     b.ejections = counters->ejections.load(std::memory_order_relaxed);
     b.in_flight = counters->in_flight.load(std::memory_order_relaxed);
-    b.connections_open = counters->connections_open.load(std::memory_order_relaxed);
+    b.connections_open = counters->connections_open.load(std::memory_order_acquire);
     b.ejected = counters->ejected.load(std::memory_order_relaxed);
     b.draining = counters->draining.load(std::memory_order_relaxed);
     BackendStats& t = stats.total;
