@@ -214,7 +214,6 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
     } else if (it->second->draining) {  // Came back before it was gone.
       Address& back = *it->second;
       back.draining = false;
-      back.counters->draining.store(false, std::memory_order_relaxed);
       // Its connections not yet closing are in service again.
       absl::erase_if(back.retiring, [](const auto& entry) { return !entry.second; });
       ReplenishOnControl(back);
@@ -227,7 +226,6 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
       Log(LogLevel::kInfo, absl::StrCat("pool: ", address->counters->address, " left ", backend.ToString(),
                                         "; draining it"));
       address->draining = true;
-      address->counters->draining.store(true, std::memory_order_relaxed);
       if (address->reconnect_timer) address->reconnect_timer->cancel();
       for (const auto& connection : address->connections) RetireOnControl(*address, *connection);
       changed = true;
@@ -240,7 +238,10 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
   // request; then close the idle ones (the rest at a later sweep).
   PublishOnControl();
   for (auto& [key, address] : addresses_) {
-    if (absl::StartsWith(key, prefix) && address->draining) CloseRetiredOnControl(*address);
+    if (!absl::StartsWith(key, prefix)) continue;
+    // Shown in stats() only now, when senders already see the change.
+    address->counters->draining.store(address->draining, std::memory_order_release);
+    if (address->draining) CloseRetiredOnControl(*address);
   }
 }
 
@@ -583,7 +584,7 @@ PoolStats PoolControl::stats() const {
     b.in_flight = counters->in_flight.load(std::memory_order_relaxed);
     b.connections_open = counters->connections_open.load(std::memory_order_acquire);
     b.ejected = counters->ejected.load(std::memory_order_relaxed);
-    b.draining = counters->draining.load(std::memory_order_relaxed);
+    b.draining = counters->draining.load(std::memory_order_acquire);
     BackendStats& t = stats.total;
     t.sent += b.sent;
     t.ok += b.ok;
