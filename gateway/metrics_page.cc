@@ -115,6 +115,12 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
                   {{"backend", backend.backend}, {"address", backend.address}, {"result", result}}, count);
     }
   }
+  page.Family("tcpgate_backend_connect_failures_total", "counter",
+              "Connects that failed (refused, timed out) before the connection was ready, by address.");
+  for (const tcpcore::BackendStats& backend : pool.backends) {
+    page.Sample("tcpgate_backend_connect_failures_total", {{"backend", backend.backend}, {"address", backend.address}},
+                backend.connect_failures);
+  }
   page.Family("tcpgate_backend_reconnects_total", "counter", "Connection attempts after a failure, by address.");
   for (const tcpcore::BackendStats& backend : pool.backends) {
     page.Sample("tcpgate_backend_reconnects_total", {{"backend", backend.backend}, {"address", backend.address}},

@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
                             " drain_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)),
                             " drain_notice=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_notice))));
 
-  // Health: SERVING while at least one backend connection is ready.
+  // Health: SERVING while at least one backend connection can take a
+  // request (not one that only finishes the requests of an address that
+  // left DNS or was ejected).
   bool draining = false;
   bool serving = false;
   std::atomic<bool> ready{false};  // `serving`, for the admin server's threads.
@@ -261,7 +263,7 @@ int main(int argc, char** argv) {
   }
   asio::steady_timer health_timer(main_context);
   std::function<void()> update_health = [&] {
-    const bool now_serving = !draining && pool.stats().total.connections_open > 0;
+    const bool now_serving = !draining && pool.stats().connections_in_service > 0;
     if (now_serving != serving) {
       serving = now_serving;
       ready.store(serving, std::memory_order_relaxed);
@@ -281,6 +283,7 @@ int main(int argc, char** argv) {
 
   signals.async_wait([&](const asio::error_code&, int number) {
     tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("signal ", number, ": draining"));
+    service.BeginDrain();  // Refusing before health says so: no caller that saw NOT_SERVING gets in.
     draining = true;
     health_timer.cancel();
     serving = false;
@@ -296,11 +299,12 @@ int main(int argc, char** argv) {
   main_context.run();
 
   // The drain. First a notice (drain_notice): health is NOT_SERVING and
-  // calls that reach the service are refused with UNAVAILABLE (BeginDrain),
-  // so clients that watch health stop sending here before anything else
-  // happens. Then Server::Shutdown sends every client connection a GOAWAY
-  // and closes the listener: calls a client starts from then on go to
-  // another connection (another replica) or fail with UNAVAILABLE. Calls in
+  // calls that reach the service are refused with UNAVAILABLE (both set in
+  // the signal handler above), so clients that watch health stop sending
+  // here before anything else happens. Then Server::Shutdown sends every
+  // client connection a GOAWAY and closes the listener: calls a client
+  // starts from then on go to another connection (another replica) or fail
+  // with UNAVAILABLE. Calls in
   // flight finish, up to drain_timeout, after which gRPC cancels what is
   // left. Shutdown also waits for clients to close their idle connections
   // after the GOAWAY, which some take seconds to do (a Python channel:
@@ -314,7 +318,6 @@ int main(int argc, char** argv) {
   // Shutdown began and before the client read the GOAWAY; they never
   // reached the service. The notice keeps clients that watch health out of
   // that window. See docs/gateway.md ("Shutdown").
-  service.BeginDrain();
   const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
   absl::SleepFor(std::min(absl::GetFlag(FLAGS_drain_notice), drain_until - absl::Now()));
   std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until)); });

@@ -97,6 +97,7 @@ struct BackendStats {
   uint64_t error_lines = 0;
   uint64_t reconnects = 0;
   uint64_t ejections = 0;  // Times the address was ejected.
+  uint64_t connect_failures = 0;  // Connections that closed before they were ready.
   int64_t in_flight = 0;
   int64_t connections_open = 0;
   bool ejected = false;
@@ -106,6 +107,10 @@ struct BackendStats {
 struct PoolStats {
   BackendStats total;
   std::vector<BackendStats> backends;
+  // Connections a new request can go to now: ready, of an address neither
+  // ejected nor draining, not retired. total.connections_open also counts
+  // ready connections that only finish the requests they hold.
+  int64_t connections_in_service = 0;
   uint64_t rejected_overload = 0;     // kResourceExhausted at Send().
   uint64_t rejected_unavailable = 0;  // No healthy connection at Send().
 };

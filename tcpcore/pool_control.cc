@@ -85,8 +85,8 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
   const int64_t bytes = ClientConnection::WireBytes(request);
   // A connection the control loop retired (idle, or its address left DNS)
   // refuses the request instead of failing it, and is out of the ready set
-  // by then, so a second pick finds another. One that just broke refuses
-  // too until its close report reaches the control loop.
+  // by then, so a second pick finds another. Pick() passes over one that
+  // broke; one that breaks after the pick refuses too.
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     Choice choice = Pick(bytes);
@@ -128,7 +128,12 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
 }
 
 PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
-  auto fits = [&](const ClientConnection& c) {
+  // A connection that closed stays published until the control loop hears
+  // of it; it is neither chosen nor counted as ready meanwhile.
+  Choice choice;
+  auto usable = [&](const ClientConnection& c) {
+    if (c.state() != ClientConnection::State::kReady) return false;
+    choice.any_ready = true;
     const int64_t count = c.pending_count();
     return count < options_.max_pending_per_connection &&
            (count == 0 || c.pending_bytes() + bytes <= options_.max_pending_bytes_per_connection);
@@ -136,25 +141,23 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
   auto load = [](const ClientConnection& c) { return c.pending_count() + c.pending_bytes() / kBytesPerRequestWeight; };
   // Only the connection is copied out of the lock (it must stay alive for
   // the send); the counters live as long as the pool (all_counters_).
-  Choice choice;
   std::shared_lock lock(ready_mu_);
   const std::size_t n = ready_.size();
-  choice.any_ready = n > 0;
   const ReadyConnection* best = nullptr;
   if (n == 1) {
-    if (fits(*ready_[0].connection)) best = &ready_[0];
+    if (usable(*ready_[0].connection)) best = &ready_[0];
   } else if (n > 1) {
     const std::size_t i = NextRandom() % n;
     std::size_t j = NextRandom() % (n - 1);
     if (j >= i) ++j;
     for (std::size_t k : {i, j}) {
-      if (fits(*ready_[k].connection) && (best == nullptr || load(*ready_[k].connection) < load(*best->connection))) {
+      if (usable(*ready_[k].connection) && (best == nullptr || load(*ready_[k].connection) < load(*best->connection))) {
         best = &ready_[k];
       }
     }
-    if (best == nullptr) {  // Both at their cap: look at every connection.
+    if (best == nullptr) {  // Both closed or at their cap: look at every connection.
       for (const ReadyConnection& candidate : ready_) {
-        if (fits(*candidate.connection) &&
+        if (usable(*candidate.connection) &&
             (best == nullptr || load(*candidate.connection) < load(*best->connection))) {
           best = &candidate;
         }
@@ -344,8 +347,13 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
   if (closed_before_ready && !retired) {
+    address.counters->connect_failures.fetch_add(1, std::memory_order_relaxed);
     ++address.consecutive_failures;
-    if (address.consecutive_failures >= options_.eject_after_failures && !address.counters->ejected.load()) {
+    // Failed connects beside a working connection mean a backend slow to
+    // accept, not a dead one: only an address with no ready connection is
+    // ejected (ejection takes all of its connections out of service).
+    if (address.consecutive_failures >= options_.eject_after_failures && address.ready.empty() &&
+        !address.counters->ejected.load()) {
       address.counters->ejected.store(true, std::memory_order_relaxed);
       address.counters->ejections.fetch_add(1, std::memory_order_relaxed);
       address.ejected_until = Clock::now() + absl::ToChronoNanoseconds(options_.ejection_time);
@@ -567,6 +575,10 @@ PoolStats PoolControl::stats() const {
   stats.total.backend = "total";
   stats.rejected_overload = rejected_overload_.load(std::memory_order_relaxed);
   stats.rejected_unavailable = rejected_unavailable_.load(std::memory_order_relaxed);
+  {
+    std::shared_lock lock(ready_mu_);
+    stats.connections_in_service = static_cast<int64_t>(ready_.size());
+  }
   std::lock_guard lock(state_mu_);
   for (const auto& counters : all_counters_) {
     BackendStats b;
@@ -581,6 +593,7 @@ PoolStats PoolControl::stats() const {
     b.error_lines = counters->connection->error_lines.load(std::memory_order_relaxed);
     b.reconnects = counters->reconnects.load(std::memory_order_relaxed);
     b.ejections = counters->ejections.load(std::memory_order_relaxed);
+    b.connect_failures = counters->connect_failures.load(std::memory_order_relaxed);
     b.in_flight = counters->in_flight.load(std::memory_order_relaxed);
     b.connections_open = counters->connections_open.load(std::memory_order_acquire);
     b.ejected = counters->ejected.load(std::memory_order_relaxed);
@@ -595,6 +608,7 @@ PoolStats PoolControl::stats() const {
     t.error_lines += b.error_lines;
     t.reconnects += b.reconnects;
     t.ejections += b.ejections;
+    t.connect_failures += b.connect_failures;
     t.in_flight += b.in_flight;
     t.connections_open += b.connections_open;
     if (!counters->removed.load(std::memory_order_relaxed)) stats.backends.push_back(std::move(b));

@@ -34,7 +34,8 @@ struct AddressCounters {
   std::string backend;
   std::string address;
   std::shared_ptr<ConnectionCounters> connection = std::make_shared<ConnectionCounters>();
-  std::atomic<uint64_t> sent{0}, ok{0}, deadline{0}, conn_errors{0}, other_errors{0}, reconnects{0}, ejections{0};
+  std::atomic<uint64_t> sent{0}, ok{0}, deadline{0}, conn_errors{0}, other_errors{0}, reconnects{0}, ejections{0},
+      connect_failures{0};
   std::atomic<int64_t> in_flight{0}, connections_open{0};
   std::atomic<bool> ejected{false}, draining{false}, removed{false};
   std::atomic<bool> grow_requested{false};
@@ -89,7 +90,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   struct Choice {
     std::shared_ptr<ClientConnection> connection;
     AddressCounters* counters = nullptr;
-    bool any_ready = false;
+    bool any_ready = false;  // Some published connection is still ready.
   };
 
   // Power of two choices among the ready connections (any thread).

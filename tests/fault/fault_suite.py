@@ -101,6 +101,10 @@ class Gateway:
     def metric(self, name):
         return scrape(self).get(name)
 
+    def metric_sum(self, name):
+        """The sum of every series of one metric (all its label sets)."""
+        return sum(v for k, v in scrape(self).items() if k == name or k.startswith(name + "{"))
+
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -214,6 +218,10 @@ def restart():
 
 scenario("1. backend kill -9, back after 2 s", gw, load,
          [(1.0, lambda: holder[0].kill()), (3.0, restart)], expect_codes=("UNAVAILABLE",))
+# Reconnects were refused while it was down: operators see them counted.
+connect_failures = gw.metric_sum("tcpgate_backend_connect_failures_total")
+if not connect_failures > 0:
+    failures.append(f"1. backend kill: tcpgate_backend_connect_failures_total is {connect_failures}")
 stop_all()
 
 # 2. A backend that stalls (3 s here, 10 s in the soak).

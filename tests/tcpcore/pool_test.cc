@@ -30,6 +30,7 @@
 namespace tcpcore {
 namespace {
 
+using ::tcpcore::testing::LineClient;
 using ::tcpcore::testing::RawListener;
 using Result = absl::StatusOr<Response>;
 
@@ -314,6 +315,50 @@ TEST_F(PoolTest, SilentBackendHitsDeadlineAndReadTimeout) {
   EXPECT_THAT(result.status().message(), ::testing::HasSubstr("read timeout"));
 }
 
+// Verify: connects that fail while the address has a working connection (a
+// backend slow to accept, not a dead one) do not eject the address, and its
+// connection stays in service.
+TEST_F(PoolTest, FailedConnectsBesideAWorkingConnectionDoNotEjectTheAddress) {
+  absl::StatusOr<RawListener> listener = RawListener::Listen();
+  ASSERT_TRUE(listener.ok());
+  const uint16_t port = listener->port();
+  PoolOptions options = Options({port});
+  options.size = 2;
+  options.grow_at_pending = 1;  // A busy connection asks for a second one.
+  auto pool = StartPool(options);
+  absl::StatusOr<LineClient> backend = listener->Accept();  // The test plays the backend.
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  listener->Close();  // Every connect from now on is refused.
+
+  // A request left unanswered keeps the connection busy: each further one
+  // makes the pool try (and fail) to open a second connection.
+  auto held = pool->SendAsync(Request{"held", "x"}, absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(backend->ReadLine().ok());
+  int answered = 0;
+  const bool failed_enough = tcpgate_test::Eventually([&] {
+    const std::string uid = absl::StrCat("r", answered);
+    auto future = pool->SendAsync(Request{uid, "x"}, absl::Now() + absl::Seconds(30));
+    absl::StatusOr<std::string> line = backend->ReadLine();
+    EXPECT_TRUE(line.ok()) << line.status();
+    EXPECT_TRUE(backend->Write(absl::StrCat(R"({"Uid":")", uid, R"(","Val":"ok","Ts":"2026-12-01T00:00:00Z"})", "\n")).ok());
+    Result result = Get(future);
+    EXPECT_TRUE(result.ok()) << result.status();
+    ++answered;
+    return pool->stats().total.connect_failures >= static_cast<uint64_t>(2 * options.eject_after_failures);
+  }, absl::Seconds(15), absl::ZeroDuration());
+  ASSERT_TRUE(failed_enough) << "only " << pool->stats().total.connect_failures << " failed connects after "
+                             << answered << " requests";
+
+  const PoolStats stats = pool->stats();
+  EXPECT_EQ(stats.total.ejections, 0u);
+  ASSERT_NE(Find(stats, port), nullptr);
+  EXPECT_FALSE(Find(stats, port)->ejected);
+  EXPECT_EQ(stats.connections_in_service, 1);
+  EXPECT_TRUE(backend->Write(R"({"Uid":"held","Val":"ok","Ts":"2026-12-01T00:00:00Z"})" "\n").ok());
+  EXPECT_TRUE(Get(held).ok());
+}
+
 // Verify: with no healthy backend (closed port, or a dial that times out),
 // Send() fails at once with kUnavailable instead of waiting; the dial
 // timeout bounds the connect attempts.
@@ -558,6 +603,10 @@ TEST_F(PoolTest, RemovedAddressFinishesItsRequestsAndGetsNoNewOnes) {
     const BackendStats* kept = Find(s, staying);
     return gone != nullptr && gone->draining && kept != nullptr && kept->connections_open >= 1;
   }));
+  // The leaving address's connection is open (it holds requests) but out of service.
+  const PoolStats drained = pool->stats();
+  EXPECT_EQ(Find(drained, leaving)->connections_open, 1);
+  EXPECT_EQ(drained.connections_in_service, Find(drained, staying)->connections_open);
   for (int i = 0; i < 50; ++i) {
     auto future = pool->SendAsync(Request{absl::StrCat("new", i), "x"}, absl::Now() + absl::Seconds(30));
     ASSERT_TRUE(Get(future).ok());
