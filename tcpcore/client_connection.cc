@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,7 @@
 #include "asio/write.hpp"
 #include "tcpcore/log.h"
 #include "tcpcore/message_codec.h"
+#include "tcpcore/steady_deadline.h"
 
 namespace tcpcore {
 namespace {
@@ -127,8 +129,7 @@ CancelHandle ClientConnection::Send(Request request, absl::Time deadline, Respon
 bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::FunctionRef<ResponseCallback()> make_done,
                                CancelHandle& handle) {
   const absl::Duration left = deadline - absl::Now();
-  const Clock::time_point steady_deadline =
-      Clock::now() + absl::ToChronoNanoseconds(std::max(left, absl::ZeroDuration()));
+  const Clock::time_point steady_deadline = SteadyAfter(left);
   const int64_t bytes = WireBytes(request);
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(inbox_mu_);
@@ -227,8 +228,7 @@ void ClientConnection::DrainInbox() {
   const Clock::time_point now = Clock::now();
   for (Outgoing& outgoing : draining_) {
     if (outgoing.deadline <= now && !outgoing.written) {
-      pending_count_.fetch_sub(1, std::memory_order_relaxed);
-      pending_bytes_.fetch_sub(outgoing.bytes, std::memory_order_relaxed);
+      ReleasePending(outgoing.bytes);
       std::move(outgoing.done)(absl::DeadlineExceededError("deadline passed before the request was sent"));
       continue;
     }
@@ -412,7 +412,7 @@ void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
       UidLine& line = lines_[entry.request.uid];
       line.ids.erase(line.ids.begin());
       line.awaiting_late_answer = true;
-      line.late_until = Clock::now() + absl::ToChronoNanoseconds(options_.late_response_window);
+      line.late_until = SteadyAfter(options_.late_response_window);
       late_windows_.emplace_back(line.late_until, entry.request.uid);
       ++late_on_wire_;
       ArmWatchdog();
@@ -423,11 +423,15 @@ void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
     Unlink(entry.request.uid, id, /*answered=*/false);
   }
   PublishLines();  // Before the count: TrySend reads them in that order.
+  ReleasePending(entry.bytes);
+  std::move(entry.done)(std::move(result));
+}
+
+void ClientConnection::ReleasePending(int64_t bytes) {
   if (pending_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     idle_since_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
-  pending_bytes_.fetch_sub(entry.bytes, std::memory_order_relaxed);
-  std::move(entry.done)(std::move(result));
+  pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
 void ClientConnection::Unlink(const std::string& uid, uint64_t id, bool answered) {
@@ -463,7 +467,22 @@ void ClientConnection::CancelOnLoop(uint64_t id) {
   if (entries_.contains(id)) {
     Complete(id, absl::CancelledError("cancelled by the caller"));
     Flush();
+    return;
   }
+  // Not taken in yet. The wake-up that takes it can run after this cancel:
+  // one posted from this loop's own thread waits in that thread's private
+  // queue until the running handler returns, behind a cancel posted from
+  // elsewhere. The request leaves the inbox unsent.
+  std::optional<Outgoing> cancelled;
+  {
+    std::lock_guard lock(inbox_mu_);
+    auto it = std::find_if(inbox_.begin(), inbox_.end(), [id](const Outgoing& o) { return o.id == id; });
+    if (it == inbox_.end() || it->written) return;  // Completed already (or direct: taken above).
+    cancelled.emplace(std::move(*it));
+    inbox_.erase(it);
+  }
+  ReleasePending(cancelled->bytes);
+  std::move(cancelled->done)(absl::CancelledError("cancelled by the caller"));
 }
 
 void ClientConnection::ArmDeadlineTimer() {

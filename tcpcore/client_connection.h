@@ -229,6 +229,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void Unlink(const std::string& uid, uint64_t id, bool answered);
   void AdvanceLine(const std::string& uid);
   void CancelOnLoop(uint64_t id);
+  // One request fewer pending (`bytes` of it); the connection is idle from
+  // now if it was the last.
+  void ReleasePending(int64_t bytes);
   void ArmDeadlineTimer();
   void OnDeadlineTimer(const asio::error_code& error);
   void ArmWatchdog();

@@ -25,8 +25,9 @@
 // Health: an address that fails `eject_after_failures` connects in a row is
 // ejected for `ejection_time`. With `health_interval` set, an idle
 // connection sends a probe (Uid prefix kProbeUidPrefix) and is replaced when
-// no answer comes within `read_timeout`: keepalive cannot see a backend that
-// is alive at the TCP level but stuck.
+// no answer comes within `read_timeout` (within `health_interval` when the
+// read timeout is off): keepalive cannot see a backend that is alive at the
+// TCP level but stuck.
 //
 // Thread-safety: Send(), Close() and stats() are safe from any thread.
 // Structure (addresses, connections, timers) lives on the control loop, the

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "asio/post.hpp"
 #include "tcpcore/log.h"
+#include "tcpcore/steady_deadline.h"
 
 namespace tcpcore {
 namespace {
@@ -356,7 +357,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
         !address.counters->ejected.load()) {
       address.counters->ejected.store(true, std::memory_order_relaxed);
       address.counters->ejections.fetch_add(1, std::memory_order_relaxed);
-      address.ejected_until = Clock::now() + absl::ToChronoNanoseconds(options_.ejection_time);
+      address.ejected_until = SteadyAfter(options_.ejection_time);
       Log(LogLevel::kWarning, absl::StrCat("pool: ejecting ", address.counters->address, " for ",
                                            absl::FormatDuration(options_.ejection_time), " after ",
                                            address.consecutive_failures, " failed connects: ", status.message()));
@@ -481,8 +482,12 @@ void PoolControl::ProbeOnControl(Address& address, const std::shared_ptr<ClientC
   address.probing.insert(connection.get());
   Request probe{absl::StrCat(Pool::kProbeUidPrefix, probe_seq_.fetch_add(1, std::memory_order_relaxed)), "health"};
   std::weak_ptr<ClientConnection> weak_connection = connection;
+  // With the read timeout off, the probe gets one interval to answer.
+  const absl::Duration answer_within = options_.connection.read_timeout > absl::ZeroDuration()
+                                           ? options_.connection.read_timeout
+                                           : options_.health_interval;
   connection->Send(
-      std::move(probe), absl::Now() + options_.connection.read_timeout,
+      std::move(probe), absl::Now() + answer_within,
       [weak_self = weak_from_this(), weak_connection, key = address.key](absl::StatusOr<Response> result) {
         auto probed = weak_connection.lock();
         if (!result.ok() && probed) {

@@ -8,10 +8,12 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "asio/post.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tcpcore/event_loop_group.h"
@@ -212,6 +214,58 @@ TEST_F(ClientConnectionTest, CancelReachesARequestWrittenWithoutWakeUp) {
   ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "cancel was lost";
   EXPECT_TRUE(absl::IsCancelled(future.get().status()));
   EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: a cancel reaches a request still in the inbox whose wake-up runs
+// after the cancel. A wake-up posted from the loop's own thread waits in
+// that thread's private queue until the running handler returns, behind a
+// cancel posted meanwhile from another thread. The request fails
+// kCancelled at once and never reaches the backend.
+TEST_F(ClientConnectionTest, CancelReachesARequestWhoseWakeUpComesLater) {
+  ConnectToRaw();
+  AwaitReady();
+  auto held = Send("held", "v");  // Pending: the sends below are not written directly.
+  EXPECT_EQ(NextRequest().uid, "held");
+  std::promise<Result> cancelled_promise;
+  std::future<Result> cancelled = cancelled_promise.get_future();
+  std::future<Result> from_loop;
+  std::promise<void> handler_done;
+  asio::post(loops_.loop(0), [&] {
+    from_loop = Send("a", "v");  // Posts the inbox's wake-up from the loop thread.
+    std::thread other([&] {
+      CancelHandle handle = connection_->Send(
+          Request{"b", "v"}, Far(), [&cancelled_promise](Result result) { cancelled_promise.set_value(std::move(result)); });
+      handle.Cancel();
+    });
+    other.join();
+    handler_done.set_value();
+  });
+  ASSERT_EQ(handler_done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result b = Get(cancelled);
+  EXPECT_TRUE(absl::IsCancelled(b.status())) << b.status();
+  auto after = Send("c", "v");
+  EXPECT_EQ(NextRequest().uid, "a");
+  EXPECT_EQ(NextRequest().uid, "c") << "the cancelled request reached the backend";
+  ASSERT_TRUE(peer_->Write(Answer("held", "1") + Answer("a", "2") + Answer("c", "3")).ok());
+  EXPECT_EQ(Get(held)->val, "1");
+  EXPECT_EQ(Get(from_loop)->val, "2");
+  EXPECT_EQ(Get(after)->val, "3");
+  EXPECT_EQ(connection_->pending_count(), 0);
+}
+
+// Verify: a request with no deadline at all (absl::InfiniteFuture()) waits
+// for its answer instead of failing at once.
+TEST_F(ClientConnectionTest, InfiniteDeadlineWaitsForTheAnswer) {
+  ConnectToRaw();
+  auto held = Send("held", "v");  // Pending: the next request goes through the loop's inbox.
+  EXPECT_EQ(NextRequest().uid, "held");
+  auto never_gives_up = Send("forever", "v", absl::InfiniteFuture());
+  EXPECT_EQ(NextRequest().uid, "forever");
+  ASSERT_TRUE(peer_->Write(Answer("forever", "ok") + Answer("held", "ok")).ok());
+  Result result = Get(never_gives_up);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->val, "ok");
+  EXPECT_TRUE(Get(held).ok());
 }
 
 // Verify: a request written directly without a wake-up still fails at its

@@ -769,6 +769,20 @@ TEST_F(PoolTest, HealthCheckKeepsHealthyConnection) {
   EXPECT_EQ(pool->stats().total.sent, 0u) << "probes are not caller requests";
 }
 
+// Verify: with the read timeout off, probes still reach the backend and a
+// healthy connection is kept (each probe gets one interval to answer).
+TEST_F(PoolTest, HealthCheckWorksWithReadTimeoutOff) {
+  const uint16_t port = StartBackend();
+  PoolOptions options = Options({port});
+  options.health_interval = absl::Milliseconds(20);
+  options.connection.read_timeout = absl::ZeroDuration();
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats&) { return servers_[0]->stats().requests >= 3; }))
+      << "no probes reached the backend";
+  EXPECT_EQ(pool->stats().total.reconnects, 0u);
+}
+
 // Verify: callers may not use the probe Uid prefix.
 TEST_F(PoolTest, RejectsReservedUidPrefix) {
   auto pool = StartPool(Options({StartBackend()}));
