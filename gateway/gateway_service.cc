@@ -147,7 +147,10 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* GatewayService::Sen
                                   : absl::FromChrono(call_deadline);
   return new SendStreamReactor(
       pool_, [this](tcpgate::v1::SendRequest&& request) { return Admit(std::move(request)); }, deadline,
-      options_.default_timeout, options_.max_pending_per_stream, in_flight_, metrics_);
+      options_.default_timeout,
+      SendStreamReactor::Limits{.requests = options_.max_pending_per_stream,
+                                .bytes = options_.max_held_bytes_per_stream},
+      in_flight_, metrics_);
 }
 
 grpc::Status GatewayService::Refusal(const grpc::CallbackServerContext& context) const {

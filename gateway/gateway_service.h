@@ -28,8 +28,10 @@
 namespace tcpgate {
 
 struct GatewayOptions {
-  // Requests one SendStream may have pending before it stops reading.
+  // What one SendStream may hold (requests at the backend plus answers not
+  // yet written, and their bytes) before it stops reading.
   int max_pending_per_stream = 1024;
+  int64_t max_held_bytes_per_stream = 8 << 20;
   // Deadline for calls that carry none (the article's read timeout).
   absl::Duration default_timeout = absl::Seconds(3);
   // Longest `val` accepted; longer is INVALID_ARGUMENT. Keep it under the

@@ -19,13 +19,13 @@ tcpgate::v1::SendResponse ErrorResponse(const std::string& uid, const absl::Stat
 }  // namespace
 
 SendStreamReactor::SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline,
-                                     absl::Duration default_timeout, int max_pending,
+                                     absl::Duration default_timeout, Limits limits,
                                      std::atomic<int64_t>& in_flight, RequestMetrics& metrics)
     : pool_(pool),
       admit_(std::move(admit)),
       call_deadline_(call_deadline),
       default_timeout_(default_timeout),
-      max_pending_(max_pending),
+      limits_(limits),
       in_flight_(in_flight),
       metrics_(metrics) {
   in_flight_.fetch_add(1, std::memory_order_relaxed);
@@ -66,13 +66,20 @@ void SendStreamReactor::Dispatch() {
     return;
   }
   const std::string uid = request->uid;
+  const auto bytes = static_cast<int64_t>(request->uid.size() + request->val.size());
   uint64_t id;
-  refs_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
+    if (cancelled_) {
+      // Read as the call was cancelled: not sent, its answer could not go out.
+      metrics_.Record(Rpc::kSendStream, grpc::StatusCode::CANCELLED, absl::ZeroDuration());
+      return;
+    }
     id = next_id_++;
-    pending_.emplace(id, tcpcore::CancelHandle());
+    pending_.emplace(id, Pending{tcpcore::CancelHandle(), bytes});
+    held_bytes_ += bytes;
   }
+  refs_.fetch_add(1, std::memory_order_relaxed);
   const absl::Time deadline = std::min(call_deadline_, arrived + default_timeout_);
   tcpcore::CancelHandle handle =
       pool_.Send(*std::move(request), deadline, [this, id, uid, arrived](absl::StatusOr<tcpcore::Response> answer) {
@@ -92,7 +99,7 @@ void SendStreamReactor::Dispatch() {
   std::lock_guard lock(mu_);
   auto it = pending_.find(id);
   if (it != pending_.end()) {
-    it->second = handle;
+    it->second.handle = handle;
     if (cancelled_) handle.Cancel();
   }
 }
@@ -102,8 +109,17 @@ void SendStreamReactor::Answer(const tcpgate::v1::SendResponse& response, std::o
   Next next;
   {
     std::lock_guard lock(mu_);
-    if (settled) pending_.erase(*settled);
-    if (!finished_ && !cancelled_) outgoing_.push_back(std::move(bytes));
+    if (settled) {
+      auto it = pending_.find(*settled);
+      if (it != pending_.end()) {
+        held_bytes_ -= it->second.bytes;
+        pending_.erase(it);
+      }
+    }
+    if (!finished_ && !cancelled_) {
+      held_bytes_ += static_cast<int64_t>(bytes.Length());
+      outgoing_.push_back(std::move(bytes));
+    }
     next = PlanLocked();
   }
   Run(next);
@@ -117,6 +133,7 @@ void SendStreamReactor::OnWriteDone(bool ok) {
     writing_ = false;
     written.Swap(&outgoing_.front());
     outgoing_.pop_front();
+    held_bytes_ -= static_cast<int64_t>(written.Length());
     if (!ok) cancelled_ = true;  // The stream is broken; answers can't go out.
     next = PlanLocked();
   }
@@ -129,7 +146,9 @@ SendStreamReactor::Next SendStreamReactor::PlanLocked() {
   if (cancelled_) {
     // Drop the answers not yet written, but not the one being written: gRPC
     // reads it until OnWriteDone, which then pops it.
-    outgoing_.erase(writing_ ? std::next(outgoing_.begin()) : outgoing_.begin(), outgoing_.end());
+    const auto first_dropped = writing_ ? std::next(outgoing_.begin()) : outgoing_.begin();
+    for (auto it = first_dropped; it != outgoing_.end(); ++it) held_bytes_ -= static_cast<int64_t>(it->Length());
+    outgoing_.erase(first_dropped, outgoing_.end());
     if (!writing_ && !reading_) {
       finished_ = true;
       next.finish = true;
@@ -141,10 +160,11 @@ SendStreamReactor::Next SendStreamReactor::PlanLocked() {
     next.write = &outgoing_.front();
     next.more_queued = outgoing_.size() > 1;
   }
-  // Answers not yet written count against the limit too: a client that
+  // Answers not yet written count against the limits too: a client that
   // never reads its stream stops being read from, and HTTP/2 flow control
   // then holds it back, so its answers cannot pile up here.
-  if (!reading_ && !reads_done_ && static_cast<int>(pending_.size() + outgoing_.size()) < max_pending_) {
+  if (!reading_ && !reads_done_ && static_cast<int>(pending_.size() + outgoing_.size()) < limits_.requests &&
+      held_bytes_ < limits_.bytes) {
     reading_ = true;
     next.read = true;
   }
@@ -181,7 +201,7 @@ void SendStreamReactor::OnCancel() {
   {
     std::lock_guard lock(mu_);
     cancelled_ = true;
-    for (auto& [id, handle] : pending_) handles.push_back(handle);
+    for (auto& [id, pending] : pending_) handles.push_back(pending.handle);
     next = PlanLocked();
   }
   for (const tcpcore::CancelHandle& handle : handles) handle.Cancel();

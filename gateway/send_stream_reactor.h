@@ -1,9 +1,10 @@
 // SendStreamReactor: one SendStream call. Reads requests, sends each through
 // the pool as it arrives, and writes each answer (or per-request error) as
 // soon as it comes back, one write in flight at a time. Stops reading while
-// `max_pending` requests of the stream are pending at the backend or
-// answered but not yet written, so a client that never reads its answers
-// cannot make the gateway buffer without bound.
+// `limits.requests` requests of the stream are pending at the backend or
+// answered but not yet written, or while those hold `limits.bytes` (vals
+// sent, answers unwritten), so a client that never reads its answers cannot
+// make the gateway buffer without bound.
 //
 // Lifetime: deletes itself once gRPC is done with the call (OnDone) and every
 // pool callback of the stream has run, whichever is last.
@@ -37,9 +38,15 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer,
   // Turns a request into a backend request (taking its uid and val), or the
   // status that rejects it (leaving the request as it was).
   using Admission = std::function<absl::StatusOr<tcpcore::Request>(tcpgate::v1::SendRequest&&)>;
+  // What one stream may hold before it stops reading. A single request is
+  // always read, whatever its size.
+  struct Limits {
+    int requests = 1024;
+    int64_t bytes = 8 << 20;
+  };
 
   SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline, absl::Duration default_timeout,
-                    int max_pending, std::atomic<int64_t>& in_flight, RequestMetrics& metrics);
+                    Limits limits, std::atomic<int64_t>& in_flight, RequestMetrics& metrics);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -66,14 +73,19 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer,
   const Admission admit_;
   const absl::Time call_deadline_;
   const absl::Duration default_timeout_;
-  const int max_pending_;
+  const Limits limits_;
   std::atomic<int64_t>& in_flight_;
   RequestMetrics& metrics_;
 
   std::mutex mu_;
   grpc::ByteBuffer incoming_;  // Target of the read in flight (raw: see wire_messages.h).
   std::deque<grpc::ByteBuffer> outgoing_;  // Serialized answers; the front is being written.
-  absl::flat_hash_map<uint64_t, tcpcore::CancelHandle> pending_;
+  struct Pending {
+    tcpcore::CancelHandle handle;
+    int64_t bytes = 0;  // Its uid and val.
+  };
+  absl::flat_hash_map<uint64_t, Pending> pending_;
+  int64_t held_bytes_ = 0;  // Of pending_ and outgoing_: what limits_.bytes bounds.
   uint64_t next_id_ = 0;
   std::atomic<int> refs_{1};  // OnDone, plus one per pending pool request.
   bool reading_ = false;

@@ -203,7 +203,12 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), security->credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
-  builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  // Answers are as large as the backend makes them (one line, up to the
+  // pool's frame limit), whatever clients may send: a limit under that
+  // would fail the call (a whole stream) instead of sending the answer.
+  builder.SetMaxSendMessageSize(
+      std::max<int>(absl::GetFlag(FLAGS_max_message_bytes),
+                    static_cast<int>(tcpcore::ConnectionOptions{}.frame_limits.max_frame_bytes) + 4096));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
   // Keepalive enforcement: accept client pings every 5 s or more (so a client
   // pinging every 10 s never gets a too_many_pings GOAWAY), even between

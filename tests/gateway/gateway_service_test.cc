@@ -89,6 +89,8 @@ class GatewayServiceTest : public ::testing::Test {
     request.set_val(val);
     return stub_->Send(&context, request, response);
   }
+  // See the definition, before the tests that use it.
+  uint64_t RequestsTakenFromAStreamNeverRead();
   // Waits (bounded) until nothing is pending in the pool.
   bool AwaitPoolIdle() {
     return tcpgate_test::Eventually(
@@ -349,17 +351,16 @@ TEST_F(GatewayServiceTest, StreamFloodIsAnsweredAndLeavesNothingOpen) {
   EXPECT_TRUE(AwaitPoolIdle());
 }
 
-// A client that writes and never reads: once the stream's answers waiting to
-// be written plus its requests at the backend reach the stream's limit, the
-// gateway stops reading it (flow control then holds the client back), so
-// the answers cannot pile up in the gateway.
-TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
-  gateway_options_.max_pending_per_stream = 8;
-  // The limit, plus the answers that the client's HTTP/2 windows take in
-  // (measured: ~68 of 60 KiB, gRPC's windows grow to a few MiB). Without the
-  // limit every one of the 500 requests reaches the backend.
-  constexpr uint64_t kBound = 8 + 92;
-  Start(std::make_shared<tcpcore::HelloHandler>());
+// Answers that a client which never reads takes in anyway, into its
+// HTTP/2 windows, at 60 KiB each (measured: ~68; gRPC's windows grow to a
+// few MiB).
+constexpr uint64_t kAnswersInClientWindows = 92;
+
+// Writes 500 requests of 60 KiB on one stream and never reads it; returns
+// how many reached the backend once the gateway stopped taking them (the
+// count held still for 300 ms, or 20 s passed). A stream whose limits do
+// not hold is read to the end: 500.
+uint64_t GatewayServiceTest::RequestsTakenFromAStreamNeverRead() {
   grpc::ClientContext context;
   auto stream = stub_->SendStream(&context);
   std::thread writer([&] {
@@ -371,15 +372,11 @@ TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
       if (!stream->Write(request)) break;
     }
   });
-  // Unblocks and joins the writer on every way out, a failed ASSERT too.
+  // Unblocks and joins the writer on every way out.
   auto stop_writer = absl::MakeCleanup([&] {
     context.TryCancel();
     writer.join();
   });
-  // Wait until the gateway stops taking requests: the count holds still for
-  // 300 ms. With the limit it stops near kBound; without it, only when all
-  // 500 have reached the backend, so the check below fails however slow
-  // the machine is.
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
   uint64_t sent = pool_->stats().total.sent;
   absl::Time still_since = absl::Now();
@@ -391,11 +388,34 @@ TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
       still_since = absl::Now();
     }
   }
-  ASSERT_GE(sent, 8u);
-  EXPECT_LE(sent, kBound) << "a stream that is never read kept being read";
   std::move(stop_writer).Invoke();
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(AwaitPoolIdle());
+  return sent;
+}
+
+// A client that writes and never reads: once the stream's answers waiting to
+// be written plus its requests at the backend reach the stream's limit, the
+// gateway stops reading it (flow control then holds the client back), so
+// the answers cannot pile up in the gateway.
+TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
+  gateway_options_.max_pending_per_stream = 8;
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  const uint64_t sent = RequestsTakenFromAStreamNeverRead();
+  ASSERT_GE(sent, 8u);
+  EXPECT_LE(sent, 8 + kAnswersInClientWindows) << "a stream that is never read kept being read";
+}
+
+// The same with the count far away and a byte budget of 1 MiB: the
+// stream stops at the bytes its requests and unwritten answers hold (18 of
+// 60 KiB), not at 1,024 answers of up to half a MiB each.
+TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsByteBudget) {
+  gateway_options_.max_held_bytes_per_stream = 1 << 20;
+  ASSERT_GE(gateway_options_.max_pending_per_stream, 500) << "the count must not be what stops it";
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  const uint64_t sent = RequestsTakenFromAStreamNeverRead();
+  ASSERT_GE(sent, 8u);
+  EXPECT_LE(sent, 18 + kAnswersInClientWindows) << "a stream that is never read kept being read";
 }
 
 std::shared_ptr<const BearerTokenCheck> TokenCheck(const std::string& token) {
