@@ -132,7 +132,8 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   // Validates the options and starts resolving and connecting. Fails on a
-  // malformed backend address.
+  // malformed backend address, or on options CheckPoolOptions() refuses
+  // (pool_options_check.h).
   [[nodiscard]] absl::Status Start();
 
   // Sends `request` to a backend; `done` runs exactly once.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "asio/post.hpp"
 #include "tcpcore/log.h"
+#include "tcpcore/pool_options_check.h"
 #include "tcpcore/steady_deadline.h"
 
 namespace tcpcore {
@@ -53,7 +54,7 @@ bool PoolControl::OnLoopThread() const {
 
 absl::Status PoolControl::Start() {
   if (options_.backends.empty()) return absl::InvalidArgumentError("the pool needs at least one backend");
-  if (options_.size < 1) return absl::InvalidArgumentError("pool size must be at least 1");
+  if (absl::Status status = CheckPoolOptions(options_); !status.ok()) return status;
   for (const std::string& text : options_.backends) {
     absl::StatusOr<HostPort> backend = HostPort::Parse(text);
     if (!backend.ok()) return backend.status();

@@ -672,7 +672,7 @@ TEST_F(PoolTest, AddressFlappingInAndOutOfTheAnswerFailsNoRequest) {
   resolver->Set({stable, flapping});
   PoolOptions options = Options({});
   options.backends = {"backend.test:3000"};
-  options.resolve_interval = absl::Milliseconds(2);
+  options.resolve_interval = absl::Milliseconds(10);  // The shortest a pool takes.
   options.reconnect_backoff_initial = absl::Milliseconds(1);
   options.reconnect_backoff_max = absl::Milliseconds(2);
   auto pool = StartPool(options, resolver);
