@@ -10,6 +10,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
+#include <climits>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "asio/io_context.hpp"
@@ -39,7 +41,9 @@
 #include "gateway/server_credentials.h"
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
+#include "tcpcore/host_port.h"
 #include "tcpcore/log.h"
+#include "tcpcore/pool_options_check.h"
 #include "tcpcore/server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC host:port to listen on (port 0: any free port)");
@@ -128,6 +132,83 @@ void Fatal(absl::string_view message) {
   std::exit(1);
 }
 
+// --backends as entries, each trimmed; an error when the flag is set but
+// names nothing (a blank TCPGATE_BACKENDS must not silently mean the
+// embedded backend, which answers every call itself).
+absl::StatusOr<std::vector<std::string>> BackendsFromFlag() {
+  const std::string text = absl::GetFlag(FLAGS_backends);
+  std::vector<std::string> backends;
+  for (absl::string_view entry : absl::StrSplit(text, ',')) {
+    entry = absl::StripAsciiWhitespace(entry);
+    if (entry.empty()) continue;
+    absl::StatusOr<tcpcore::HostPort> backend = tcpcore::HostPort::Parse(entry);
+    if (!backend.ok() || backend->port == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--backends: \"", entry, "\": ",
+                                                     backend.ok() ? "port 0" : backend.status().message()));
+    }
+    backends.emplace_back(entry);
+  }
+  if (!text.empty() && backends.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--backends=\"", text, "\" names no backend; leave it empty for the embedded one"));
+  }
+  return backends;
+}
+
+// Why the gateway's own flags (not the pool's: CheckPoolOptions) cannot
+// work, naming the flag and its value; OK when they can.
+absl::Status CheckGatewayFlags() {
+  const absl::Duration kYear = absl::Hours(24 * 365);
+  const absl::Duration kLongestGrpcMillis = absl::Milliseconds(INT_MAX);  // gRPC takes these as int ms.
+  auto invalid = [](absl::string_view flag, const auto& value, absl::string_view rule) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": ", rule));
+  };
+  auto text = [](absl::Duration d) { return absl::FormatDuration(d); };
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  if (absl::StatusOr<tcpcore::HostPort> parsed = tcpcore::HostPort::Parse(listen); !parsed.ok()) {
+    return invalid("listen", listen, parsed.status().message());
+  }
+  if (const std::string admin = absl::GetFlag(FLAGS_admin_listen); !admin.empty()) {
+    if (absl::StatusOr<tcpcore::HostPort> parsed = tcpcore::HostPort::Parse(admin); !parsed.ok()) {
+      return invalid("admin_listen", admin, parsed.status().message());
+    }
+  }
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 0 || threads > 256) return invalid("threads", threads, "must be between 0 (one per core) and 256");
+  const absl::Duration default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  if (default_timeout <= absl::ZeroDuration() || default_timeout > kYear) {
+    return invalid("default_timeout", text(default_timeout), "must be between 1ns and a year");
+  }
+  const absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  if (drain_timeout < absl::ZeroDuration() || drain_timeout > kYear) {
+    return invalid("drain_timeout", text(drain_timeout), "must be between 0 and a year");
+  }
+  const absl::Duration drain_notice = absl::GetFlag(FLAGS_drain_notice);
+  if (drain_notice < absl::ZeroDuration() || drain_notice > drain_timeout) {
+    return invalid("drain_notice", text(drain_notice),
+                   absl::StrCat("must be between 0 and drain_timeout (", text(drain_timeout), ")"));
+  }
+  const int max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  if (max_message_bytes < 1) return invalid("max_message_bytes", max_message_bytes, "must be at least 1");
+  const int64_t max_val_bytes = absl::GetFlag(FLAGS_max_val_bytes);
+  if (max_val_bytes < 1 || max_val_bytes >= max_message_bytes) {
+    return invalid("max_val_bytes", max_val_bytes,
+                   absl::StrCat("must be at least 1 and under max_message_bytes (", max_message_bytes,
+                                "), or a long val gets RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT"));
+  }
+  const int max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  if (max_concurrent_streams < 1) return invalid("max_concurrent_streams", max_concurrent_streams, "must be at least 1");
+  const absl::Duration age = absl::GetFlag(FLAGS_max_connection_age);
+  if (age < absl::ZeroDuration() || (age > kLongestGrpcMillis && age != absl::InfiniteDuration())) {
+    return invalid("max_connection_age", text(age), "must be between 0 and 24d (0 or inf: never)");
+  }
+  const absl::Duration grace = absl::GetFlag(FLAGS_max_connection_age_grace);
+  if (grace < absl::ZeroDuration() || grace > kLongestGrpcMillis) {
+    return invalid("max_connection_age_grace", text(grace), "must be between 0 and 24d");
+  }
+  return absl::OkStatus();
+}
+
 // The token check of --auth_token_file, or null when the flag is empty.
 std::shared_ptr<const tcpgate::BearerTokenCheck> BearerTokenFromFlags() {
   const std::string path = absl::GetFlag(FLAGS_auth_token_file);
@@ -151,7 +232,10 @@ int main(int argc, char** argv) {
   for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
     Fatal(error);
   }
-  absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  if (arguments.size() > 1) {
+    Fatal(absl::StrCat("unexpected argument \"", arguments[1], "\" (flags are --name=value; quote lists)"));
+  }
   absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
   if (!log_format.ok()) Fatal(log_format.status().message());
   tcpcore::SetLogFormat(*log_format);
@@ -167,6 +251,20 @@ int main(int argc, char** argv) {
   // for deadlock cycles, which took ~10% of the gateway's CPU under load.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
+  // Every flag is checked before anything starts.
+  if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(status.message());
+  absl::StatusOr<std::vector<std::string>> backends_from_flag = BackendsFromFlag();
+  if (!backends_from_flag.ok()) Fatal(backends_from_flag.status().message());
+  {
+    // The pool's own check, on its options from the flags; the embedded
+    // backend's address is not known yet, so a stand-in takes its place.
+    std::vector<std::string> checked = *backends_from_flag;
+    if (checked.empty()) checked.push_back("127.0.0.1:1");
+    if (absl::Status status = tcpcore::CheckPoolOptions(PoolOptionsFromFlags(checked)); !status.ok()) {
+      Fatal(absl::StrCat("--", status.message()));
+    }
+  }
+
   asio::io_context main_context(1);  // Signals and the health updater.
   asio::signal_set signals(main_context, SIGINT, SIGTERM);
 
@@ -176,8 +274,7 @@ int main(int argc, char** argv) {
 
   // The embedded backend, when no backend is given.
   std::unique_ptr<tcpcore::Server> embedded;
-  std::vector<std::string> backends =
-      absl::StrSplit(absl::GetFlag(FLAGS_backends), ',', absl::SkipWhitespace());
+  std::vector<std::string> backends = *std::move(backends_from_flag);
   if (backends.empty()) {
     tcpcore::ServerOptions options;
     options.listen = "127.0.0.1:0";
@@ -218,7 +315,8 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-  if (absl::GetFlag(FLAGS_max_connection_age) > absl::ZeroDuration()) {
+  if (const absl::Duration age = absl::GetFlag(FLAGS_max_connection_age);
+      age > absl::ZeroDuration() && age != absl::InfiniteDuration()) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
                                static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age))));
     builder.AddChannelArgument(

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tcpgate refuses flag values that cannot work before it starts anything:
+# exit 1, one error line naming the flag (or the environment variable) and
+# the value, and no "listening" line. Then the values that mean "off" or
+# "never" are accepted (the gateway starts and answers SIGTERM with 0).
+set -euo pipefail
+tcpgate=$1
+source "$(dirname "$0")/../port_from_log.sh"
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+
+failures=0
+# refuses EXPECTED_TEXT ARGS...: tcpgate ARGS exits 1 at once with EXPECTED_TEXT.
+refuses() {
+  local expected=$1; shift
+  local status=0
+  timeout 10 "$tcpgate" --listen=127.0.0.1:0 --admin_listen= "$@" >"$work/out" 2>&1 || status=$?
+  if [ "$status" -ne 1 ] || ! grep -qF -- "$expected" "$work/out" || grep -q "listening on" "$work/out"; then
+    echo "FAIL: $* -> exit $status, expected exit 1 with: $expected"; sed 's/^/  /' "$work/out"; failures=$((failures + 1))
+  fi
+}
+
+refuses '--listen=127.0.0.1: address "127.0.0.1" has no :port' --listen=127.0.0.1
+refuses '--listen=127.0.0.1:70000' --listen=127.0.0.1:70000
+refuses '--admin_listen=metrics' --admin_listen=metrics
+refuses 'unexpected argument "127.0.0.1:2"' --backends=127.0.0.1:1, 127.0.0.1:2
+refuses '--backends="," names no backend' --backends=,
+refuses '--backends: "localhost"' --backends=localhost
+refuses '--threads=-1' --threads=-1
+refuses '--default_timeout=0' --default_timeout=0
+refuses '--drain_notice=20s' --drain_notice=20s --drain_timeout=10s
+refuses '--max_val_bytes=8388608' --max_val_bytes=8388608
+refuses '--max_concurrent_streams=0' --max_concurrent_streams=0
+refuses '--max_connection_age=800h' --max_connection_age=800h
+refuses '--resolve_interval=inf' --resolve_interval=inf
+refuses '--reconnect_backoff_max=50ms' --reconnect_backoff_initial=100ms --reconnect_backoff_max=50ms
+refuses '--max_pending=0' --max_pending=0
+refuses '--min_idle=9' --min_idle=9
+refuses '--dial_timeout=0' --dial_timeout=0
+refuses '--keepalive_idle=10h' --keepalive_idle=10h
+
+# From the environment: the check is the same, and names the value.
+status=0
+TCPGATE_MIN_IDLE=9 timeout 10 "$tcpgate" --listen=127.0.0.1:0 --admin_listen= >"$work/out" 2>&1 || status=$?
+if [ "$status" -ne 1 ] || ! grep -qF -- "--min_idle=9" "$work/out"; then
+  echo "FAIL: TCPGATE_MIN_IDLE=9 -> exit $status"; cat "$work/out"; failures=$((failures + 1))
+fi
+
+# "Off" and "never" values start the gateway.
+"$tcpgate" --listen=127.0.0.1:0 --admin_listen= --max_connection_age=inf --read_timeout=0 --health_interval=0 \
+  --tcp_user_timeout=0 --drain_timeout=0 --drain_notice=0 --backends=" 127.0.0.1:1 " 2>"$work/log" &
+pid=$!
+port_from_log "$work/log" "tcpgate listening on" $pid >/dev/null
+grep -q "backends=127.0.0.1:1 " "$work/log" || { echo "FAIL: the backend entry was not trimmed"; cat "$work/log"; failures=$((failures + 1)); }
+kill -TERM $pid
+status=0
+wait $pid || status=$?
+pid=
+[ "$status" -eq 0 ] || { echo "FAIL: exit $status after SIGTERM with off/never values"; cat "$work/log"; failures=$((failures + 1)); }
+
+[ "$failures" -eq 0 ] || { echo "FAILED: $failures"; exit 1; }
+echo "PASS"
