@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -37,14 +38,28 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "The tcpgate reference backend: newline-delimited JSON over TCP.\n"
       "Usage: tcpgate-backend [--listen=0.0.0.0:3000] [--threads=N] ...");
-  absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  auto refuse = [](absl::string_view why) {
+    tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate-backend: ", why));
+    return 1;
+  };
+  if (arguments.size() > 1) return refuse(absl::StrCat("unexpected argument \"", arguments[1], "\""));
+  if (absl::GetFlag(FLAGS_max_frame_bytes) < 1) {
+    return refuse(absl::StrCat("--max_frame_bytes=", absl::GetFlag(FLAGS_max_frame_bytes), ": must be at least 1"));
+  }
+  if (absl::GetFlag(FLAGS_max_depth) < 1) {
+    return refuse(absl::StrCat("--max_depth=", absl::GetFlag(FLAGS_max_depth), ": must be at least 1"));
+  }
+  if (absl::GetFlag(FLAGS_threads) < 0 || absl::GetFlag(FLAGS_threads) > 256) {
+    return refuse(absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads), ": must be between 0 (one per core) and 256"));
+  }
 
   tcpcore::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
-  options.frame_limits.max_frame_bytes = static_cast<std::size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_max_frame_bytes)));
-  options.frame_limits.max_depth = std::max(1, absl::GetFlag(FLAGS_max_depth));
+  options.frame_limits.max_frame_bytes = static_cast<std::size_t>(absl::GetFlag(FLAGS_max_frame_bytes));
+  options.frame_limits.max_depth = absl::GetFlag(FLAGS_max_depth);
   options.tcp_nodelay = absl::GetFlag(FLAGS_tcp_nodelay);
   options.log_connections = absl::GetFlag(FLAGS_log_connections);
 
@@ -63,10 +78,7 @@ int main(int argc, char** argv) {
     handler = std::make_shared<tcpgate::DelayedHelloHandler>(loops.loop(0), delay);
   }
   auto server = std::make_unique<tcpcore::Server>(loops, options, std::move(handler));
-  if (absl::Status status = server->Start(); !status.ok()) {
-    tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate-backend: ", status.message()));
-    return 1;
-  }
+  if (absl::Status status = server->Start(); !status.ok()) return refuse(status.message());
   const auto endpoint = server->local_endpoint();
   tcpcore::Log(tcpcore::LogLevel::kInfo,
                absl::StrCat("tcpgate-backend listening on ", endpoint.address().to_string(), ":", endpoint.port(),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end check of the tcpgate-backend binary as a user runs it: it starts
-# on an ephemeral port, answers the README's nc one-liner, rejects a bad flag,
+# on an ephemeral port, answers the README's nc one-liner, rejects bad flags,
 # exits 0 on SIGTERM after draining, and answers late with --answer_delay.
 set -euo pipefail
 backend=$1
@@ -11,6 +11,14 @@ trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 if "$backend" --no_such_flag 2>"$work/badflag.log"; then
   echo "FAIL: an unknown flag was accepted"; exit 1
 fi
+# Values that cannot work, and stray words, stop it at once, naming them.
+for bad in "--max_frame_bytes=0" "--max_depth=0" "--threads=-1" "stray"; do
+  status=0
+  timeout 10 "$backend" --listen=127.0.0.1:0 "$bad" 2>"$work/bad.log" || status=$?
+  if [ "$status" -ne 1 ] || ! grep -qF -- "${bad%%=*}" "$work/bad.log"; then
+    echo "FAIL: $bad -> exit $status"; cat "$work/bad.log"; exit 1
+  fi
+done
 
 "$backend" --listen=127.0.0.1:0 --threads=2 2>"$work/log" &
 pid=$!
