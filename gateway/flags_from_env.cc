@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <unistd.h>  // environ
+
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace tcpgate {
@@ -21,6 +24,20 @@ std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::
     if (!flag->ParseFrom(value, &error)) errors.push_back(absl::StrCat(variable, ": ", error));
   }
   return errors;
+}
+
+std::vector<std::string> UnknownEnvVariables(absl::string_view prefix, const std::vector<std::string>& names) {
+  std::vector<std::string> unknown;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const absl::string_view variable = absl::string_view(*entry).substr(0, absl::string_view(*entry).find('='));
+    if (!absl::StartsWith(variable, prefix)) continue;
+    const bool known = std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+      return variable == absl::StrCat(prefix, absl::AsciiStrToUpper(name));
+    });
+    if (!known) unknown.emplace_back(variable);
+  }
+  std::sort(unknown.begin(), unknown.end());
+  return unknown;
 }
 
 std::vector<std::string> FlagsDefinedIn(absl::string_view file) {

@@ -20,6 +20,10 @@ namespace tcpgate {
 // does not parse (empty when all are fine).
 std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::vector<std::string>& names);
 
+// Variables in the environment that start with `prefix` and set no flag in
+// `names` (a typo, TCPGATE_POOLSIZE), sorted; the binary warns of them.
+std::vector<std::string> UnknownEnvVariables(absl::string_view prefix, const std::vector<std::string>& names);
+
 // Names of the flags defined (ABSL_FLAG) in the source file `file`; pass
 // __FILE__ from that file. Sorted.
 std::vector<std::string> FlagsDefinedIn(absl::string_view file);

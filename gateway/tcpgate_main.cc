@@ -242,6 +242,9 @@ int main(int argc, char** argv) {
   absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!log_level.ok()) Fatal(log_level.status().message());
   tcpcore::SetMinLogLevel(*log_level);
+  for (const std::string& variable : tcpgate::UnknownEnvVariables("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning, absl::StrCat(variable, " sets no flag of tcpgate; ignored"));
+  }
   absl::StatusOr<tcpgate::ServerSecurity> security = tcpgate::BuildServerCredentials(
       {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)});
   if (!security.ok()) Fatal(security.status().message());

@@ -36,5 +36,15 @@ TEST(FlagsFromEnvTest, EnvironmentSetsFlags) {
   ::unsetenv("ENVTEST_ENV_TEST_COUNT");
 }
 
+// Verify: a variable with the prefix that names no flag is reported, and
+// the ones that do are not.
+TEST(FlagsFromEnvTest, UnknownVariablesAreListed) {
+  ::setenv("ENVTEST_ENV_TEST_PATH", "x", 1);
+  ::setenv("ENVTEST_ENV_TEST_CUONT", "3", 1);
+  EXPECT_THAT(UnknownEnvVariables("ENVTEST_", FlagsDefinedIn(__FILE__)), ElementsAre("ENVTEST_ENV_TEST_CUONT"));
+  ::unsetenv("ENVTEST_ENV_TEST_PATH");
+  ::unsetenv("ENVTEST_ENV_TEST_CUONT");
+}
+
 }  // namespace
 }  // namespace tcpgate
