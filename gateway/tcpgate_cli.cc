@@ -33,7 +33,8 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gateway host:port");
 ABSL_FLAG(std::string, uid, "", "request uid; empty: the gateway makes one");
 ABSL_FLAG(std::string, val, "", "request val");
-ABSL_FLAG(absl::Duration, timeout, absl::Seconds(3), "call deadline");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(3),
+          "call deadline; 0 or inf: none (the gateway's --default_timeout applies)");
 ABSL_FLAG(int, connections, 1, "bench: gRPC channels, each its own TCP connection (C)");
 ABSL_FLAG(int, in_flight, 1, "bench: requests outstanding per channel (P)");
 ABSL_FLAG(bool, stream, false, "bench: one SendStream per channel instead of unary calls");
@@ -68,7 +69,11 @@ absl::StatusOr<tcpgate::ClientSecurity> SecurityFromFlags() {
 int Send(const tcpgate::ClientSecurity& security) {
   auto stub = tcpgate::v1::Gateway::NewStub(security.NewChannel(absl::GetFlag(FLAGS_target)));
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_timeout)));
+  // As in bench: no deadline of the caller's own for 0 (or inf).
+  if (const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+      timeout > absl::ZeroDuration() && timeout != absl::InfiniteDuration()) {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  }
   tcpgate::v1::SendRequest request;
   request.set_uid(absl::GetFlag(FLAGS_uid));
   request.set_val(absl::GetFlag(FLAGS_val));
@@ -167,6 +172,11 @@ int main(int argc, char** argv) {
                  "[--duration=10s] [--json] [--histogram_out=FILE]\n"
                  "  either with [--tls_ca=PEM] [--tls_cert=PEM --tls_key=PEM] [--tls_server_name=NAME] [--tls]\n"
                  "  [--auth_token_file=FILE] to reach a gateway with TLS, mutual TLS or a bearer token\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_timeout) < absl::ZeroDuration()) {
+    std::fprintf(stderr, "error: --timeout=%s: must be 0 (none) or more\n",
+                 absl::FormatDuration(absl::GetFlag(FLAGS_timeout)).c_str());
     return 2;
   }
   absl::StatusOr<tcpgate::ClientSecurity> security = SecurityFromFlags();

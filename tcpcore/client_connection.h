@@ -15,7 +15,10 @@
 //   and the backend still sees the caller's Uid. If the first gave up
 //   (deadline, cancel) while on the wire, the Uid stays blocked until the late
 //   answer arrives (it is counted and dropped) or `late_response_window`
-//   passes, so a late answer can never reach the wrong caller.
+//   passes, so a late answer cannot reach the wrong caller within that
+//   window; one later still would be taken as the answer of the Uid's next
+//   request (the window, 30 s by default, is the trade between that and a
+//   Uid blocked for ever).
 // - Read timeout: when requests are on the wire (their callers still waiting
 //   or not: an answer is owed either way) and nothing has arrived for
 //   `read_timeout`, the connection is declared dead. A peer close, reset,

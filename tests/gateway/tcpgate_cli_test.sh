@@ -21,6 +21,13 @@ grep -qx "uid: pixel-1" <<<"$out" || { echo "FAIL: uid"; exit 1; }
 grep -qx "val: server: hello, pixelpig!" <<<"$out" || { echo "FAIL: val"; exit 1; }
 grep -Eq "^ts:  [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$" <<<"$out" || { echo "FAIL: ts"; exit 1; }
 
+# --timeout=0: no deadline of the caller's own (the gateway's 2 s applies).
+out=$("$cli" send --target=127.0.0.1:$port --uid=no-deadline --val=v --timeout=0)
+grep -qx "uid: no-deadline" <<<"$out" || { echo "FAIL: --timeout=0 did not answer: $out"; exit 1; }
+if "$cli" send --target=127.0.0.1:$port --val=v --timeout=-1s 2>/dev/null; then
+  echo "FAIL: a negative --timeout was accepted"; exit 1
+fi
+
 if err=$("$cli" send --target=127.0.0.1:1 --val=x --timeout=1s 2>&1); then
   echo "FAIL: a call to a closed port exited 0"; exit 1
 fi
