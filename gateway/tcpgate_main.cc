@@ -55,6 +55,9 @@ ABSL_FLAG(int, min_idle, 1, "connections kept open to each backend address when 
 ABSL_FLAG(int, max_pending, 65536, "requests pending in the pool; beyond: RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_pending_per_connection, 1024, "requests pending on one backend connection");
 ABSL_FLAG(int64_t, max_pending_bytes_per_connection, 16 << 20, "request bytes pending on one backend connection");
+ABSL_FLAG(int64_t, backend_max_line_bytes, 1 << 20,
+          "longest request line the backends accept (their --max_frame_bytes), JSON escapes included; a longer "
+          "request is refused with INVALID_ARGUMENT instead of being sent");
 ABSL_FLAG(absl::Duration, dial_timeout, absl::Seconds(5), "backend connect timeout");
 ABSL_FLAG(absl::Duration, tcp_user_timeout, absl::ZeroDuration(),
           "TCP_USER_TIMEOUT on backend connections (unacknowledged data); 0: kernel default");
@@ -124,6 +127,9 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   options.connection.keepalive_idle = absl::GetFlag(FLAGS_keepalive_idle);
   options.connection.keepalive_interval = absl::GetFlag(FLAGS_keepalive_interval);
   options.connection.keepalive_count = absl::GetFlag(FLAGS_keepalive_count);
+  // A negative value becomes huge here, and CheckPoolOptions refuses it.
+  options.connection.max_request_line_bytes = static_cast<std::size_t>(absl::GetFlag(FLAGS_backend_max_line_bytes));
+  options.connection.frame_limits.max_frame_bytes = options.connection.max_request_line_bytes + (64 << 10);
   return options;
 }
 
@@ -308,7 +314,7 @@ int main(int argc, char** argv) {
   // would fail the call (a whole stream) instead of sending the answer.
   builder.SetMaxSendMessageSize(
       std::max<int>(absl::GetFlag(FLAGS_max_message_bytes),
-                    static_cast<int>(tcpcore::ConnectionOptions{}.frame_limits.max_frame_bytes) + 4096));
+                    static_cast<int>(PoolOptionsFromFlags({}).connection.frame_limits.max_frame_bytes) + 4096));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
   // Keepalive enforcement: accept client pings every 5 s or more (so a client
   // pinging every 10 s never gets a too_many_pings GOAWAY), even between

@@ -87,7 +87,13 @@ struct ConnectionOptions {
   bool linger_zero = false;
   // How long a Uid stays blocked after its request gave up while on the wire.
   absl::Duration late_response_window = absl::Seconds(30);
-  FrameLimits frame_limits;
+  // The backend's line limit (its --max_frame_bytes): the pool refuses a
+  // request whose JSON line is longer (INVALID_ARGUMENT), rather than send
+  // it and have the backend drop the connection with every request on it.
+  std::size_t max_request_line_bytes = 1 << 20;
+  // Limits on the answers read: room for an answer somewhat longer than
+  // the longest request (the reference backend adds a greeting and "Ts").
+  FrameLimits frame_limits{.max_frame_bytes = (1 << 20) + (64 << 10)};
 };
 
 // Counters a connection adds to; a pool shares one set among the

@@ -258,7 +258,12 @@ absl::Status DecodeResponse(absl::string_view frame, Response& response) {
   return DecodeFlatObject(frame, slots);
 }
 
-void AppendJsonString(absl::string_view s, std::string& out) {
+namespace {
+
+// Writes `s` as a quoted JSON string to `out`, which has append(data, size)
+// and push_back(c): a std::string, or a counter of the bytes that would be.
+template <typename Sink>
+void EncodeJsonString(absl::string_view s, Sink& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // Start of the bytes not yet copied.
@@ -278,25 +283,43 @@ void AppendJsonString(absl::string_view s, std::string& out) {
     }
     out.append(s.data() + run, i - run);
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
+      case '"': out.append("\\\"", 2); break;
+      case '\\': out.append("\\\\", 2); break;
+      case '\n': out.append("\\n", 2); break;
+      case '\r': out.append("\\r", 2); break;
+      case '\t': out.append("\\t", 2); break;
+      case '\b': out.append("\\b", 2); break;
+      case '\f': out.append("\\f", 2); break;
       default:
         if (c < 0x20) {
           const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
           out.append(escape, sizeof(escape));
         } else {
-          out.append("\\ufffd");  // An invalid UTF-8 byte.
+          out.append("\\ufffd", 6);  // An invalid UTF-8 byte.
         }
     }
     run = ++i;
   }
   out.append(s.data() + run, s.size() - run);
   out.push_back('"');
+}
+
+// A Sink that only counts.
+struct ByteCounter {
+  std::size_t bytes = 0;
+  void append(const char*, std::size_t n) { bytes += n; }
+  void push_back(char) { ++bytes; }
+};
+
+}  // namespace
+
+void AppendJsonString(absl::string_view s, std::string& out) { EncodeJsonString(s, out); }
+
+std::size_t RequestLineBytes(const Request& request) {
+  ByteCounter counter;
+  EncodeJsonString(request.uid, counter);
+  EncodeJsonString(request.val, counter);
+  return counter.bytes + sizeof("{\"Uid\":,\"Val\":}\n") - 1;
 }
 
 void AppendRequestLine(const Request& request, std::string& out) {

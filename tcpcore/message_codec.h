@@ -36,6 +36,9 @@ void AppendRequestLine(const Request& request, std::string& out);
 void AppendResponseLine(const Response& response, std::string& out);
 // Appends `s` as a quoted JSON string.
 void AppendJsonString(absl::string_view s, std::string& out);
+// The length of AppendRequestLine's output for `request`, without building
+// it (escapes can make a line up to six times its text).
+std::size_t RequestLineBytes(const Request& request);
 
 }  // namespace tcpcore
 

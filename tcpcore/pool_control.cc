@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "asio/post.hpp"
 #include "tcpcore/log.h"
+#include "tcpcore/message_codec.h"
 #include "tcpcore/pool_options_check.h"
 #include "tcpcore/steady_deadline.h"
 
@@ -76,6 +77,19 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     std::move(done)(absl::InvalidArgumentError(
         absl::StrCat("Uid prefix \"", Pool::kProbeUidPrefix, "\" is reserved for health probes")));
     return {};
+  }
+  // Escapes make a line up to six bytes per byte of text: only a request
+  // that might be too long is measured exactly.
+  const std::size_t line_limit = options_.connection.max_request_line_bytes;
+  if ((request.uid.size() + request.val.size()) * 6 + 32 > line_limit) {
+    const std::size_t line = RequestLineBytes(request) - 1;  // Without its newline, as the backend counts.
+    if (line > line_limit) {
+      std::move(done)(absl::InvalidArgumentError(absl::StrCat("the request is ", line,
+                                                              " bytes as a JSON line (escapes included), over the "
+                                                              "backends' line limit of ",
+                                                              line_limit)));
+      return {};
+    }
   }
   if (total_pending_.fetch_add(1, std::memory_order_relaxed) >= options_.max_pending) {
     total_pending_.fetch_sub(1, std::memory_order_relaxed);

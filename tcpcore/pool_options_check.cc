@@ -48,6 +48,8 @@ absl::Status CheckPoolOptions(const PoolOptions& options) {
       CheckCount("max_pending_bytes_per_connection", options.max_pending_bytes_per_connection, 1, INT64_MAX,
                  "must be at least 1"),
       CheckCount("grow_at_pending", options.grow_at_pending, 1, INT_MAX, "must be at least 1"),
+      CheckCount("backend_max_line_bytes", static_cast<int64_t>(options.connection.max_request_line_bytes), 64,
+                 1 << 30, "must be between 64 and 1 GiB"),
       CheckCount("eject_after_failures", options.eject_after_failures, 1, INT_MAX, "must be at least 1"),
       CheckDuration("idle_timeout", options.idle_timeout, kTick, kForever, "must be between 1ms and a year"),
       CheckDuration("resolve_interval", options.resolve_interval, absl::Milliseconds(10), kForever,

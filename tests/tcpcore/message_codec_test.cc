@@ -4,6 +4,7 @@
 #include "tcpcore/message_codec.h"
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -155,6 +156,21 @@ TEST(MessageCodec, OmitsEmptyTs) {
   std::string line;
   AppendResponseLine(Response{"u", "v", ""}, line);
   EXPECT_EQ(line, "{\"Uid\":\"u\",\"Val\":\"v\"}\n");
+}
+
+// Verify: RequestLineBytes is the length of the line AppendRequestLine
+// writes, whatever needs escaping (quotes, control bytes, invalid UTF-8,
+// multi-byte characters).
+TEST(MessageCodecTest, RequestLineBytesIsTheEncodedLength) {
+  const std::vector<Request> requests = {
+      {"", ""}, {"pixel-1", "pixelpig!"}, {"q\"uote", "back\\slash\n\t"},
+      {"ctl", std::string("\x01\x1f\x00", 3)}, {"utf8", "h\xc3\xa9llo \xe2\x82\xac"}, {"bad", "\xff\xc3"},
+  };
+  for (const Request& request : requests) {
+    std::string line;
+    AppendRequestLine(request, line);
+    EXPECT_EQ(RequestLineBytes(request), line.size()) << line;
+  }
 }
 
 }  // namespace

@@ -783,6 +783,31 @@ TEST_F(PoolTest, HealthCheckWorksWithReadTimeoutOff) {
   EXPECT_EQ(pool->stats().total.reconnects, 0u);
 }
 
+// Verify: a request whose JSON line (escapes included) is longer than the
+// backends' line limit is refused INVALID_ARGUMENT and never sent, so the
+// backend does not drop the connection under the requests it carries: one
+// in flight on the same connection still gets its answer.
+TEST_F(PoolTest, RequestLongerThanTheBackendLineLimitIsRefusedAndHarmsNoOther) {
+  auto handler = std::make_shared<DelayingHandler>(delay_loops_, std::chrono::milliseconds(50));
+  PoolOptions options = Options({StartBackend(handler)});
+  options.size = 1;
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  auto other = pool->SendAsync(Request{"other", "x"}, absl::Now() + absl::Seconds(30));
+  // 200 KiB of control bytes: 1.2 MiB as \u00XX escapes, over the 1 MiB limit.
+  auto escaped = pool->SendAsync(Request{"big", std::string(200 << 10, '\x01')}, absl::Now() + absl::Seconds(30));
+  Result refused = Get(escaped);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("line limit"));
+  Result answered = Get(other);
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->uid, "other");
+  EXPECT_EQ(servers_[0]->stats().bad_requests, 0u);
+  // The same text unescaped fits, and goes through.
+  auto plain = pool->SendAsync(Request{"plain", std::string(200 << 10, 'a')}, absl::Now() + absl::Seconds(30));
+  EXPECT_TRUE(Get(plain).ok());
+}
+
 // Verify: callers may not use the probe Uid prefix.
 TEST_F(PoolTest, RejectsReservedUidPrefix) {
   auto pool = StartPool(Options({StartBackend()}));
