@@ -35,7 +35,12 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::shared_ptr
   core_->OnConnectionCreated();
 }
 
-ServerConnection::~ServerConnection() { core_->OnConnectionDestroyed(); }
+ServerConnection::~ServerConnection() {
+  // Closed before it is destroyed; should a path ever miss that, its slot
+  // under max_connections must not leak with it.
+  if (phase_ != Phase::kClosed) core_->OnConnectionClosed(this);
+  core_->OnConnectionDestroyed();
+}
 
 void ServerConnection::Start() {
   const ServerOptions& options = core_->options();
@@ -62,9 +67,10 @@ void ServerConnection::ReadMore() {
     if (OutputFull()) return;  // OnWritten() resumes reading.
     absl::Span<char> space = splitter_.PrepareWrite(kReadChunk);
     target = asio::buffer(space.data(), space.size());
-  } else if (phase_ == Phase::kFinishing || phase_ == Phase::kLingering) {
+  } else if ((phase_ == Phase::kFinishing || phase_ == Phase::kLingering) && !peer_closed_) {
     // Requests are no longer taken, but keep draining the socket so that
-    // the final close does not turn into a reset.
+    // the final close does not turn into a reset (after the peer's FIN
+    // there is nothing left to read).
     if (!discard_) discard_ = std::make_unique_for_overwrite<char[]>(kDiscardChunk);
     target = asio::buffer(discard_.get(), kDiscardChunk);
   } else {
@@ -201,7 +207,10 @@ void ServerConnection::Finish(absl::string_view why, FinishMode mode) {
 void ServerConnection::MaybeCloseAfterFinish() {
   if (phase_ != Phase::kFinishing) return;
   if (!output_.idle()) return;
-  if (wait_for_deferred_ && deferred_outstanding_ > 0) return;
+  if (wait_for_deferred_ && deferred_outstanding_ > 0) {
+    if (!awaiting_owed_answers_) awaiting_owed_answers_ = shared_from_this();
+    return;
+  }
   if (peer_closed_) {
     Close(finish_reason_);
   } else {
@@ -243,6 +252,8 @@ void ServerConnection::OnTimer(const asio::error_code& error) {
 
 void ServerConnection::Close(absl::string_view why) {
   if (phase_ == Phase::kClosed) return;
+  // Released when this returns, not before: it may be the last reference.
+  const std::shared_ptr<ServerConnection> self = std::move(awaiting_owed_answers_);
   phase_ = Phase::kClosed;
   asio::error_code ignored;
   timer_.cancel();

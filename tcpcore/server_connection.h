@@ -103,6 +103,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool wait_for_deferred_ = false;
   bool close_requested_ = false;
   int deferred_outstanding_ = 0;
+  // Itself, while it waits for answers owed to a peer that closed its side:
+  // then no read, write or timer of its own holds it (DeferredReply holds
+  // it weakly). Released by Close().
+  std::shared_ptr<ServerConnection> awaiting_owed_answers_;
   uint64_t requests_ = 0;
   uint64_t bad_requests_ = 0;
   uint64_t write_batches_ = 0;

@@ -308,10 +308,16 @@ TEST_F(ServerTest, AnswersOwedAfterPeerHalfClose) {
   ASSERT_TRUE(client.Write(RequestLine("a", "1")).ok());
   client.ShutdownWrite();
   handler->AwaitHeld(1);
+  // The stimulus, not a wait for a result: the server reads the FIN before
+  // the answer exists, so the connection must outlive its last read.
+  absl::SleepFor(absl::Milliseconds(100));
   handler->Answer(0);
   absl::StatusOr<std::string> rest = client.ReadToEof();
   ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_FALSE(rest->empty()) << "closed without the answer it owed";
   EXPECT_EQ(ParseResponse(rest->substr(0, rest->size() - 1)).val, "late 1");
+  // And its slot under max_connections is given back.
+  EXPECT_TRUE(AwaitStats([](const ServerStats& s) { return s.connections_open == 0; }));
 }
 
 // Verify: a handler may answer later and out of order; each answer carries
