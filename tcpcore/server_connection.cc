@@ -1,5 +1,6 @@
 #include "tcpcore/server_connection.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,8 +66,11 @@ void ServerConnection::ReadMore() {
   asio::mutable_buffer target;
   if (phase_ == Phase::kOpen) {
     if (OutputFull()) return;  // OnWritten() resumes reading.
+    // At most one chunk per read, however large the buffer grew for a
+    // long line: the frames of one read are answered before the output
+    // limit is looked at again.
     absl::Span<char> space = splitter_.PrepareWrite(kReadChunk);
-    target = asio::buffer(space.data(), space.size());
+    target = asio::buffer(space.data(), std::min(space.size(), kReadChunk));
   } else if ((phase_ == Phase::kFinishing || phase_ == Phase::kLingering) && !peer_closed_) {
     // Requests are no longer taken, but keep draining the socket so that
     // the final close does not turn into a reset (after the peer's FIN
@@ -114,7 +118,9 @@ void ServerConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
 
 void ServerConnection::HandleFrames() {
   const FrameLimits& limits = splitter_.limits();
-  while (phase_ == Phase::kOpen) {
+  // Frames left in the splitter when the output is full wait there (the
+  // peer is not reading its answers); OnWritten() comes back for them.
+  while (phase_ == Phase::kOpen && !OutputFull()) {
     FrameSplitter::Event event = splitter_.Next();
     switch (event.kind) {
       case FrameSplitter::Kind::kNeedMore:
@@ -181,6 +187,10 @@ void ServerConnection::OnWritten(const asio::error_code& error) {
     return;
   }
   Touch();
+  if (phase_ == Phase::kOpen) {
+    HandleFrames();  // Those left waiting while the output was full.
+    PublishCounts();
+  }
   Flush();
   if (phase_ == Phase::kOpen) {
     ReadMore();  // Resumes reading if OutputFull() had paused it.
