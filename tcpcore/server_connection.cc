@@ -207,7 +207,11 @@ void ServerConnection::Finish(absl::string_view why, FinishMode mode) {
   if (mode == FinishMode::kError) {
     ArmTimer(absl::ToChronoNanoseconds(core_->options().close_linger));
   } else if (mode == FinishMode::kDrain) {
-    timer_.cancel();  // No idle timeout while draining.
+    // No idle timeout while draining. Not cancel(): a wait that has fired
+    // but not yet run would still run, and close this connection with its
+    // answers unsent; with the expiry at the end of time it sees itself
+    // re-armed and does nothing.
+    timer_.expires_at(std::chrono::steady_clock::time_point::max());
   }
   Flush();
   ReadMore();
