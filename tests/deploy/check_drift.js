@@ -3,12 +3,15 @@
 // binary accepts (from its own --helpfull); declared ports must be where the
 // binary listens; Services, probes and autoscalers must point at things that
 // exist; the grace period must cover preStop plus the drain; the gateway's
-// connections must fit under the backend's --max_connections.
+// connections must fit under the backend's --max_connections; and each
+// binary, started with its container's configuration, must get as far as
+// listening.
 // Usage: node check_drift.js --bin BIN_DIR --repo REPO_ROOT [--base LABEL]... [LABEL=]RENDERED.yaml ...
 //   --base LABEL: that render is a kustomize base, never deployed as is, so
 //   its images need not be pinned.
 "use strict";
 
+const childProcess = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, namespaceOf } = require("./lib/manifests");
@@ -329,6 +332,7 @@ class Checker {
 
     this.checkSecurity(where, w.pod.spec, c);
     if (!this.bases.has(label)) this.checkImage(where, c.image);
+    this.checkStarts(where, binaryName, env, c.args || [], [...listens.values()]);
 
     const result = {};
     if (bin.flags.has("backends")) {
@@ -340,6 +344,26 @@ class Checker {
     }
     if (bin.flags.has("max_connections")) result.maxConnections = Number(value("max_connections"));
     return result;
+  }
+
+  // The binary accepts the container's configuration as a whole: started
+  // with its environment and arguments (its listen addresses moved to free
+  // loopback ports), it gets as far as listening. The binaries refuse, at
+  // start, values that cannot work together (drain_notice over
+  // drain_timeout, min_idle over pool_size, ...): a ConfigMap that passed
+  // the name checks above could still crash-loop every pod.
+  checkStarts(where, binaryName, env, args, listenFlags) {
+    const childEnv = { PATH: process.env.PATH };
+    for (const e of env) childEnv[e.name] = String(e.value);
+    const overrides = listenFlags.map((flag) => `--${flag}=127.0.0.1:0`);
+    const run = childProcess.spawnSync(path.join(this.binDir, binaryName), [...args, ...overrides], {
+      env: childEnv, timeout: 1500, killSignal: "SIGTERM", encoding: "utf8",
+    });
+    const log = `${run.stdout || ""}${run.stderr || ""}`;
+    if (!/listening on/.test(log)) {
+      const firstLines = log.split("\n").filter(Boolean).slice(0, 3).join(" | ");
+      this.fail(where, `${binaryName} does not start with this configuration: ${firstLines || `exit ${run.status}`}`);
+    }
   }
 
   // The "restricted" Pod Security Standard, a read-only root, and the
