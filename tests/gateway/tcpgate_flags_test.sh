@@ -8,7 +8,7 @@ tcpgate=$1
 source "$(dirname "$0")/../port_from_log.sh"
 work=$(mktemp -d)
 pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 failures=0
 # refuses EXPECTED_TEXT ARGS...: tcpgate ARGS exits 1 at once with EXPECTED_TEXT.

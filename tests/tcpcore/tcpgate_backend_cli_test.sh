@@ -6,7 +6,8 @@ set -euo pipefail
 backend=$1
 source "$(dirname "$0")/../port_from_log.sh"
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 if "$backend" --no_such_flag 2>"$work/badflag.log"; then
   echo "FAIL: an unknown flag was accepted"; exit 1
