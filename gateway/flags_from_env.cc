@@ -5,17 +5,26 @@
 
 #include <unistd.h>  // environ
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace tcpgate {
+namespace {
+
+// PREFIX_NAME_IN_CAPITALS: the variable that sets flag `name`.
+std::string VariableFor(absl::string_view prefix, absl::string_view name) {
+  return absl::StrCat(prefix, absl::AsciiStrToUpper(name));
+}
+
+}  // namespace
 
 std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::vector<std::string>& names) {
   std::vector<std::string> errors;
   for (const std::string& name : names) {
-    const std::string variable = absl::StrCat(prefix, absl::AsciiStrToUpper(name));
+    const std::string variable = VariableFor(prefix, name);
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr) continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
@@ -27,14 +36,12 @@ std::vector<std::string> ApplyFlagsFromEnv(absl::string_view prefix, const std::
 }
 
 std::vector<std::string> UnknownEnvVariables(absl::string_view prefix, const std::vector<std::string>& names) {
+  absl::flat_hash_set<std::string> known;
+  for (const std::string& name : names) known.insert(VariableFor(prefix, name));
   std::vector<std::string> unknown;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const absl::string_view variable = absl::string_view(*entry).substr(0, absl::string_view(*entry).find('='));
-    if (!absl::StartsWith(variable, prefix)) continue;
-    const bool known = std::any_of(names.begin(), names.end(), [&](const std::string& name) {
-      return variable == absl::StrCat(prefix, absl::AsciiStrToUpper(name));
-    });
-    if (!known) unknown.emplace_back(variable);
+    if (absl::StartsWith(variable, prefix) && !known.contains(variable)) unknown.emplace_back(variable);
   }
   std::sort(unknown.begin(), unknown.end());
   return unknown;

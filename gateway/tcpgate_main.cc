@@ -138,21 +138,16 @@ void Fatal(absl::string_view message) {
   std::exit(1);
 }
 
-// --backends as entries, each trimmed; an error when the flag is set but
-// names nothing (a blank TCPGATE_BACKENDS must not silently mean the
-// embedded backend, which answers every call itself).
+// --backends as entries, each trimmed (CheckPoolOptions checks each is
+// host:port); an error when the flag is set but names nothing (a blank
+// TCPGATE_BACKENDS must not silently mean the embedded backend, which
+// answers every call itself).
 absl::StatusOr<std::vector<std::string>> BackendsFromFlag() {
   const std::string text = absl::GetFlag(FLAGS_backends);
   std::vector<std::string> backends;
   for (absl::string_view entry : absl::StrSplit(text, ',')) {
     entry = absl::StripAsciiWhitespace(entry);
-    if (entry.empty()) continue;
-    absl::StatusOr<tcpcore::HostPort> backend = tcpcore::HostPort::Parse(entry);
-    if (!backend.ok() || backend->port == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--backends: \"", entry, "\": ",
-                                                     backend.ok() ? "port 0" : backend.status().message()));
-    }
-    backends.emplace_back(entry);
+    if (!entry.empty()) backends.emplace_back(entry);
   }
   if (!text.empty() && backends.empty()) {
     return absl::InvalidArgumentError(
@@ -264,14 +259,10 @@ int main(int argc, char** argv) {
   if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(status.message());
   absl::StatusOr<std::vector<std::string>> backends_from_flag = BackendsFromFlag();
   if (!backends_from_flag.ok()) Fatal(backends_from_flag.status().message());
-  {
-    // The pool's own check, on its options from the flags; the embedded
-    // backend's address is not known yet, so a stand-in takes its place.
-    std::vector<std::string> checked = *backends_from_flag;
-    if (checked.empty()) checked.push_back("127.0.0.1:1");
-    if (absl::Status status = tcpcore::CheckPoolOptions(PoolOptionsFromFlags(checked)); !status.ok()) {
-      Fatal(absl::StrCat("--", status.message()));
-    }
+  // Empty backends (the embedded one is added below) pass the pool's check.
+  tcpcore::PoolOptions pool_options = PoolOptionsFromFlags(*std::move(backends_from_flag));
+  if (absl::Status status = tcpcore::CheckPoolOptions(pool_options); !status.ok()) {
+    Fatal(absl::StrCat("--", status.message()));
   }
 
   asio::io_context main_context(1);  // Signals and the health updater.
@@ -283,7 +274,7 @@ int main(int argc, char** argv) {
 
   // The embedded backend, when no backend is given.
   std::unique_ptr<tcpcore::Server> embedded;
-  std::vector<std::string> backends = *std::move(backends_from_flag);
+  std::vector<std::string>& backends = pool_options.backends;
   if (backends.empty()) {
     tcpcore::ServerOptions options;
     options.listen = "127.0.0.1:0";
@@ -293,7 +284,7 @@ int main(int argc, char** argv) {
     backends.push_back(absl::StrCat("127.0.0.1:", embedded->local_endpoint().port()));
   }
 
-  tcpcore::Pool pool(loops, PoolOptionsFromFlags(backends));
+  tcpcore::Pool pool(loops, pool_options);
   if (absl::Status status = pool.Start(); !status.ok()) Fatal(status.message());
 
   tcpgate::GatewayOptions gateway_options;
@@ -314,7 +305,7 @@ int main(int argc, char** argv) {
   // would fail the call (a whole stream) instead of sending the answer.
   builder.SetMaxSendMessageSize(
       std::max<int>(absl::GetFlag(FLAGS_max_message_bytes),
-                    static_cast<int>(PoolOptionsFromFlags({}).connection.frame_limits.max_frame_bytes) + 4096));
+                    static_cast<int>(pool_options.connection.frame_limits.max_frame_bytes) + 4096));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
   // Keepalive enforcement: accept client pings every 5 s or more (so a client
   // pinging every 10 s never gets a too_many_pings GOAWAY), even between
@@ -327,7 +318,7 @@ int main(int argc, char** argv) {
   if (const absl::Duration age = absl::GetFlag(FLAGS_max_connection_age);
       age > absl::ZeroDuration() && age != absl::InfiniteDuration()) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                               static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age))));
+                               static_cast<int>(absl::ToInt64Milliseconds(age)));
     builder.AddChannelArgument(
         GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
         static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age_grace))));

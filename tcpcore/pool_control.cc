@@ -56,12 +56,7 @@ bool PoolControl::OnLoopThread() const {
 absl::Status PoolControl::Start() {
   if (options_.backends.empty()) return absl::InvalidArgumentError("the pool needs at least one backend");
   if (absl::Status status = CheckPoolOptions(options_); !status.ok()) return status;
-  for (const std::string& text : options_.backends) {
-    absl::StatusOr<HostPort> backend = HostPort::Parse(text);
-    if (!backend.ok()) return backend.status();
-    if (backend->port == 0) return absl::InvalidArgumentError(absl::StrCat("backend ", text, " has port 0"));
-    backends_.push_back(*std::move(backend));
-  }
+  for (const std::string& text : options_.backends) backends_.push_back(*HostPort::Parse(text));  // Checked above.
   asio::post(control_, [self = shared_from_this()] { self->StartOnControl(); });
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "tcpcore/host_port.h"
 
 namespace tcpcore {
 namespace {
@@ -84,6 +85,13 @@ absl::Status CheckPoolOptions(const PoolOptions& options) {
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
+  }
+  for (const std::string& text : options.backends) {
+    absl::StatusOr<HostPort> backend = HostPort::Parse(text);
+    if (!backend.ok() || backend->port == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("backends: \"", text, "\": ", backend.ok() ? "port 0" : backend.status().message()));
+    }
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,8 @@
 // CheckPoolOptions: says why a PoolOptions (and its ConnectionOptions) cannot
-// work, before anything starts: a count below one, a duration that is
-// negative, infinite or out of the kernel's range, a backoff whose first
-// delay exceeds its last. Pool::Start() refuses such options with this
+// work, before anything starts: a backend that is not host:port with a
+// port, a count below one, a duration that is negative, infinite or out of
+// the kernel's range, a backoff whose first delay exceeds its last. An empty
+// backend list passes (Pool::Start() needs one). Pool::Start() refuses such options with this
 // error; a program can call it earlier to fail before it opens anything.
 //
 // Thread-safety: a pure function.

@@ -46,6 +46,8 @@ struct Nonsense {
 TEST(CheckPoolOptionsTest, RefusesEachNonsenseValueNamingIt) {
   const absl::Duration inf = absl::InfiniteDuration();
   const std::vector<Nonsense> cases = {
+      {"backends: \"localhost\"", [](PoolOptions& o) { o.backends = {"127.0.0.1:3000", "localhost"}; }},
+      {"backends: \"127.0.0.1:0\": port 0", [](PoolOptions& o) { o.backends = {"127.0.0.1:0"}; }},
       {"pool_size=0", [](PoolOptions& o) { o.size = 0; }},
       {"min_idle=5", [](PoolOptions& o) { o.min_idle = 5; }},  // Above pool_size (4).
       {"min_idle=0", [](PoolOptions& o) { o.min_idle = 0; }},

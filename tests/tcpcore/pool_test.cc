@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tcpcore/hello_handler.h"
+#include "tcpcore/message_codec.h"
 #include "tcpcore/server.h"
 #include "tests/eventually.h"
 #include "tests/tcpcore/line_client.h"
@@ -315,6 +316,13 @@ TEST_F(PoolTest, SilentBackendHitsDeadlineAndReadTimeout) {
   EXPECT_THAT(result.status().message(), ::testing::HasSubstr("read timeout"));
 }
 
+// The line a backend answers `uid` with, for tests that play the backend.
+std::string AnswerLine(const std::string& uid) {
+  std::string line;
+  AppendResponseLine(Response{uid, "ok", "2026-12-01T00:00:00Z"}, line);
+  return line;
+}
+
 // Verify: connects that fail while the address has a working connection (a
 // backend slow to accept, not a dead one) do not eject the address, and its
 // connection stays in service.
@@ -341,7 +349,7 @@ TEST_F(PoolTest, FailedConnectsBesideAWorkingConnectionDoNotEjectTheAddress) {
     auto future = pool->SendAsync(Request{uid, "x"}, absl::Now() + absl::Seconds(30));
     absl::StatusOr<std::string> line = backend->ReadLine();
     EXPECT_TRUE(line.ok()) << line.status();
-    EXPECT_TRUE(backend->Write(absl::StrCat(R"({"Uid":")", uid, R"(","Val":"ok","Ts":"2026-12-01T00:00:00Z"})", "\n")).ok());
+    EXPECT_TRUE(backend->Write(AnswerLine(uid)).ok());
     Result result = Get(future);
     EXPECT_TRUE(result.ok()) << result.status();
     ++answered;
@@ -355,7 +363,7 @@ TEST_F(PoolTest, FailedConnectsBesideAWorkingConnectionDoNotEjectTheAddress) {
   ASSERT_NE(Find(stats, port), nullptr);
   EXPECT_FALSE(Find(stats, port)->ejected);
   EXPECT_EQ(stats.connections_in_service, 1);
-  EXPECT_TRUE(backend->Write(R"({"Uid":"held","Val":"ok","Ts":"2026-12-01T00:00:00Z"})" "\n").ok());
+  EXPECT_TRUE(backend->Write(AnswerLine("held")).ok());
   EXPECT_TRUE(Get(held).ok());
 }
 
