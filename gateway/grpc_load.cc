@@ -161,8 +161,12 @@ class UnarySlot {
 };
 
 // One SendStream keeping `in_flight` requests outstanding: every answer read
-// lets one more request be written. One write and one read in flight. No
-// gRPC operation is started while mu_ is held (a reaction may run inline).
+// lets one more request be written. One write and one read in flight. While
+// at least half the window is out at the server, writes carry gRPC's buffer
+// hint, so several requests leave in one flush, as a streaming client's
+// library would send them (one sendmsg per request made the load tool, not
+// the server, the bottleneck of a streaming run). No gRPC operation is
+// started while mu_ is held (a reaction may run inline).
 class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
  public:
   StreamSlot(tcpgate::v1::Gateway::Stub& stub, Run& run, const GrpcLoadOptions& options, int id)
@@ -240,13 +244,15 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
   }
 
  private:
-  enum class Step { kNone, kWrite, kWritesDone };
+  enum class Step { kNone, kWrite, kWriteMayWait, kWritesDone };
 
   Step PlanLocked() {
     if (writing_ || writes_done_ || broken_) return Step::kNone;
     const Clock::time_point now = Clock::now();
     if (now >= run_.end) {
-      if (outstanding_ > 0) return Step::kNone;
+      // A write sent with the buffer hint may still sit in gRPC's buffer,
+      // its answer never coming: the half-close flushes it.
+      if (outstanding_ > 0 && unflushed_ == 0) return Step::kNone;
       writes_done_ = true;
       return Step::kWritesDone;
     }
@@ -257,12 +263,19 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     sent_at_[seq] = now;
     run_.sent.fetch_add(1, std::memory_order_relaxed);
     --to_write_;
-    ++outstanding_;
     writing_ = true;
-    return Step::kWrite;
+    // While enough requests are out at the gateway, their answers will come
+    // and bring the next writes: gRPC may hold this one back to send it with
+    // those, one flush for several. When too few are out, this write goes at
+    // once and takes the held ones with it.
+    const bool may_wait = outstanding_ - unflushed_ >= std::max(1, options_.in_flight / 2);
+    ++outstanding_;
+    unflushed_ = may_wait ? unflushed_ + 1 : 0;
+    return may_wait ? Step::kWriteMayWait : Step::kWrite;
   }
   void Apply(Step step) {
     if (step == Step::kWrite) StartWrite(&request_);
+    if (step == Step::kWriteMayWait) StartWrite(&request_, grpc::WriteOptions().set_buffer_hint());
     if (step == Step::kWritesDone) StartWritesDone();
   }
 
@@ -280,6 +293,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
   uint64_t seq_ = 0;
   int to_write_ = 0;
   int outstanding_ = 0;
+  int unflushed_ = 0;  // Requests written with the buffer hint since the last flush.
   bool writing_ = false;
   bool writes_done_ = false;
   bool broken_ = false;
