@@ -170,6 +170,31 @@ class Checker {
         this.fail(`${label}: ${describe(b)}`, "selector matches no pod template");
       }
     }
+    const policies = byKind("NetworkPolicy");
+    for (const np of policies) {
+      if (selected(namespaceOf(np), (np.spec || {}).podSelector).length === 0) {
+        this.fail(`${label}: ${describe(np)}`, "podSelector matches no pod template");
+      }
+    }
+    // Whether the NetworkPolicies let pods labelled `from` (same namespace)
+    // reach workload w on `port`: yes when no policy isolates w's ingress,
+    // else some policy selecting w must have a rule for them.
+    const ingressAllowed = (w, from, port) => {
+      const ns = namespaceOf(w.obj);
+      const isolating = policies.filter((np) => namespaceOf(np) === ns && selectorMatches((np.spec || {}).podSelector, w.pod.labels) &&
+        ((np.spec.policyTypes || ["Ingress"]).includes("Ingress")));
+      if (isolating.length === 0) return true;
+      const portMatches = (rulePort) => {
+        if (rulePort.port === undefined) return true;
+        if (rulePort.port === port) return true;
+        // A named port allows whichever containerPort carries that name.
+        return (w.pod.spec.containers || []).some((c) => (c.ports || []).some((p) => p.name === rulePort.port && p.containerPort === port));
+      };
+      return isolating.some((np) => (np.spec.ingress || []).some((rule) =>
+        (!rule.from || rule.from.some((peer) => peer.podSelector && !peer.namespaceSelector && !peer.ipBlock &&
+          (Object.keys(peer.podSelector).length === 0 || selectorMatches(peer.podSelector, from)))) &&
+        (!rule.ports || rule.ports.some(portMatches))));
+    };
 
     // Each gateway pod opens up to pool_size connections to each backend
     // address; at the autoscaler's maximum that must fit under the backend's
@@ -202,6 +227,9 @@ class Checker {
           this.fail(g.where, `backend ${target}: ${describe(svc)} has no port ${port}`);
         }
         for (const w of pods) {
+          if (!ingressAllowed(w, g.w.pod.labels, port)) {
+            this.fail(g.where, `backend ${target}: the NetworkPolicies selecting ${describe(w.obj)} let no gateway pod in on port ${port}`);
+          }
           const cap = maxConns.get(w.obj);
           if (cap > 0 && gatewayPods * g.poolSize > cap) {
             this.fail(g.where, `up to ${gatewayPods} gateway pods x pool_size ${g.poolSize} = ${gatewayPods * g.poolSize} connections per backend pod, over ${describe(w.obj)}'s --max_connections=${cap}`);
