@@ -2,9 +2,9 @@
 # Renders deploy/k8s (base, overlays/dev, overlays/prod) with `kubectl
 # kustomize` and checks every rendered object:
 #   validate_schema.js  Kubernetes API schema (kubernetes-models) and unknown fields
-#   check_drift.js      flags, ports, probes, grace period, connection budget,
-#                       NetworkPolicies that would keep the gateway out
-#                       against the binaries' own --helpfull
+#   check_drift.js      flags, ports, probes, grace period, connection budget
+#                       against the binaries' own --helpfull; NetworkPolicies
+#                       that would keep the gateway out
 #   compare_renders.js  kustomize v5 and kubectl 1.20's kustomize v2.0.3 (Debian
 #                       12's kubernetes-client) render the same objects
 # and the Grafana dashboard (check_dashboard.js: JSON, the metric names).
