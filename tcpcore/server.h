@@ -33,7 +33,8 @@ struct ServerOptions {
   // "-ERR" line and is closed. 0 means no limit.
   int max_connections = 0;
   // A connection with no traffic in either direction for this long is
-  // closed. Zero means never.
+  // closed. Answers still leaving (a long write, or the kernel's send queue
+  // shrinking as the peer reads) are traffic. Zero means never.
   absl::Duration idle_timeout = absl::ZeroDuration();
   FrameLimits frame_limits;
   bool tcp_nodelay = true;

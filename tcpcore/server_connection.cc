@@ -1,5 +1,8 @@
 #include "tcpcore/server_connection.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -173,10 +176,17 @@ void ServerConnection::Flush() {
   if (phase_ == Phase::kLingering || phase_ == Phase::kClosed) return;
   if (!output_.StartBatch()) return;
   ++write_batches_;
-  asio::async_write(socket_, asio::buffer(output_.batch()),
-                    [self = shared_from_this()](const asio::error_code& error, std::size_t) {
-                      self->OnWritten(error);
-                    });
+  // A batch can be megabytes for a slow reader: each partial write that
+  // moved bytes is traffic for the idle timeout, or a peer reading steadily
+  // but slowly would be closed mid-answer. (The handler below keeps this
+  // connection alive as long as the condition can be called.)
+  asio::async_write(
+      socket_, asio::buffer(output_.batch()),
+      [this](const asio::error_code& error, std::size_t written) {
+        if (written > 0) Touch();
+        return asio::transfer_all()(error, written);
+      },
+      [self = shared_from_this()](const asio::error_code& error, std::size_t) { self->OnWritten(error); });
 }
 
 void ServerConnection::OnWritten(const asio::error_code& error) {
@@ -256,12 +266,21 @@ void ServerConnection::OnTimer(const asio::error_code& error) {
   }
   const auto idle_timeout = absl::ToChronoNanoseconds(core_->options().idle_timeout);
   if (idle_timeout <= std::chrono::steady_clock::duration::zero()) return;
-  const auto idle_for = now - last_activity_;
+  if (now - last_activity_ >= idle_timeout && SendQueueMoved()) Touch();
+  const auto idle_for = std::chrono::steady_clock::now() - last_activity_;
   if (idle_for >= idle_timeout) {
     Close("idle timeout");
   } else {
     ArmTimer(idle_timeout - idle_for);
   }
+}
+
+bool ServerConnection::SendQueueMoved() {
+  int queued = 0;
+  if (ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0) return false;
+  const bool moved = queued > 0 && queued != last_send_queue_bytes_;
+  last_send_queue_bytes_ = queued;
+  return moved;
 }
 
 void ServerConnection::Close(absl::string_view why) {

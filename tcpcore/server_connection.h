@@ -79,6 +79,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void ArmTimer(std::chrono::steady_clock::duration after);
   void OnTimer(const asio::error_code& error);
   void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  // Whether the kernel's send queue of this socket changed since the last
+  // call while holding bytes: the peer is still taking answers written
+  // earlier, which is traffic though this connection did nothing.
+  bool SendQueueMoved();
   void PublishCounts();
 
   // Used by ReplyContext / DeferredReply.
@@ -96,6 +100,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::unique_ptr<char[]> discard_;  // Read target while lingering.
   asio::steady_timer timer_;  // Idle timeout, finish and linger limits.
   std::chrono::steady_clock::time_point last_activity_;
+  int last_send_queue_bytes_ = 0;  // SendQueueMoved()'s last look.
   std::string finish_reason_;
   Phase phase_ = Phase::kOpen;
   bool reading_ = false;

@@ -3,6 +3,9 @@
 // and shutdown.
 #include "tcpcore/server.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -297,6 +300,42 @@ TEST_F(ServerTest, ClosesIdleConnection) {
   absl::StatusOr<std::string> rest = client.ReadToEof(absl::Seconds(10));
   ASSERT_TRUE(rest.ok()) << rest.status();
   EXPECT_EQ(*rest, "");
+}
+
+// Verify: the idle timeout counts a write that is still moving bytes as
+// traffic, and so do answers already written that the peer is still taking
+// from the kernel's send queue. A peer reading 8 MB of answers through a
+// small receive buffer at ~3 MB/s keeps a write in flight, and then the send
+// queue draining, far longer than the timeout; it must get every answer.
+TEST_F(ServerTest, SlowReaderIsNotClosedAsIdleWhileAnswersFlow) {
+  ServerOptions options;
+  options.idle_timeout = absl::Milliseconds(500);
+  StartServer(options);
+  LineClient client = Connect();
+  const int small_buffer = 32 << 10;
+  ASSERT_EQ(setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof(small_buffer)), 0);
+  constexpr int kRequests = 16;
+  const std::string val(512 << 10, 'v');
+  // The writer thread: the server stops reading while its output is full,
+  // so the requests cannot all be written before the answers are read.
+  std::thread writer([&] {
+    for (int i = 0; i < kRequests; ++i) {
+      if (!client.Write(RequestLine(absl::StrCat("big", i), val)).ok()) return;
+    }
+  });
+  // The slow reader: 32 KiB, then a 10 ms pause (the stimulus), until every
+  // answer's newline has come or the server closes.
+  int answers = 0;
+  std::string chunk(32 << 10, '\0');
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (answers < kRequests && absl::Now() < give_up) {
+    const ssize_t n = recv(client.fd(), chunk.data(), chunk.size(), 0);
+    if (n <= 0) break;
+    answers += static_cast<int>(std::count(chunk.begin(), chunk.begin() + n, '\n'));
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  writer.join();
+  EXPECT_EQ(answers, kRequests) << "closed while answers were still being read";
 }
 
 // Verify: a peer that half-closes still gets the answers it is owed, deferred
