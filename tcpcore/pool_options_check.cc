@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tcpcore/host_port.h"
+#include "tcpcore/option_rules.h"
 
 namespace tcpcore {
 namespace {
@@ -16,70 +17,52 @@ namespace {
 constexpr absl::Duration kLongestKeepaliveTime = absl::Seconds(32767);
 constexpr int kMostKeepaliveProbes = 127;
 
-absl::Status Invalid(absl::string_view name, absl::string_view value, absl::string_view rule) {
-  return absl::InvalidArgumentError(absl::StrCat(name, "=", value, ": ", rule));
-}
-
-// `value` within [least, most], and finite.
-absl::Status CheckDuration(absl::string_view name, absl::Duration value, absl::Duration least, absl::Duration most,
-                           absl::string_view rule) {
-  if (value == absl::InfiniteDuration() || value < least || value > most) {
-    return Invalid(name, absl::FormatDuration(value), rule);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckCount(absl::string_view name, int64_t value, int64_t least, int64_t most, absl::string_view rule) {
-  if (value < least || value > most) return Invalid(name, absl::StrCat(value), rule);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status CheckPoolOptions(const PoolOptions& options) {
-  const absl::Duration kForever = absl::Hours(24 * 365);  // The longest any wait here may sensibly be.
+  const absl::Duration kForever = kLongestOptionDuration;
   const absl::Duration kTick = absl::Milliseconds(1);
   const ConnectionOptions& connection = options.connection;
   const std::vector<absl::Status> checks = {
-      CheckCount("pool_size", options.size, 1, INT_MAX, "must be at least 1"),
-      CheckCount("min_idle", options.min_idle, 1, options.size, absl::StrCat("must be between 1 and pool_size (",
+      CheckCountOption("pool_size", options.size, 1, INT_MAX, "must be at least 1"),
+      CheckCountOption("min_idle", options.min_idle, 1, options.size, absl::StrCat("must be between 1 and pool_size (",
                                                                             options.size, ")")),
-      CheckCount("max_pending", options.max_pending, 1, INT_MAX, "must be at least 1"),
-      CheckCount("max_pending_per_connection", options.max_pending_per_connection, 1, INT_MAX, "must be at least 1"),
-      CheckCount("max_pending_bytes_per_connection", options.max_pending_bytes_per_connection, 1, INT64_MAX,
+      CheckCountOption("max_pending", options.max_pending, 1, INT_MAX, "must be at least 1"),
+      CheckCountOption("max_pending_per_connection", options.max_pending_per_connection, 1, INT_MAX, "must be at least 1"),
+      CheckCountOption("max_pending_bytes_per_connection", options.max_pending_bytes_per_connection, 1, INT64_MAX,
                  "must be at least 1"),
-      CheckCount("grow_at_pending", options.grow_at_pending, 1, INT_MAX, "must be at least 1"),
-      CheckCount("backend_max_line_bytes", static_cast<int64_t>(options.connection.max_request_line_bytes), 64,
+      CheckCountOption("grow_at_pending", options.grow_at_pending, 1, INT_MAX, "must be at least 1"),
+      CheckCountOption("backend_max_line_bytes", static_cast<int64_t>(options.connection.max_request_line_bytes), 64,
                  1 << 30, "must be between 64 and 1 GiB"),
-      CheckCount("eject_after_failures", options.eject_after_failures, 1, INT_MAX, "must be at least 1"),
-      CheckDuration("idle_timeout", options.idle_timeout, kTick, kForever, "must be between 1ms and a year"),
-      CheckDuration("resolve_interval", options.resolve_interval, absl::Milliseconds(10), kForever,
+      CheckCountOption("eject_after_failures", options.eject_after_failures, 1, INT_MAX, "must be at least 1"),
+      CheckDurationOption("idle_timeout", options.idle_timeout, kTick, kForever, "must be between 1ms and a year"),
+      CheckDurationOption("resolve_interval", options.resolve_interval, absl::Milliseconds(10), kForever,
                     "must be between 10ms and a year"),
-      CheckDuration("resolve_min_gap", options.resolve_min_gap, absl::ZeroDuration(), kForever,
+      CheckDurationOption("resolve_min_gap", options.resolve_min_gap, absl::ZeroDuration(), kForever,
                     "must be between 0 and a year"),
-      CheckDuration("reconnect_backoff_initial", options.reconnect_backoff_initial, kTick, kForever,
+      CheckDurationOption("reconnect_backoff_initial", options.reconnect_backoff_initial, kTick, kForever,
                     "must be between 1ms and a year"),
-      CheckDuration("reconnect_backoff_max", options.reconnect_backoff_max, options.reconnect_backoff_initial,
+      CheckDurationOption("reconnect_backoff_max", options.reconnect_backoff_max, options.reconnect_backoff_initial,
                     kForever,
                     absl::StrCat("must be at least reconnect_backoff_initial (",
                                  absl::FormatDuration(options.reconnect_backoff_initial), ") and at most a year")),
-      CheckDuration("ejection_time", options.ejection_time, kTick, kForever, "must be between 1ms and a year"),
-      CheckDuration("health_interval", options.health_interval, absl::ZeroDuration(), kForever,
+      CheckDurationOption("ejection_time", options.ejection_time, kTick, kForever, "must be between 1ms and a year"),
+      CheckDurationOption("health_interval", options.health_interval, absl::ZeroDuration(), kForever,
                     "must be between 0 (off) and a year"),
-      CheckDuration("dial_timeout", connection.dial_timeout, kTick, kForever, "must be between 1ms and a year"),
-      CheckDuration("read_timeout", connection.read_timeout, absl::ZeroDuration(), kForever,
+      CheckDurationOption("dial_timeout", connection.dial_timeout, kTick, kForever, "must be between 1ms and a year"),
+      CheckDurationOption("read_timeout", connection.read_timeout, absl::ZeroDuration(), kForever,
                     "must be between 0 (off) and a year"),
-      CheckDuration("late_response_window", connection.late_response_window, absl::ZeroDuration(), kForever,
+      CheckDurationOption("late_response_window", connection.late_response_window, absl::ZeroDuration(), kForever,
                     "must be between 0 and a year"),
-      CheckDuration("tcp_user_timeout", connection.user_timeout, absl::ZeroDuration(), absl::Milliseconds(INT_MAX),
+      CheckDurationOption("tcp_user_timeout", connection.user_timeout, absl::ZeroDuration(), absl::Milliseconds(INT_MAX),
                     "must be between 0 (kernel default) and 24d"),
-      connection.keepalive ? CheckDuration("keepalive_idle", connection.keepalive_idle, absl::Seconds(1),
+      connection.keepalive ? CheckDurationOption("keepalive_idle", connection.keepalive_idle, absl::Seconds(1),
                                            kLongestKeepaliveTime, "must be between 1s and 32767s (Linux's range)")
                            : absl::OkStatus(),
-      connection.keepalive ? CheckDuration("keepalive_interval", connection.keepalive_interval, absl::Seconds(1),
+      connection.keepalive ? CheckDurationOption("keepalive_interval", connection.keepalive_interval, absl::Seconds(1),
                                            kLongestKeepaliveTime, "must be between 1s and 32767s (Linux's range)")
                            : absl::OkStatus(),
-      connection.keepalive ? CheckCount("keepalive_count", connection.keepalive_count, 1, kMostKeepaliveProbes,
+      connection.keepalive ? CheckCountOption("keepalive_count", connection.keepalive_count, 1, kMostKeepaliveProbes,
                                         "must be between 1 and 127 (Linux's range)")
                            : absl::OkStatus(),
   };

@@ -9,6 +9,7 @@
 #include "tcpcore/host_port.h"
 #include "tcpcore/log.h"
 #include "tcpcore/server_connection.h"
+#include "tcpcore/server_options_check.h"
 
 namespace tcpcore {
 
@@ -20,6 +21,7 @@ ServerCore::ServerCore(EventLoopGroup& loops, ServerOptions options, std::shared
       accept_retry_(loops.loop(0)) {}
 
 absl::Status ServerCore::Start() {
+  if (absl::Status status = CheckServerOptions(options_); !status.ok()) return status;
   absl::StatusOr<HostPort> address = HostPort::Parse(options_.listen);
   if (!address.ok()) return address.status();
   asio::error_code error;

@@ -18,6 +18,7 @@
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/log.h"
 #include "tcpcore/server.h"
+#include "tcpcore/server_options_check.h"
 #include "tools/delayed_hello_handler.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:3000", "host:port to listen on (port 0: any free port)");
@@ -44,12 +45,6 @@ int main(int argc, char** argv) {
     return 1;
   };
   if (arguments.size() > 1) return refuse(absl::StrCat("unexpected argument \"", arguments[1], "\""));
-  if (absl::GetFlag(FLAGS_max_frame_bytes) < 1) {
-    return refuse(absl::StrCat("--max_frame_bytes=", absl::GetFlag(FLAGS_max_frame_bytes), ": must be at least 1"));
-  }
-  if (absl::GetFlag(FLAGS_max_depth) < 1) {
-    return refuse(absl::StrCat("--max_depth=", absl::GetFlag(FLAGS_max_depth), ": must be at least 1"));
-  }
   if (absl::GetFlag(FLAGS_threads) < 0 || absl::GetFlag(FLAGS_threads) > 256) {
     return refuse(absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads), ": must be between 0 (one per core) and 256"));
   }
@@ -62,6 +57,10 @@ int main(int argc, char** argv) {
   options.frame_limits.max_depth = absl::GetFlag(FLAGS_max_depth);
   options.tcp_nodelay = absl::GetFlag(FLAGS_tcp_nodelay);
   options.log_connections = absl::GetFlag(FLAGS_log_connections);
+  // The options carry the flags' names: the error names the flag.
+  if (absl::Status status = tcpcore::CheckServerOptions(options); !status.ok()) {
+    return refuse(absl::StrCat("--", status.message()));
+  }
 
   int threads = absl::GetFlag(FLAGS_threads);
   if (threads <= 0) threads = tcpcore::DefaultLoopCount();

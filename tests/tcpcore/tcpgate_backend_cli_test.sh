@@ -13,7 +13,7 @@ if "$backend" --no_such_flag 2>"$work/badflag.log"; then
   echo "FAIL: an unknown flag was accepted"; exit 1
 fi
 # Values that cannot work, and stray words, stop it at once, naming them.
-for bad in "--max_frame_bytes=0" "--max_depth=0" "--threads=-1" "stray"; do
+for bad in "--max_frame_bytes=0" "--max_depth=0" "--max_connections=-1" "--idle_timeout=-1s" "--threads=-1" "stray"; do
   status=0
   timeout 10 "$backend" --listen=127.0.0.1:0 "$bad" 2>"$work/bad.log" || status=$?
   if [ "$status" -ne 1 ] || ! grep -qF -- "${bad%%=*}" "$work/bad.log"; then
