@@ -77,7 +77,9 @@ ABSL_FLAG(absl::Duration, resolve_min_gap, absl::Seconds(1),
 ABSL_FLAG(absl::Duration, health_interval, absl::ZeroDuration(), "probe idle backend connections this often; 0: off");
 ABSL_FLAG(int, eject_after_failures, 3, "failed connects in a row before a backend address is ejected");
 ABSL_FLAG(absl::Duration, ejection_time, absl::Seconds(10), "how long an ejected backend address rests");
-ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(3), "deadline of calls that carry none");
+ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(3),
+          "deadline of a Send call that carries none; on SendStream, each request's own deadline from its arrival "
+          "(or the stream's deadline, if sooner)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10), "on SIGTERM, how long calls in flight may finish");
 ABSL_FLAG(absl::Duration, drain_notice, absl::Milliseconds(200),
           "on SIGTERM, how long the gateway reports NOT_SERVING and refuses calls before it sends clients a GOAWAY "
