@@ -1,30 +1,191 @@
 #include "gateway/admin_server.h"
 
-#include <httplib.h>
-
+#include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "asio/buffers_iterator.hpp"
+#include "asio/io_context.hpp"
+#include "asio/ip/tcp.hpp"
+#include "asio/post.hpp"
+#include "asio/read_until.hpp"
+#include "asio/steady_timer.hpp"
+#include "asio/streambuf.hpp"
+#include "asio/write.hpp"
 #include "tcpcore/host_port.h"
 
 namespace tcpgate {
 
-AdminServer::AdminServer(Handlers handlers)
-    : handlers_(std::move(handlers)), server_(std::make_unique<httplib::Server>()) {
-  // Scrapes and probes are rare: two threads are plenty on a 2-core pod.
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-    response.set_content(handlers_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("ok\n", "text/plain");
-  });
-  server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& response) {
-    const bool ready = handlers_.ready();
-    response.status = ready ? 200 : 503;
-    response.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+// Declared in this order so that the loop, whose destruction destroys the
+// connections still in its queue, goes before the count they decrement.
+struct AdminServerLoop {
+  int open = 0;  // Connections alive.
+  asio::io_context context{1};
+  asio::ip::tcp::acceptor acceptor{context};
+  asio::steady_timer accept_retry{context};
+};
+
+namespace {
+
+using HeadIterator = asio::buffers_iterator<asio::streambuf::const_buffers_type>;
+
+// The end of a request head: a blank line, "\r\n\r\n" or a bare "\n\n".
+std::pair<HeadIterator, bool> HeadEnd(HeadIterator begin, HeadIterator end) {
+  for (HeadIterator i = begin; i != end; ++i) {
+    if (*i != '\n') continue;
+    HeadIterator j = i;
+    ++j;
+    if (j != end && *j == '\r') ++j;
+    if (j != end && *j == '\n') return {++j, true};
+  }
+  return {begin, false};
+}
+
+constexpr absl::string_view kText = "text/plain; charset=utf-8";
+
+struct Reply {
+  int code;
+  absl::string_view reason;
+  std::string body;
+  absl::string_view type = kText;
+  absl::string_view extra_headers = "";  // Each ending in "\r\n".
+};
+
+Reply Text(int code, absl::string_view reason, std::string body) { return Reply{code, reason, std::move(body), kText, ""}; }
+
+Reply Route(const AdminServer::Handlers& handlers, absl::string_view head, bool& head_only) {
+  const absl::string_view line = head.substr(0, head.find('\n'));
+  const std::vector<absl::string_view> parts = absl::StrSplit(absl::StripSuffix(line, "\r"), ' ');
+  if (parts.size() != 3 || !absl::StartsWith(parts[2], "HTTP/1.") || !absl::StartsWith(parts[1], "/")) {
+    return Text(400, "Bad Request", "bad request\n");
+  }
+  head_only = parts[0] == "HEAD";
+  if (parts[0] != "GET" && !head_only) {
+    return Reply{405, "Method Not Allowed", "only GET and HEAD\n", kText, "Allow: GET, HEAD\r\n"};
+  }
+  const absl::string_view path = parts[1].substr(0, parts[1].find('?'));
+  if (path == "/metrics") return Reply{200, "OK", handlers.metrics(), "text/plain; version=0.0.4; charset=utf-8", ""};
+  if (path == "/healthz") return Text(200, "OK", "ok\n");
+  if (path == "/readyz") return handlers.ready() ? Text(200, "OK", "ready\n") : Text(503, "Service Unavailable", "not ready\n");
+  return Text(404, "Not Found", "not found\n");
+}
+
+// One client connection: read the head (bounded in size and time), write
+// one answer, then stop sending and drain what the client still sends for a
+// moment before closing, so a request body left unread cannot turn the close
+// into a reset that loses the answer. Lives on the server's loop thread.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(asio::ip::tcp::socket socket, AdminServerLoop& loop, const AdminServer::Handlers& handlers,
+             const AdminServer::Limits& limits)
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        head_(limits.max_head_bytes),
+        loop_(loop),
+        handlers_(handlers) {
+    ++loop_.open;
+    timer_.expires_after(absl::ToChronoNanoseconds(limits.head_timeout));
+  }
+  ~Connection() { --loop_.open; }
+
+  void Start() {
+    timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
+      if (!error) self->Close();  // Too slow: the head never came, or the drain outlasted its time.
+    });
+    asio::async_read_until(socket_, head_, HeadEnd,
+                           [self = shared_from_this()](const asio::error_code& error, std::size_t) {
+                             self->OnHead(error);
+                           });
+  }
+
+ private:
+  void OnHead(const asio::error_code& error) {
+    if (error == asio::error::not_found) {  // The buffer filled without a blank line.
+      Answer(Text(431, "Request Header Fields Too Large", "request head too large\n"), false);
+      return;
+    }
+    if (error) {
+      Close();
+      return;
+    }
+    const auto data = head_.data();
+    const std::string head(asio::buffers_begin(data), asio::buffers_end(data));
+    bool head_only = false;
+    Reply reply = Route(handlers_, head, head_only);
+    Answer(std::move(reply), head_only);
+  }
+
+  void Answer(Reply reply, bool head_only) {
+    out_ = absl::StrCat("HTTP/1.1 ", reply.code, " ", reply.reason, "\r\nContent-Type: ", reply.type,
+                        "\r\nContent-Length: ", reply.body.size(), "\r\n", reply.extra_headers,
+                        "Connection: close\r\n\r\n");
+    if (!head_only) out_ += reply.body;
+    asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](const asio::error_code& error, std::size_t) {
+      if (error) {
+        self->Close();
+        return;
+      }
+      asio::error_code ignored;
+      self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      self->timer_.expires_after(std::chrono::seconds(1));
+      self->timer_.async_wait([self](const asio::error_code& timer_error) {
+        if (!timer_error) self->Close();
+      });
+      self->Drain();
+    });
+  }
+
+  void Drain() {
+    socket_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](const asio::error_code& error, std::size_t) {
+      if (error) {
+        self->Close();
+      } else {
+        self->Drain();
+      }
+    });
+  }
+
+  void Close() {
+    asio::error_code ignored;
+    timer_.cancel();
+    socket_.close(ignored);
+  }
+
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  asio::streambuf head_;
+  std::string out_;
+  char discard_[4096];
+  AdminServerLoop& loop_;
+  const AdminServer::Handlers& handlers_;
+};
+
+void AcceptNext(AdminServerLoop& loop, const AdminServer::Handlers& handlers, const AdminServer::Limits& limits) {
+  loop.acceptor.async_accept([&loop, &handlers, &limits](const asio::error_code& error, asio::ip::tcp::socket socket) {
+    if (!loop.acceptor.is_open()) return;
+    if (error) {
+      // Out of descriptors, say: try again shortly instead of spinning.
+      loop.accept_retry.expires_after(std::chrono::milliseconds(100));
+      loop.accept_retry.async_wait([&loop, &handlers, &limits](const asio::error_code& timer_error) {
+        if (!timer_error) AcceptNext(loop, handlers, limits);
+      });
+      return;
+    }
+    if (loop.open < limits.max_connections) {
+      std::make_shared<Connection>(std::move(socket), loop, handlers, limits)->Start();
+    }  // Else the socket closes here: the client may try again.
+    AcceptNext(loop, handlers, limits);
   });
 }
+
+}  // namespace
+
+AdminServer::AdminServer(Handlers handlers, Limits limits)
+    : handlers_(std::move(handlers)), limits_(limits), loop_(std::make_unique<AdminServerLoop>()) {}
 
 AdminServer::~AdminServer() { Stop(); }
 
@@ -32,21 +193,42 @@ absl::StatusOr<int> AdminServer::Start(const std::string& host_port) {
   absl::StatusOr<tcpcore::HostPort> parsed = tcpcore::HostPort::Parse(host_port);
   if (!parsed.ok()) return parsed.status();
   const std::string host = parsed->host.empty() ? "0.0.0.0" : parsed->host;
-  int port = parsed->port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(host);
-  } else if (!server_->bind_to_port(host, port)) {
-    port = -1;
+  asio::error_code error;
+  asio::ip::tcp::resolver resolver(loop_->context);
+  const auto results = resolver.resolve(host, std::to_string(parsed->port),
+                                        asio::ip::tcp::resolver::passive | asio::ip::tcp::resolver::numeric_service,
+                                        error);
+  if (error || results.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("admin server cannot resolve ", host_port, ": ", error.message()));
   }
-  if (port <= 0) return absl::UnavailableError(absl::StrCat("admin server cannot listen on ", host_port));
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  const asio::ip::tcp::endpoint endpoint = results.begin()->endpoint();
+  asio::ip::tcp::acceptor& acceptor = loop_->acceptor;
+  // SO_REUSEADDR only: a port another process listens on is refused.
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    asio::error_code ignored;
+    acceptor.close(ignored);
+    return absl::UnavailableError(absl::StrCat("admin server cannot listen on ", host_port, ": ", error.message()));
+  }
+  const int port = acceptor.local_endpoint(error).port();
+  AcceptNext(*loop_, handlers_, limits_);
+  thread_ = std::thread([loop = loop_.get()] { loop->context.run(); });
   return port;
 }
 
 void AdminServer::Stop() {
   if (!thread_.joinable()) return;
-  server_->stop();
+  asio::post(loop_->context, [loop = loop_.get()] {
+    asio::error_code ignored;
+    loop->acceptor.close(ignored);
+  });
+  loop_->context.stop();
   thread_.join();
+  // Destroys what the loop still held: open connections close their sockets.
+  loop_.reset();
 }
 
 }  // namespace tcpgate

@@ -1,0 +1,177 @@
+// Tests for AdminServer over real sockets: each path's answer, and that no
+// client - idle, slow, oversized, or many at once - can delay the others'
+// answers, grow memory without bound, hold the port's shutdown, or share
+// the port with another server.
+#include "gateway/admin_server.h"
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tcpcore/line_client.h"
+
+namespace tcpgate {
+namespace {
+
+using ::tcpcore::testing::LineClient;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class AdminServerTest : public ::testing::Test {
+ protected:
+  void Start(AdminServer::Limits limits = {}) {
+    server_ = std::make_unique<AdminServer>(
+        AdminServer::Handlers{[] { return std::string("# metrics page\n"); }, [this] { return ready_.load(); }},
+        limits);
+    absl::StatusOr<int> port = server_->Start("127.0.0.1:0");
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = static_cast<uint16_t>(*port);
+  }
+  LineClient Connect() {
+    absl::StatusOr<LineClient> client = LineClient::Connect(port_);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return std::move(*client);
+  }
+  // Sends `request` and reads the whole answer (the server closes after it).
+  std::string Ask(const std::string& request, absl::Duration timeout = absl::Seconds(10)) {
+    LineClient client = Connect();
+    EXPECT_TRUE(client.Write(request).ok());
+    absl::StatusOr<std::string> answer = client.ReadToEof(timeout);
+    EXPECT_TRUE(answer.ok()) << answer.status();
+    return answer.ok() ? *answer : "";
+  }
+
+  std::atomic<bool> ready_{true};
+  std::unique_ptr<AdminServer> server_;
+  uint16_t port_ = 0;
+};
+
+// Verify: each path, method and query gets its status, headers and body,
+// and the connection is closed after the one answer.
+TEST_F(AdminServerTest, AnswersEachPathOnceAndCloses) {
+  Start();
+  EXPECT_EQ(Ask("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n"
+            "Connection: close\r\n\r\nok\n");
+  EXPECT_THAT(Ask("GET /readyz HTTP/1.1\r\n\r\n"), AllOf(StartsWith("HTTP/1.1 200 OK\r\n"), EndsWith("\r\n\r\nready\n")));
+  ready_ = false;
+  EXPECT_THAT(Ask("GET /readyz HTTP/1.0\r\n\r\n"),
+              AllOf(StartsWith("HTTP/1.1 503 Service Unavailable\r\n"), EndsWith("\r\n\r\nnot ready\n")));
+  const std::string metrics = Ask("GET /metrics?name[]=x HTTP/1.1\n\n");  // Bare LFs, a query: both fine.
+  EXPECT_THAT(metrics, AllOf(StartsWith("HTTP/1.1 200 OK\r\n"), HasSubstr("Content-Type: text/plain; version=0.0.4"),
+                             EndsWith("\r\n\r\n# metrics page\n")));
+  EXPECT_THAT(Ask("HEAD /metrics HTTP/1.1\r\n\r\n"),
+              AllOf(HasSubstr("Content-Length: 15\r\n"), EndsWith("Connection: close\r\n\r\n")));
+  EXPECT_THAT(Ask("POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"),
+              AllOf(StartsWith("HTTP/1.1 405 Method Not Allowed\r\n"), HasSubstr("Allow: GET, HEAD\r\n")));
+  EXPECT_THAT(Ask("GET /metrics/ HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 404 Not Found\r\n"));
+  EXPECT_THAT(Ask("hello\r\n\r\n"), StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+}
+
+// Verify: clients that connect and send nothing, or half a request, do not
+// delay anyone else: with more of them open than the old server had threads,
+// a probe is still answered at once.
+TEST_F(AdminServerTest, IdleAndSlowClientsDoNotDelayProbes) {
+  Start();
+  std::vector<LineClient> idle;
+  for (int i = 0; i < 16; ++i) {
+    idle.push_back(Connect());
+    if (i % 2 == 0) {
+      ASSERT_TRUE(idle.back().Write("GET /hea").ok());
+    }
+  }
+  EXPECT_THAT(Ask("GET /healthz HTTP/1.1\r\n\r\n", absl::Seconds(1)), EndsWith("\r\n\r\nok\n"));
+}
+
+// Verify: a client whose request head does not arrive within the head
+// timeout is closed.
+TEST_F(AdminServerTest, HeadNotReceivedInTimeIsClosed) {
+  AdminServer::Limits limits;
+  limits.head_timeout = absl::Milliseconds(100);
+  Start(limits);
+  LineClient slow = Connect();
+  ASSERT_TRUE(slow.Write("GET /healthz HTTP/1.1\r\nX-Slow: ").ok());
+  absl::StatusOr<std::string> rest = slow.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, "");
+}
+
+// Verify: a request head over the limit gets 431 and is not kept: a
+// megabyte of headers costs the server no more than the limit.
+TEST_F(AdminServerTest, OversizedHeadIsRefused) {
+  Start();
+  LineClient client = Connect();
+  std::string head = "GET /healthz HTTP/1.1\r\n";
+  while (head.size() < (1 << 20)) head += "X-Padding: 0123456789012345678901234567890123456789\r\n";
+  // The server answers once 8 KiB arrived; the rest may find it closed.
+  (void)client.Write(head);
+  absl::StatusOr<std::string> answer = client.ReadToEof(absl::Seconds(10));
+  if (answer.ok()) {
+    EXPECT_THAT(*answer, StartsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+  }  // A reset (the unread rest of our megabyte) may also beat the answer.
+  EXPECT_THAT(Ask("GET /healthz HTTP/1.1\r\n\r\n"), EndsWith("ok\n"));
+}
+
+// Verify: a request with a body the server never reads still gets its whole
+// answer: the close after it is not a reset that would destroy it.
+TEST_F(AdminServerTest, UnreadBodyDoesNotLoseTheAnswer) {
+  Start();
+  const std::string body(64 << 10, 'b');
+  EXPECT_THAT(Ask(absl::StrCat("GET /healthz HTTP/1.1\r\nContent-Length: ", body.size(), "\r\n\r\n", body)),
+              EndsWith("\r\n\r\nok\n"));
+}
+
+// Verify: beyond max_connections a new connection is closed at once, and
+// once one closes a new client is served again.
+TEST_F(AdminServerTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+  AdminServer::Limits limits;
+  limits.max_connections = 2;
+  Start(limits);
+  std::vector<LineClient> held;
+  held.push_back(Connect());
+  held.push_back(Connect());
+  // Accepted in order: the two are counted before the third is accepted,
+  // which is closed at once.
+  LineClient refused = Connect();
+  absl::StatusOr<std::string> nothing = refused.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(nothing.ok()) << nothing.status();
+  EXPECT_EQ(*nothing, "");
+  held.clear();  // Closing them frees their slots (the server sees EOF).
+  std::string answer;
+  for (int attempt = 0; attempt < 100 && answer.empty(); ++attempt) {
+    LineClient client = Connect();
+    if (!client.Write("GET /healthz HTTP/1.1\r\n\r\n").ok()) continue;
+    absl::StatusOr<std::string> got = client.ReadToEof(absl::Seconds(10));
+    if (got.ok()) answer = *got;
+    if (answer.empty()) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(answer, EndsWith("ok\n"));
+}
+
+// Verify: Stop() returns while a client sits connected, sending nothing.
+TEST_F(AdminServerTest, StopDoesNotWaitForClients) {
+  Start();
+  LineClient idle = Connect();
+  ASSERT_TRUE(idle.Write("GET /he").ok());
+  server_->Stop();
+  absl::StatusOr<std::string> rest = idle.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, "");
+}
+
+// Verify: a port another server listens on is refused, not shared.
+TEST_F(AdminServerTest, SecondServerOnTheSamePortIsRefused) {
+  Start();
+  AdminServer second(AdminServer::Handlers{[] { return std::string(); }, [] { return true; }});
+  absl::StatusOr<int> port = second.Start(absl::StrCat("127.0.0.1:", port_));
+  EXPECT_FALSE(port.ok());
+  EXPECT_THAT(std::string(port.status().message()), HasSubstr("in use"));
+}
+
+}  // namespace
+}  // namespace tcpgate
