@@ -1,10 +1,12 @@
 #include "gateway/metrics_page.h"
 
 #include <initializer_list>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 
 namespace tcpgate {
@@ -30,7 +32,13 @@ class PageWriter {
       }
       page_ += '}';
     }
-    absl::StrAppend(&page_, " ", value, "\n");
+    if constexpr (std::is_floating_point_v<Number>) {
+      // StrAppend keeps 6 digits: a latency sum past 1e5 s would move in
+      // whole seconds, and rate(_sum)/rate(_count) would be quantized.
+      absl::StrAppend(&page_, " ", absl::StrFormat("%.15g", value), "\n");
+    } else {
+      absl::StrAppend(&page_, " ", value, "\n");
+    }
   }
 
   std::string Take() { return std::move(page_); }
