@@ -309,6 +309,10 @@ int main(int argc, char** argv) {
       std::max<int>(absl::GetFlag(FLAGS_max_message_bytes),
                     static_cast<int>(pool_options.connection.frame_limits.max_frame_bytes) + 4096));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
+  // gRPC sets SO_REUSEPORT by default: a second process (a gateway started
+  // twice, another program) could then bind the same port and silently take
+  // part of the connections. A port in use is an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Keepalive enforcement: accept client pings every 5 s or more (so a client
   // pinging every 10 s never gets a too_many_pings GOAWAY), even between
   // calls; ping idle clients every 60 s ourselves.

@@ -51,7 +51,14 @@ fi
 "$tcpgate" --listen=127.0.0.1:0 --admin_listen= --max_connection_age=inf --read_timeout=0 --health_interval=0 \
   --tcp_user_timeout=0 --drain_timeout=0 --drain_notice=0 --backends=" 127.0.0.1:1 " 2>"$work/log" &
 pid=$!
-port_from_log "$work/log" "tcpgate listening on" $pid >/dev/null
+port=$(port_from_log "$work/log" "tcpgate listening on" $pid)
+# A second gateway on the port the first listens on is refused, not let in
+# beside it to take half the connections (gRPC's default SO_REUSEPORT).
+status=0
+timeout 10 "$tcpgate" --listen=127.0.0.1:$port --admin_listen= >"$work/second" 2>&1 || status=$?
+if [ "$status" -ne 1 ] || ! grep -qF "cannot listen on 127.0.0.1:$port" "$work/second"; then
+  echo "FAIL: a second gateway on port $port -> exit $status"; cat "$work/second"; failures=$((failures + 1))
+fi
 grep -q "backends=127.0.0.1:1 " "$work/log" || { echo "FAIL: the backend entry was not trimmed"; cat "$work/log"; failures=$((failures + 1)); }
 kill -TERM $pid
 status=0
