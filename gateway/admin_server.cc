@@ -1,5 +1,7 @@
 #include "gateway/admin_server.h"
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -34,6 +36,9 @@ namespace {
 using HeadIterator = asio::buffers_iterator<asio::streambuf::const_buffers_type>;
 
 // The end of a request head: a blank line, "\r\n\r\n" or a bare "\n\n".
+// Without one, the next search starts two bytes before the end (a blank
+// line split across reads is still found), not at the start again: a head
+// trickling in byte by byte costs linear time, not quadratic.
 std::pair<HeadIterator, bool> HeadEnd(HeadIterator begin, HeadIterator end) {
   for (HeadIterator i = begin; i != end; ++i) {
     if (*i != '\n') continue;
@@ -42,7 +47,7 @@ std::pair<HeadIterator, bool> HeadEnd(HeadIterator begin, HeadIterator end) {
     if (j != end && *j == '\r') ++j;
     if (j != end && *j == '\n') return {++j, true};
   }
-  return {begin, false};
+  return {end - begin > 2 ? end - 2 : begin, false};
 }
 
 constexpr absl::string_view kText = "text/plain; charset=utf-8";
@@ -86,16 +91,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
         timer_(socket_.get_executor()),
         head_(limits.max_head_bytes),
         loop_(loop),
-        handlers_(handlers) {
+        handlers_(handlers),
+        limits_(limits) {
     ++loop_.open;
-    timer_.expires_after(absl::ToChronoNanoseconds(limits.head_timeout));
   }
   ~Connection() { --loop_.open; }
 
   void Start() {
-    timer_.async_wait([self = shared_from_this()](const asio::error_code& error) {
-      if (!error) self->Close();  // Too slow: the head never came, or the drain outlasted its time.
-    });
+    Deadline(absl::ToChronoNanoseconds(limits_.head_timeout));
     asio::async_read_until(socket_, head_, HeadEnd,
                            [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                              self->OnHead(error);
@@ -119,7 +122,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Answer(std::move(reply), head_only);
   }
 
+  // Closes the connection `after` from now unless Deadline() is called again
+  // first: a wait that fired but had not run yet when it was replaced sees
+  // another generation and does nothing.
+  void Deadline(std::chrono::steady_clock::duration after) {
+    const uint64_t generation = ++deadline_generation_;
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this(), generation](const asio::error_code& error) {
+      if (!error && generation == self->deadline_generation_) self->Close();
+    });
+  }
+
   void Answer(Reply reply, bool head_only) {
+    // The answer (a /metrics page of some KiB) gets its own time to leave.
+    Deadline(std::chrono::seconds(10));
     out_ = absl::StrCat("HTTP/1.1 ", reply.code, " ", reply.reason, "\r\nContent-Type: ", reply.type,
                         "\r\nContent-Length: ", reply.body.size(), "\r\n", reply.extra_headers,
                         "Connection: close\r\n\r\n");
@@ -131,10 +147,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       asio::error_code ignored;
       self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      self->timer_.expires_after(std::chrono::seconds(1));
-      self->timer_.async_wait([self](const asio::error_code& timer_error) {
-        if (!timer_error) self->Close();
-      });
+      self->Deadline(std::chrono::seconds(1));
       self->Drain();
     });
   }
@@ -162,6 +175,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   char discard_[4096];
   AdminServerLoop& loop_;
   const AdminServer::Handlers& handlers_;
+  const AdminServer::Limits& limits_;
+  uint64_t deadline_generation_ = 0;  // Which Deadline() a firing timer belongs to.
 };
 
 void AcceptNext(AdminServerLoop& loop, const AdminServer::Handlers& handlers, const AdminServer::Limits& limits) {

@@ -34,7 +34,9 @@ struct ServerOptions {
   int max_connections = 0;
   // A connection with no traffic in either direction for this long is
   // closed. Answers still leaving (a long write, or the kernel's send queue
-  // shrinking as the peer reads) are traffic. Zero means never.
+  // shrinking as the peer reads) are traffic; the queue is looked at when the
+  // timeout falls due, so a peer that stops reading with answers queued is
+  // closed within two timeouts. Zero means never.
   absl::Duration idle_timeout = absl::ZeroDuration();
   FrameLimits frame_limits;
   bool tcp_nodelay = true;

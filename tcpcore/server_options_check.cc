@@ -1,6 +1,8 @@
 #include "tcpcore/server_options_check.h"
 
+#include <algorithm>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -23,7 +25,9 @@ absl::Status CheckServerOptions(const ServerOptions& options) {
       CheckCountOption("max_frame_bytes", static_cast<int64_t>(options.frame_limits.max_frame_bytes), 1, kGiB,
                        "must be between 1 and 1 GiB"),
       CheckCountOption("max_depth", options.frame_limits.max_depth, 1, INT_MAX, "must be at least 1"),
-      CheckCountOption("max_output_bytes", static_cast<int64_t>(options.max_output_bytes), 1, INT64_MAX,
+      // SIZE_MAX (no limit, in effect) passes as the largest int64.
+      CheckCountOption("max_output_bytes",
+                       static_cast<int64_t>(std::min<std::size_t>(options.max_output_bytes, INT64_MAX)), 1, INT64_MAX,
                        "must be at least 1"),
       CheckDurationOption("close_linger", options.close_linger, absl::ZeroDuration(), kLongestOptionDuration,
                           "must be between 0 and a year"),

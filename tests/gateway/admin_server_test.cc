@@ -89,6 +89,20 @@ TEST_F(AdminServerTest, IdleAndSlowClientsDoNotDelayProbes) {
   EXPECT_THAT(Ask("GET /healthz HTTP/1.1\r\n\r\n", absl::Seconds(3)), EndsWith("\r\n\r\nok\n"));
 }
 
+// Verify: a head arriving a byte at a time, its blank line split across
+// reads, is answered.
+TEST_F(AdminServerTest, HeadArrivingByteByByteIsAnswered) {
+  Start();
+  LineClient client = Connect();
+  for (const char c : std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")) {
+    ASSERT_TRUE(client.Write(std::string(1, c)).ok());
+    absl::SleepFor(absl::Milliseconds(1));  // The stimulus: separate segments.
+  }
+  absl::StatusOr<std::string> answer = client.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_THAT(*answer, EndsWith("\r\n\r\nok\n"));
+}
+
 // Verify: a client whose request head does not arrive within the head
 // timeout is closed.
 TEST_F(AdminServerTest, HeadNotReceivedInTimeIsClosed) {

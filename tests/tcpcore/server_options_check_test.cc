@@ -3,6 +3,7 @@
 // and Server::Start() refuses it before listening.
 #include "tcpcore/server_options_check.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +30,7 @@ TEST(CheckServerOptionsTest, AcceptsDefaultsAndOffValues) {
   off.max_connections = 0;
   off.idle_timeout = absl::ZeroDuration();
   off.close_linger = absl::ZeroDuration();
+  off.max_output_bytes = SIZE_MAX;  // No limit, in effect.
   EXPECT_TRUE(CheckServerOptions(off).ok()) << CheckServerOptions(off);
 }
 
