@@ -14,7 +14,7 @@
 const childProcess = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, namespaceOf } = require("./lib/manifests");
+const { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, labelSelectorMatches, namespaceOf } = require("./lib/manifests");
 const { describeBinary, durationSeconds } = require("./lib/flags");
 
 // The image's ENTRYPOINT (deploy/Dockerfile; its test checks it): what a
@@ -172,28 +172,63 @@ class Checker {
     }
     const policies = byKind("NetworkPolicy");
     for (const np of policies) {
-      if (selected(namespaceOf(np), (np.spec || {}).podSelector).length === 0) {
-        this.fail(`${label}: ${describe(np)}`, "podSelector matches no pod template");
-      }
+      const pods = workloads.filter((w) => namespaceOf(w.obj) === namespaceOf(np) &&
+        labelSelectorMatches((np.spec || {}).podSelector, w.pod.labels));
+      if (pods.length === 0) this.fail(`${label}: ${describe(np)}`, "podSelector matches no pod template");
     }
-    // Whether the NetworkPolicies let pods labelled `from` (same namespace)
-    // reach workload w on `port`: yes when no policy isolates w's ingress,
-    // else some policy selecting w must have a rule for them.
-    const ingressAllowed = (w, from, port) => {
+    // A namespace's labels as a namespaceSelector sees them: its own, from
+    // the render if it is there, and the name label Kubernetes sets.
+    const namespaceLabels = (name) => {
+      const object = objects.find((o) => o.kind === "Namespace" && o.metadata.name === name);
+      return { ...((object && object.metadata.labels) || {}), "kubernetes.io/metadata.name": name };
+    };
+    // Whether the NetworkPolicies let the gateway's pods (labels and
+    // namespace) reach workload w on its container port `port` over TCP:
+    // yes when no policy isolates w's ingress, else some rule of a policy
+    // selecting w must admit them, as Kubernetes reads it (an empty or
+    // missing `from`/`ports` admits all; a peer without namespaceSelector
+    // means the policy's own namespace; an ipBlock names addresses, which a
+    // render cannot match to pods, so it admits nothing here).
+    const ingressAllowed = (w, gateway, port) => {
       const ns = namespaceOf(w.obj);
-      const isolating = policies.filter((np) => namespaceOf(np) === ns && selectorMatches((np.spec || {}).podSelector, w.pod.labels) &&
+      const isolating = policies.filter((np) => namespaceOf(np) === ns &&
+        labelSelectorMatches((np.spec || {}).podSelector, w.pod.labels) &&
         ((np.spec.policyTypes || ["Ingress"]).includes("Ingress")));
       if (isolating.length === 0) return true;
+      const peerAdmits = (np, peer) => {
+        if (peer.ipBlock) return false;
+        const namespaceOk = peer.namespaceSelector
+          ? labelSelectorMatches(peer.namespaceSelector, namespaceLabels(gateway.ns))
+          : gateway.ns === namespaceOf(np);
+        return namespaceOk && labelSelectorMatches(peer.podSelector, gateway.labels);
+      };
       const portMatches = (rulePort) => {
+        if ((rulePort.protocol || "TCP") !== "TCP") return false;
         if (rulePort.port === undefined) return true;
-        if (rulePort.port === port) return true;
-        // A named port allows whichever containerPort carries that name.
-        return (w.pod.spec.containers || []).some((c) => (c.ports || []).some((p) => p.name === rulePort.port && p.containerPort === port));
+        if (typeof rulePort.port === "number") {
+          return rulePort.endPort ? port >= rulePort.port && port <= rulePort.endPort : port === rulePort.port;
+        }
+        // A named port admits whichever containerPort carries that name.
+        return (w.pod.spec.containers || []).some((c) => (c.ports || []).some((p) =>
+          p.name === rulePort.port && p.containerPort === port && (p.protocol || "TCP") === "TCP"));
       };
       return isolating.some((np) => (np.spec.ingress || []).some((rule) =>
-        (!rule.from || rule.from.some((peer) => peer.podSelector && !peer.namespaceSelector && !peer.ipBlock &&
-          (Object.keys(peer.podSelector).length === 0 || selectorMatches(peer.podSelector, from)))) &&
-        (!rule.ports || rule.ports.some(portMatches))));
+        (!rule.from || rule.from.length === 0 || rule.from.some((peer) => peerAdmits(np, peer))) &&
+        (!rule.ports || rule.ports.length === 0 || rule.ports.some(portMatches))));
+    };
+    // The container port a connection to `port` of Service svc reaches on
+    // workload w: the same port for a headless Service (DNS gives pod
+    // addresses), else the Service port's targetPort, by number or name.
+    const podPort = (svc, w, port) => {
+      if (svc.spec.clusterIP === "None") return port;
+      const servicePort = (svc.spec.ports || []).find((p) => p.port === port);
+      if (!servicePort) return port;
+      const target = servicePort.targetPort === undefined ? servicePort.port : servicePort.targetPort;
+      if (typeof target === "number") return target;
+      for (const c of w.pod.spec.containers || []) {
+        for (const p of c.ports || []) if (p.name === target) return p.containerPort;
+      }
+      return port;
     };
 
     // Each gateway pod opens up to pool_size connections to each backend
@@ -227,8 +262,9 @@ class Checker {
           this.fail(g.where, `backend ${target}: ${describe(svc)} has no port ${port}`);
         }
         for (const w of pods) {
-          if (!ingressAllowed(w, g.w.pod.labels, port)) {
-            this.fail(g.where, `backend ${target}: the NetworkPolicies selecting ${describe(w.obj)} let no gateway pod in on port ${port}`);
+          const reached = podPort(svc, w, port);
+          if (!ingressAllowed(w, { labels: g.w.pod.labels, ns }, reached)) {
+            this.fail(g.where, `backend ${target}: the NetworkPolicies selecting ${describe(w.obj)} let no gateway pod in on port ${reached}`);
           }
           const cap = maxConns.get(w.obj);
           if (cap > 0 && gatewayPods * g.poolSize > cap) {

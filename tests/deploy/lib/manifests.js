@@ -49,8 +49,27 @@ function selectorMatches(selector, labels) {
   return keys.length > 0 && keys.every((k) => labels[k] === matchLabels[k]);
 }
 
+// A Kubernetes LabelSelector (NetworkPolicy's podSelector and
+// namespaceSelector): matchLabels and matchExpressions must all hold; an
+// empty selector selects everything.
+function labelSelectorMatches(selector, labels) {
+  if (!selector) return true;
+  const byLabels = Object.entries(selector.matchLabels || {}).every(([k, v]) => labels[k] === v);
+  const byExpressions = (selector.matchExpressions || []).every(({ key, operator, values }) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    switch (operator) {
+      case "In": return has && (values || []).includes(labels[key]);
+      case "NotIn": return !has || !(values || []).includes(labels[key]);
+      case "Exists": return has;
+      case "DoesNotExist": return !has;
+      default: return false;
+    }
+  });
+  return byLabels && byExpressions;
+}
+
 function namespaceOf(obj) {
   return (obj.metadata && obj.metadata.namespace) || "";
 }
 
-module.exports = { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, namespaceOf };
+module.exports = { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, labelSelectorMatches, namespaceOf };
