@@ -123,7 +123,12 @@ void ServerConnection::HandleFrames() {
   const FrameLimits& limits = splitter_.limits();
   // Frames left in the splitter when the output is full wait there (the
   // peer is not reading its answers); OnWritten() comes back for them.
-  while (phase_ == Phase::kOpen && !OutputFull()) {
+  frames_waiting_ = false;
+  while (phase_ == Phase::kOpen) {
+    if (OutputFull()) {
+      frames_waiting_ = true;
+      return;
+    }
     FrameSplitter::Event event = splitter_.Next();
     switch (event.kind) {
       case FrameSplitter::Kind::kNeedMore:
@@ -183,7 +188,8 @@ void ServerConnection::Flush() {
   asio::async_write(
       socket_, asio::buffer(output_.batch()),
       [this](const asio::error_code& error, std::size_t written) {
-        if (written > 0) Touch();
+        // Only between partial writes: OnWritten() marks the last one.
+        if (written > 0 && written < output_.batch().size()) Touch();
         return asio::transfer_all()(error, written);
       },
       [self = shared_from_this()](const asio::error_code& error, std::size_t) { self->OnWritten(error); });
@@ -197,7 +203,7 @@ void ServerConnection::OnWritten(const asio::error_code& error) {
     return;
   }
   Touch();
-  if (phase_ == Phase::kOpen) {
+  if (phase_ == Phase::kOpen && frames_waiting_) {
     HandleFrames();  // Those left waiting while the output was full.
     PublishCounts();
   }
@@ -266,8 +272,8 @@ void ServerConnection::OnTimer(const asio::error_code& error) {
   }
   const auto idle_timeout = absl::ToChronoNanoseconds(core_->options().idle_timeout);
   if (idle_timeout <= std::chrono::steady_clock::duration::zero()) return;
-  if (now - last_activity_ >= idle_timeout && SendQueueMoved()) Touch();
-  const auto idle_for = std::chrono::steady_clock::now() - last_activity_;
+  if (now - last_activity_ >= idle_timeout && SendQueueMoved()) last_activity_ = now;
+  const auto idle_for = now - last_activity_;
   if (idle_for >= idle_timeout) {
     Close("idle timeout");
   } else {

@@ -105,6 +105,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   Phase phase_ = Phase::kOpen;
   bool reading_ = false;
   bool peer_closed_ = false;
+  bool frames_waiting_ = false;  // HandleFrames() stopped at a full output.
   bool wait_for_deferred_ = false;
   bool close_requested_ = false;
   int deferred_outstanding_ = 0;

@@ -338,6 +338,25 @@ TEST_F(ServerTest, SlowReaderIsNotClosedAsIdleWhileAnswersFlow) {
   EXPECT_EQ(answers, kRequests) << "closed while answers were still being read";
 }
 
+// Verify: frames read while the output is over max_output_bytes wait in the
+// splitter and are answered, in order, as the output drains: none is lost
+// when no more bytes arrive to wake the connection up.
+TEST_F(ServerTest, FramesHeldByAFullOutputAreAnsweredAsItDrains) {
+  ServerOptions options;
+  options.max_output_bytes = 1024;  // A dozen answers; one read holds hundreds of requests.
+  StartServer(options);
+  LineClient client = Connect();
+  constexpr int kRequests = 2000;
+  std::string batch;
+  for (int i = 0; i < kRequests; ++i) batch += RequestLine(absl::StrCat("u", i), "v");
+  ASSERT_TRUE(client.Write(batch).ok());
+  for (int i = 0; i < kRequests; ++i) {
+    absl::StatusOr<std::string> line = client.ReadLine();
+    ASSERT_TRUE(line.ok()) << "answer " << i << ": " << line.status();
+    ASSERT_EQ(ParseResponse(*line).uid, absl::StrCat("u", i));
+  }
+}
+
 // Verify: a peer that half-closes still gets the answers it is owed, deferred
 // ones included, before the server closes.
 TEST_F(ServerTest, AnswersOwedAfterPeerHalfClose) {
