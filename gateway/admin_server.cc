@@ -18,7 +18,7 @@
 #include "asio/steady_timer.hpp"
 #include "asio/streambuf.hpp"
 #include "asio/write.hpp"
-#include "tcpcore/host_port.h"
+#include "tcpcore/tcp_listener.h"
 
 namespace tcpgate {
 
@@ -205,33 +205,13 @@ AdminServer::AdminServer(Handlers handlers, Limits limits)
 AdminServer::~AdminServer() { Stop(); }
 
 absl::StatusOr<int> AdminServer::Start(const std::string& host_port) {
-  absl::StatusOr<tcpcore::HostPort> parsed = tcpcore::HostPort::Parse(host_port);
-  if (!parsed.ok()) return parsed.status();
-  const std::string host = parsed->host.empty() ? "0.0.0.0" : parsed->host;
-  asio::error_code error;
-  asio::ip::tcp::resolver resolver(loop_->context);
-  const auto results = resolver.resolve(host, std::to_string(parsed->port),
-                                        asio::ip::tcp::resolver::passive | asio::ip::tcp::resolver::numeric_service,
-                                        error);
-  if (error || results.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("admin server cannot resolve ", host_port, ": ", error.message()));
+  absl::StatusOr<uint16_t> port = tcpcore::ListenOn(loop_->acceptor, host_port);
+  if (!port.ok()) {
+    return absl::Status(port.status().code(), absl::StrCat("admin server: ", port.status().message()));
   }
-  const asio::ip::tcp::endpoint endpoint = results.begin()->endpoint();
-  asio::ip::tcp::acceptor& acceptor = loop_->acceptor;
-  // SO_REUSEADDR only: a port another process listens on is refused.
-  acceptor.open(endpoint.protocol(), error);
-  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
-  if (!error) acceptor.bind(endpoint, error);
-  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    asio::error_code ignored;
-    acceptor.close(ignored);
-    return absl::UnavailableError(absl::StrCat("admin server cannot listen on ", host_port, ": ", error.message()));
-  }
-  const int port = acceptor.local_endpoint(error).port();
   AcceptNext(*loop_, handlers_, limits_);
   thread_ = std::thread([loop = loop_.get()] { loop->context.run(); });
-  return port;
+  return *port;
 }
 
 void AdminServer::Stop() {

@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include <future>
 #include "asio/post.hpp"
-#include "tcpcore/host_port.h"
 #include "tcpcore/log.h"
 #include "tcpcore/server_connection.h"
 #include "tcpcore/server_options_check.h"
+#include "tcpcore/tcp_listener.h"
 
 namespace tcpcore {
 
@@ -22,31 +22,9 @@ ServerCore::ServerCore(EventLoopGroup& loops, ServerOptions options, std::shared
 
 absl::Status ServerCore::Start() {
   if (absl::Status status = CheckServerOptions(options_); !status.ok()) return status;
-  absl::StatusOr<HostPort> address = HostPort::Parse(options_.listen);
-  if (!address.ok()) return address.status();
-  asio::error_code error;
-  asio::ip::tcp::resolver resolver(loops_.loop(0));
-  auto results = resolver.resolve(address->host, std::to_string(address->port),
-                                  asio::ip::tcp::resolver::passive | asio::ip::tcp::resolver::numeric_service, error);
-  if (error || results.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot resolve listen address ", options_.listen, ": ", error.message()));
-  }
-  asio::ip::tcp::endpoint endpoint = results.begin()->endpoint();
-  auto fail = [&](absl::string_view step) {
-    acceptor_.close(error);
-    return absl::UnavailableError(absl::StrCat("cannot ", step, " ", options_.listen, ": ", error.message()));
-  };
-  acceptor_.open(endpoint.protocol(), error);
-  if (error) return fail("open");
-  acceptor_.set_option(asio::socket_base::reuse_address(true), error);
-  if (error) return fail("configure");
-  acceptor_.bind(endpoint, error);
-  if (error) return fail("bind");
-  acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) return fail("listen on");
-  endpoint_ = acceptor_.local_endpoint(error);
-  if (error) return fail("read the address of");
+  if (absl::StatusOr<uint16_t> port = ListenOn(acceptor_, options_.listen); !port.ok()) return port.status();
+  asio::error_code ignored;
+  endpoint_ = acceptor_.local_endpoint(ignored);  // ListenOn has just read it.
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->AcceptNext(); });
   return absl::OkStatus();
 }
