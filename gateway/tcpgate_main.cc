@@ -10,8 +10,8 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
-#include <climits>
 #include <atomic>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -43,6 +43,7 @@
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/host_port.h"
 #include "tcpcore/log.h"
+#include "tcpcore/option_rules.h"
 #include "tcpcore/pool_options_check.h"
 #include "tcpcore/server.h"
 
@@ -159,55 +160,50 @@ absl::StatusOr<std::vector<std::string>> BackendsFromFlag() {
 }
 
 // Why the gateway's own flags (not the pool's: CheckPoolOptions) cannot
-// work, naming the flag and its value; OK when they can.
+// work: "flag=value: rule", as tcpcore's option checks say it; OK when they
+// can.
 absl::Status CheckGatewayFlags() {
-  const absl::Duration kYear = absl::Hours(24 * 365);
+  using tcpcore::CheckCountOption;
+  using tcpcore::CheckDurationOption;
+  using tcpcore::InvalidOption;
+  const absl::Duration kYear = tcpcore::kLongestOptionDuration;
   const absl::Duration kLongestGrpcMillis = absl::Milliseconds(INT_MAX);  // gRPC takes these as int ms.
-  auto invalid = [](absl::string_view flag, const auto& value, absl::string_view rule) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": ", rule));
-  };
-  auto text = [](absl::Duration d) { return absl::FormatDuration(d); };
   const std::string listen = absl::GetFlag(FLAGS_listen);
   if (absl::StatusOr<tcpcore::HostPort> parsed = tcpcore::HostPort::Parse(listen); !parsed.ok()) {
-    return invalid("listen", listen, parsed.status().message());
+    return InvalidOption("listen", listen, parsed.status().message());
   }
   if (const std::string admin = absl::GetFlag(FLAGS_admin_listen); !admin.empty()) {
     if (absl::StatusOr<tcpcore::HostPort> parsed = tcpcore::HostPort::Parse(admin); !parsed.ok()) {
-      return invalid("admin_listen", admin, parsed.status().message());
+      return InvalidOption("admin_listen", admin, parsed.status().message());
     }
   }
-  const int threads = absl::GetFlag(FLAGS_threads);
-  if (threads < 0 || threads > 256) return invalid("threads", threads, "must be between 0 (one per core) and 256");
-  const absl::Duration default_timeout = absl::GetFlag(FLAGS_default_timeout);
-  if (default_timeout <= absl::ZeroDuration() || default_timeout > kYear) {
-    return invalid("default_timeout", text(default_timeout), "must be between 1ns and a year");
-  }
   const absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
-  if (drain_timeout < absl::ZeroDuration() || drain_timeout > kYear) {
-    return invalid("drain_timeout", text(drain_timeout), "must be between 0 and a year");
-  }
-  const absl::Duration drain_notice = absl::GetFlag(FLAGS_drain_notice);
-  if (drain_notice < absl::ZeroDuration() || drain_notice > drain_timeout) {
-    return invalid("drain_notice", text(drain_notice),
-                   absl::StrCat("must be between 0 and drain_timeout (", text(drain_timeout), ")"));
-  }
   const int max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  if (max_message_bytes < 1) return invalid("max_message_bytes", max_message_bytes, "must be at least 1");
-  const int64_t max_val_bytes = absl::GetFlag(FLAGS_max_val_bytes);
-  if (max_val_bytes < 1 || max_val_bytes >= max_message_bytes) {
-    return invalid("max_val_bytes", max_val_bytes,
-                   absl::StrCat("must be at least 1 and under max_message_bytes (", max_message_bytes,
-                                "), or a long val gets RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT"));
-  }
-  const int max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
-  if (max_concurrent_streams < 1) return invalid("max_concurrent_streams", max_concurrent_streams, "must be at least 1");
   const absl::Duration age = absl::GetFlag(FLAGS_max_connection_age);
-  if (age < absl::ZeroDuration() || (age > kLongestGrpcMillis && age != absl::InfiniteDuration())) {
-    return invalid("max_connection_age", text(age), "must be between 0 and 24d (0 or inf: never)");
-  }
-  const absl::Duration grace = absl::GetFlag(FLAGS_max_connection_age_grace);
-  if (grace < absl::ZeroDuration() || grace > kLongestGrpcMillis) {
-    return invalid("max_connection_age_grace", text(grace), "must be between 0 and 24d");
+  const std::vector<absl::Status> checks = {
+      CheckCountOption("threads", absl::GetFlag(FLAGS_threads), 0, 256, "must be between 0 (one per core) and 256"),
+      CheckDurationOption("default_timeout", absl::GetFlag(FLAGS_default_timeout), absl::Nanoseconds(1), kYear,
+                          "must be between 1ns and a year"),
+      CheckDurationOption("drain_timeout", drain_timeout, absl::ZeroDuration(), kYear, "must be between 0 and a year"),
+      CheckDurationOption("drain_notice", absl::GetFlag(FLAGS_drain_notice), absl::ZeroDuration(), drain_timeout,
+                          absl::StrCat("must be between 0 and drain_timeout (", absl::FormatDuration(drain_timeout),
+                                       ")")),
+      CheckCountOption("max_message_bytes", max_message_bytes, 1, INT_MAX, "must be at least 1"),
+      CheckCountOption("max_val_bytes", absl::GetFlag(FLAGS_max_val_bytes), 1, int64_t{max_message_bytes} - 1,
+                       absl::StrCat("must be at least 1 and under max_message_bytes (", max_message_bytes,
+                                    "), or a long val gets RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT")),
+      CheckCountOption("max_concurrent_streams", absl::GetFlag(FLAGS_max_concurrent_streams), 1, INT_MAX,
+                       "must be at least 1"),
+      // 0 and inf both mean never.
+      age == absl::InfiniteDuration()
+          ? absl::OkStatus()
+          : CheckDurationOption("max_connection_age", age, absl::ZeroDuration(), kLongestGrpcMillis,
+                                "must be between 0 and 24d (0 or inf: never)"),
+      CheckDurationOption("max_connection_age_grace", absl::GetFlag(FLAGS_max_connection_age_grace),
+                          absl::ZeroDuration(), kLongestGrpcMillis, "must be between 0 and 24d"),
+  };
+  for (const absl::Status& status : checks) {
+    if (!status.ok()) return status;
   }
   return absl::OkStatus();
 }
@@ -258,7 +254,7 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Every flag is checked before anything starts.
-  if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(status.message());
+  if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(absl::StrCat("--", status.message()));
   absl::StatusOr<std::vector<std::string>> backends_from_flag = BackendsFromFlag();
   if (!backends_from_flag.ok()) Fatal(backends_from_flag.status().message());
   // Empty backends (the embedded one is added below) pass the pool's check.

@@ -17,6 +17,7 @@
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/log.h"
+#include "tcpcore/option_rules.h"
 #include "tcpcore/server.h"
 #include "tcpcore/server_options_check.h"
 #include "tools/delayed_hello_handler.h"
@@ -45,8 +46,10 @@ int main(int argc, char** argv) {
     return 1;
   };
   if (arguments.size() > 1) return refuse(absl::StrCat("unexpected argument \"", arguments[1], "\""));
-  if (absl::GetFlag(FLAGS_threads) < 0 || absl::GetFlag(FLAGS_threads) > 256) {
-    return refuse(absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads), ": must be between 0 (one per core) and 256"));
+  if (absl::Status status = tcpcore::CheckCountOption("threads", absl::GetFlag(FLAGS_threads), 0, 256,
+                                                      "must be between 0 (one per core) and 256");
+      !status.ok()) {
+    return refuse(absl::StrCat("--", status.message()));
   }
 
   tcpcore::ServerOptions options;

@@ -5,10 +5,7 @@
 # "never" are accepted (the gateway starts and answers SIGTERM with 0).
 set -euo pipefail
 tcpgate=$1
-source "$(dirname "$0")/../port_from_log.sh"
-work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$(dirname "$0")/../one_process_test.sh"
 
 failures=0
 # refuses EXPECTED_TEXT ARGS...: tcpgate ARGS exits 1 at once with EXPECTED_TEXT.

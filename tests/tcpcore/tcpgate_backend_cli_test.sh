@@ -4,10 +4,7 @@
 # exits 0 on SIGTERM after draining, and answers late with --answer_delay.
 set -euo pipefail
 backend=$1
-source "$(dirname "$0")/../port_from_log.sh"
-work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$(dirname "$0")/../one_process_test.sh"
 
 if "$backend" --no_such_flag 2>"$work/badflag.log"; then
   echo "FAIL: an unknown flag was accepted"; exit 1
