@@ -55,7 +55,8 @@ constexpr Rpc kRpcs[] = {Rpc::kSend, Rpc::kSendStream};
 
 }  // namespace
 
-std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool) {
+std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool,
+                              const ProcessStats* process) {
   PageWriter page;
 
   page.Family("tcpgate_requests_total", "counter",
@@ -143,6 +144,20 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
   for (const tcpcore::BackendStats& backend : pool.backends) {
     page.Sample("tcpgate_backend_error_lines_total", {{"backend", backend.backend}, {"address", backend.address}},
                 backend.error_lines);
+  }
+  if (process != nullptr) {
+    page.Family("process_cpu_seconds_total", "counter", "CPU time this process has used (user plus system), in seconds.");
+    page.Sample("process_cpu_seconds_total", {}, process->cpu_seconds);
+    page.Family("process_resident_memory_bytes", "gauge", "Memory of this process held in RAM (its resident set), in bytes.");
+    page.Sample("process_resident_memory_bytes", {}, process->resident_bytes);
+    page.Family("process_virtual_memory_bytes", "gauge", "Address space this process has mapped, in bytes.");
+    page.Sample("process_virtual_memory_bytes", {}, process->virtual_bytes);
+    page.Family("process_open_fds", "gauge", "File descriptors this process has open (sockets included).");
+    page.Sample("process_open_fds", {}, process->open_fds);
+    page.Family("process_max_fds", "gauge", "Most file descriptors this process may open (its soft RLIMIT_NOFILE).");
+    page.Sample("process_max_fds", {}, process->max_fds);
+    page.Family("process_start_time_seconds", "gauge", "When this process started, in seconds since the Unix epoch.");
+    page.Sample("process_start_time_seconds", {}, process->start_time_seconds);
   }
   return page.Take();
 }

@@ -1,6 +1,8 @@
 // RenderMetricsPage: the gateway's counters in the Prometheus text
 // exposition format (version 0.0.4), the body of the admin server's
 // /metrics. Metric names and labels are documented in docs/operations.md.
+// With `process` (ReadProcessStats), the page also has the standard
+// process_* families every Prometheus client library exports.
 //
 // Thread-safety: a pure function of its arguments.
 #ifndef GATEWAY_METRICS_PAGE_H_
@@ -9,12 +11,14 @@
 #include <cstdint>
 #include <string>
 
+#include "gateway/process_stats.h"
 #include "gateway/request_metrics.h"
 #include "tcpcore/pool.h"
 
 namespace tcpgate {
 
-std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool);
+std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool,
+                              const ProcessStats* process = nullptr);
 
 }  // namespace tcpgate
 

@@ -38,6 +38,7 @@
 #include "gateway/flags_from_env.h"
 #include "gateway/gateway_service.h"
 #include "gateway/metrics_page.h"
+#include "gateway/process_stats.h"
 #include "gateway/server_credentials.h"
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
@@ -356,7 +357,12 @@ int main(int argc, char** argv) {
   std::atomic<bool> ready{false};  // `serving`, for the admin server's threads.
 
   tcpgate::AdminServer admin({
-      .metrics = [&] { return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats()); },
+      .metrics =
+          [&] {
+            const absl::StatusOr<tcpgate::ProcessStats> process = tcpgate::ReadProcessStats();
+            return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats(),
+                                              process.ok() ? &*process : nullptr);
+          },
       .ready = [&] { return ready.load(std::memory_order_relaxed); },
   });
   if (const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen); !admin_listen.empty()) {

@@ -16,6 +16,9 @@ const METRICS = {
   tcpgate_late_responses_total: "counter",
   tcpgate_backend_ejections_total: "counter",
   tcpgate_pool_pending: "gauge",
+  process_resident_memory_bytes: "gauge",
+  process_open_fds: "gauge",
+  process_max_fds: "gauge",
 };
 
 function exportedSeries() {
@@ -55,7 +58,7 @@ function main(args) {
     if (targets.length === 0) problems.push(`${where}: no queries`);
     for (const t of targets) {
       if (!t.expr) problems.push(`${where}: target ${t.refId} has no expr`);
-      for (const m of String(t.expr).matchAll(/\btcpgate_\w+/g)) {
+      for (const m of String(t.expr).matchAll(/\b(?:tcpgate|process)_\w+/g)) {
         used.add(m[0]);
         if (!series.has(m[0])) problems.push(`${where}: queries ${m[0]}, which tcpgate does not export`);
       }

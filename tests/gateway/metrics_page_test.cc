@@ -11,6 +11,7 @@ namespace tcpgate {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Verify: a latency sum keeps its fraction of a second when it is large (a
 // busy gateway's Send sum passes 1e5 s within days), so rate(_sum) stays
@@ -21,6 +22,25 @@ TEST(MetricsPageTest, LargeLatencySumKeepsItsFraction) {
   const std::string page = RenderMetricsPage(metrics, 0, tcpcore::PoolStats{});
   EXPECT_THAT(page, HasSubstr("tcpgate_request_duration_seconds_sum{rpc=\"Send\"} 123456.789\n"));
   EXPECT_THAT(page, HasSubstr("tcpgate_request_duration_seconds_count{rpc=\"Send\"} 1\n"));
+}
+
+// Verify: with process figures the page has the standard process_* families
+// (the names Prometheus dashboards and alerts expect), and without them none.
+TEST(MetricsPageTest, ProcessFamiliesAppearWithProcessFigures) {
+  const ProcessStats process{.cpu_seconds = 12.5,
+                             .resident_bytes = 33554432,
+                             .virtual_bytes = 1073741824,
+                             .open_fds = 17,
+                             .max_fds = 1048576,
+                             .start_time_seconds = 1764590000.25};
+  const std::string page = RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}, &process);
+  EXPECT_THAT(page, HasSubstr("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.5\n"));
+  EXPECT_THAT(page, HasSubstr("# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 33554432\n"));
+  EXPECT_THAT(page, HasSubstr("\nprocess_virtual_memory_bytes 1073741824\n"));
+  EXPECT_THAT(page, HasSubstr("\nprocess_open_fds 17\n"));
+  EXPECT_THAT(page, HasSubstr("\nprocess_max_fds 1048576\n"));
+  EXPECT_THAT(page, HasSubstr("\nprocess_start_time_seconds 1764590000.25\n"));
+  EXPECT_THAT(RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}), Not(HasSubstr("process_")));
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ def await_serving(channel):
     return await_health(channel, health_check_pb2.HealthCheckResponse.SERVING)
 
 
+started = time.time()
 proc, port = start_gateway()
 try:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -116,6 +117,20 @@ try:
     }
     got = {name: metrics.get(name) for name in want}
     check(got == want, f"/metrics counts what the client saw ({got})")
+    # The standard process_* families describe the gateway process itself.
+    fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+    rss_pages = int(open(f"/proc/{proc.pid}/statm").read().split()[1])
+    rss = rss_pages * os.sysconf("SC_PAGE_SIZE")
+    check(abs(metrics.get("process_open_fds", -100) - fds) <= 2,
+          f"process_open_fds is the gateway's ({metrics.get('process_open_fds')} against {fds} in /proc)")
+    check(abs(metrics.get("process_resident_memory_bytes", 0) - rss) <= rss / 4,
+          f"process_resident_memory_bytes is the gateway's ({metrics.get('process_resident_memory_bytes')} "
+          f"against {rss} in /proc)")
+    check(abs(metrics.get("process_start_time_seconds", 0) - started) <= 3,
+          f"process_start_time_seconds is when the gateway started ({metrics.get('process_start_time_seconds')} "
+          f"against {started:.1f})")
+    check(metrics.get("process_max_fds", 0) >= fds and metrics.get("process_cpu_seconds_total", 0) > 0,
+          "process_max_fds and process_cpu_seconds_total are there")
     check(readyz(proc) == 200, "/readyz 200 while SERVING")
 
     # gRPC 1.51's callback threads sleep 100 ms when a second passes without
