@@ -44,6 +44,7 @@
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/host_port.h"
 #include "tcpcore/log.h"
+#include "tcpcore/open_file_limit.h"
 #include "tcpcore/option_rules.h"
 #include "tcpcore/pool_options_check.h"
 #include "tcpcore/server.h"
@@ -107,6 +108,8 @@ ABSL_FLAG(std::string, auth_token_file, "",
 namespace {
 
 constexpr char kServiceName[] = "tcpgate.v1.Gateway";
+// Under this many descriptors allowed, the gateway warns at start.
+constexpr uint64_t kFewOpenFiles = 16384;
 
 tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   tcpcore::PoolOptions options;
@@ -250,6 +253,28 @@ int main(int argc, char** argv) {
   if (!security.ok()) Fatal(security.status().message());
   const std::shared_ptr<const tcpgate::BearerTokenCheck> bearer_token = BearerTokenFromFlags();
   std::signal(SIGPIPE, SIG_IGN);
+  // One descriptor per client and backend connection. gRPC 1.51 stops
+  // accepting on its port for good after one accept fails for want of a
+  // descriptor (grpc/grpc issue 20418): the gateway would live on, healthy
+  // to its probes, and take no new client. So take the hard limit, and say
+  // so when even that is low.
+  uint64_t max_fds = 0;
+  if (absl::StatusOr<tcpcore::OpenFileLimit> fds = tcpcore::RaiseOpenFileLimit(); !fds.ok()) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning, fds.status().message());
+  } else {
+    max_fds = fds->now;
+    if (fds->now != fds->before) {
+      tcpcore::Log(tcpcore::LogLevel::kInfo,
+                   absl::StrCat("open file limit raised from ", fds->before, " to ", fds->now, " (the hard limit)"));
+    }
+    if (fds->now < kFewOpenFiles) {
+      tcpcore::Log(tcpcore::LogLevel::kWarning,
+                   absl::StrCat("open file limit is only ", fds->now,
+                                ": once the gateway runs out, gRPC 1.51 accepts no client connection again until "
+                                "restarted; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=, the container "
+                                "runtime's nofile)"));
+    }
+  }
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock
   // for deadlock cycles, which took ~10% of the gateway's CPU under load.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -347,7 +372,8 @@ int main(int argc, char** argv) {
                             " default_timeout=", absl::FormatDuration(gateway_options.default_timeout),
                             " read_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_read_timeout)),
                             " drain_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)),
-                            " drain_notice=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_notice))));
+                            " drain_notice=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_notice)),
+                            " max_fds=", max_fds));
 
   // Health: SERVING while at least one backend connection can take a
   // request (not one that only finishes the requests of an address that

@@ -17,6 +17,7 @@
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/log.h"
+#include "tcpcore/open_file_limit.h"
 #include "tcpcore/option_rules.h"
 #include "tcpcore/server.h"
 #include "tcpcore/server_options_check.h"
@@ -78,6 +79,14 @@ int main(int argc, char** argv) {
   std::shared_ptr<tcpcore::RequestHandler> handler = std::make_shared<tcpcore::HelloHandler>();
   if (const absl::Duration delay = absl::GetFlag(FLAGS_answer_delay); delay > absl::ZeroDuration()) {
     handler = std::make_shared<tcpgate::DelayedHelloHandler>(loops.loop(0), delay);
+  }
+  // One descriptor per connection: take the hard limit (at the limit the
+  // server waits and accepts again; see ServerCore).
+  if (absl::StatusOr<tcpcore::OpenFileLimit> fds = tcpcore::RaiseOpenFileLimit(); !fds.ok()) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning, fds.status().message());
+  } else if (fds->now != fds->before) {
+    tcpcore::Log(tcpcore::LogLevel::kInfo,
+                 absl::StrCat("open file limit raised from ", fds->before, " to ", fds->now, " (the hard limit)"));
   }
   auto server = std::make_unique<tcpcore::Server>(loops, options, std::move(handler));
   if (absl::Status status = server->Start(); !status.ok()) return refuse(status.message());

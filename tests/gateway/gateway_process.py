@@ -58,11 +58,12 @@ def wait_log(proc, pattern, timeout=10):
     return match
 
 
-def start_gateway(tcpgate, work, *flags, env=None):
+def start_gateway(tcpgate, work, *flags, env=None, **popen_args):
     """Starts tcpgate with its gRPC and admin ports on 127.0.0.1:0 and returns
     (process, gRPC port) once it logs both; process.admin is the admin port,
-    process.log the file holding its stderr."""
-    proc = spawn(work, "gateway", [tcpgate, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], env=env)
+    process.log the file holding its stderr. `popen_args` go to Popen."""
+    proc = spawn(work, "gateway", [tcpgate, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], env=env,
+                 **popen_args)
     port = wait_log(proc, r"tcpgate listening on 127\.0\.0\.1:(\d+)")
     admin = port and wait_log(proc, r"admin listening on 127\.0\.0\.1:(\d+)")
     if not admin:

@@ -1,0 +1,28 @@
+// RaiseOpenFileLimit: lifts this process's soft limit on open file
+// descriptors (RLIMIT_NOFILE) to its hard limit. A server holds one
+// descriptor per connection, and many systems start processes with a soft
+// limit of 1024 beside a far higher hard one; servers that use epoll (never
+// select(), whose fd_set stops at 1024) should take what they are allowed,
+// as the Go runtime does for every Go program.
+//
+// Thread-safety: call once at start-up, before other threads open files.
+#ifndef TCPCORE_OPEN_FILE_LIMIT_H_
+#define TCPCORE_OPEN_FILE_LIMIT_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+
+namespace tcpcore {
+
+struct OpenFileLimit {
+  uint64_t before = 0;  // The soft limit found.
+  uint64_t now = 0;     // The soft limit set (the hard limit).
+};
+
+// Errors: INTERNAL when getrlimit or setrlimit fails (with errno's text).
+[[nodiscard]] absl::StatusOr<OpenFileLimit> RaiseOpenFileLimit();
+
+}  // namespace tcpcore
+
+#endif  // TCPCORE_OPEN_FILE_LIMIT_H_
