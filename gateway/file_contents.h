@@ -1,6 +1,7 @@
 // ReadFileContents, ReadPemFile: the whole content of a small file (a PEM
-// certificate, a key, a token) read at start-up, with an error that names the
-// file and the reason (missing, not readable, a directory).
+// certificate, a key, a token read at start-up; a /proc file read at each
+// scrape), with an error that names the file and the reason (missing, not
+// readable, a directory).
 //
 // Thread-safety: a free function with no shared state.
 #ifndef GATEWAY_FILE_CONTENTS_H_

@@ -146,18 +146,25 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
                 backend.error_lines);
   }
   if (process != nullptr) {
-    page.Family("process_cpu_seconds_total", "counter", "CPU time this process has used (user plus system), in seconds.");
-    page.Sample("process_cpu_seconds_total", {}, process->cpu_seconds);
-    page.Family("process_resident_memory_bytes", "gauge", "Memory of this process held in RAM (its resident set), in bytes.");
-    page.Sample("process_resident_memory_bytes", {}, process->resident_bytes);
-    page.Family("process_virtual_memory_bytes", "gauge", "Address space this process has mapped, in bytes.");
-    page.Sample("process_virtual_memory_bytes", {}, process->virtual_bytes);
-    page.Family("process_open_fds", "gauge", "File descriptors this process has open (sockets included).");
-    page.Sample("process_open_fds", {}, process->open_fds);
-    page.Family("process_max_fds", "gauge", "Most file descriptors this process may open (its soft RLIMIT_NOFILE).");
-    page.Sample("process_max_fds", {}, process->max_fds);
-    page.Family("process_start_time_seconds", "gauge", "When this process started, in seconds since the Unix epoch.");
-    page.Sample("process_start_time_seconds", {}, process->start_time_seconds);
+    // Each family only when its figure could be read: an absent series,
+    // not a zero, when /proc fails.
+    auto family = [&page](absl::string_view name, absl::string_view type, absl::string_view help, auto figure) {
+      if (!figure.has_value()) return;
+      page.Family(name, type, help);
+      page.Sample(name, {}, *figure);
+    };
+    family("process_cpu_seconds_total", "counter", "CPU time this process has used (user plus system), in seconds.",
+           process->cpu_seconds);
+    family("process_resident_memory_bytes", "gauge", "Memory of this process held in RAM (its resident set), in bytes.",
+           process->resident_bytes);
+    family("process_virtual_memory_bytes", "gauge", "Address space this process has mapped, in bytes.",
+           process->virtual_bytes);
+    family("process_open_fds", "gauge", "File descriptors this process has open (sockets included).",
+           process->open_fds);
+    family("process_max_fds", "gauge", "Most file descriptors this process may open (its soft RLIMIT_NOFILE).",
+           process->max_fds);
+    family("process_start_time_seconds", "gauge", "When this process started, in seconds since the Unix epoch.",
+           process->start_time_seconds);
   }
   return page.Take();
 }

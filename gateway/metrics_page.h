@@ -1,8 +1,9 @@
 // RenderMetricsPage: the gateway's counters in the Prometheus text
 // exposition format (version 0.0.4), the body of the admin server's
 // /metrics. Metric names and labels are documented in docs/operations.md.
-// With `process` (ReadProcessStats), the page also has the standard
-// process_* families every Prometheus client library exports.
+// With `process` (ProcessStatsReader), the page also has the standard
+// process_* families every Prometheus client library exports, each one
+// whose figure could be read.
 //
 // Thread-safety: a pure function of its arguments.
 #ifndef GATEWAY_METRICS_PAGE_H_

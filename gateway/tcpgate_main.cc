@@ -109,7 +109,7 @@ namespace {
 
 constexpr char kServiceName[] = "tcpgate.v1.Gateway";
 // Under this many descriptors allowed, the gateway warns at start.
-constexpr uint64_t kFewOpenFiles = 16384;
+constexpr uint64_t kWarnBelowOpenFileLimit = 16384;
 
 tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   tcpcore::PoolOptions options;
@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
       tcpcore::Log(tcpcore::LogLevel::kInfo,
                    absl::StrCat("open file limit raised from ", fds->before, " to ", fds->now, " (the hard limit)"));
     }
-    if (fds->now < kFewOpenFiles) {
+    if (fds->now < kWarnBelowOpenFileLimit) {
       tcpcore::Log(tcpcore::LogLevel::kWarning,
                    absl::StrCat("open file limit is only ", fds->now,
                                 ": once the gateway runs out, gRPC 1.51 accepts no client connection again until "
@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
                             " read_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_read_timeout)),
                             " drain_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)),
                             " drain_notice=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_notice)),
-                            " max_fds=", max_fds));
+                            max_fds > 0 ? absl::StrCat(" max_fds=", max_fds) : ""));
 
   // Health: SERVING while at least one backend connection can take a
   // request (not one that only finishes the requests of an address that
@@ -382,12 +382,17 @@ int main(int argc, char** argv) {
   bool serving = false;
   std::atomic<bool> ready{false};  // `serving`, for the admin server's threads.
 
+  const tcpgate::ProcessStatsReader process_stats;
+  std::atomic<bool> process_stats_problem_logged{false};
   tcpgate::AdminServer admin({
       .metrics =
           [&] {
-            const absl::StatusOr<tcpgate::ProcessStats> process = tcpgate::ReadProcessStats();
-            return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats(),
-                                              process.ok() ? &*process : nullptr);
+            const tcpgate::ProcessStats process = process_stats.Read();
+            if (!process.problem.ok() && !process_stats_problem_logged.exchange(true)) {
+              tcpcore::Log(tcpcore::LogLevel::kWarning,
+                           absl::StrCat("/metrics: process figures missing (said once): ", process.problem.message()));
+            }
+            return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats(), &process);
           },
       .ready = [&] { return ready.load(std::memory_order_relaxed); },
   });

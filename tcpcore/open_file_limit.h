@@ -5,7 +5,8 @@
 // select(), whose fd_set stops at 1024) should take what they are allowed,
 // as the Go runtime does for every Go program.
 //
-// Thread-safety: call once at start-up, before other threads open files.
+// Thread-safety: safe from any thread (it changes a process-wide limit at
+// once); meant for start-up.
 #ifndef TCPCORE_OPEN_FILE_LIMIT_H_
 #define TCPCORE_OPEN_FILE_LIMIT_H_
 

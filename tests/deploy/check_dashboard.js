@@ -62,6 +62,11 @@ function main(args) {
         used.add(m[0]);
         if (!series.has(m[0])) problems.push(`${where}: queries ${m[0]}, which tcpgate does not export`);
       }
+      // process_* comes from every Prometheus client (Prometheus itself,
+      // exporters, sidecars): keep only the gateway's own targets.
+      if (/\bprocess_\w+/.test(t.expr) && !/\band on \(instance\) tcpgate_\w+/.test(t.expr)) {
+        problems.push(`${where}: queries process_* without "and on (instance) tcpgate_..." (every exporter has them)`);
+      }
       if (/\brate\((?!\w+_total\b|\w+_bucket\b|\w+_sum\b|\w+_count\b)/.test(t.expr)) problems.push(`${where}: rate() over something that is not a counter: ${t.expr}`);
     }
   }

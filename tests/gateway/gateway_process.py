@@ -58,12 +58,13 @@ def wait_log(proc, pattern, timeout=10):
     return match
 
 
-def start_gateway(tcpgate, work, *flags, env=None, **popen_args):
+def start_gateway(tcpgate, work, *flags, env=None, launcher=()):
     """Starts tcpgate with its gRPC and admin ports on 127.0.0.1:0 and returns
     (process, gRPC port) once it logs both; process.admin is the admin port,
-    process.log the file holding its stderr. `popen_args` go to Popen."""
-    proc = spawn(work, "gateway", [tcpgate, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], env=env,
-                 **popen_args)
+    process.log the file holding its stderr. `launcher` is a command that
+    execs tcpgate in its own process (e.g. prlimit with its options)."""
+    proc = spawn(work, "gateway",
+                 [*launcher, tcpgate, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags], env=env)
     port = wait_log(proc, r"tcpgate listening on 127\.0\.0\.1:(\d+)")
     admin = port and wait_log(proc, r"admin listening on 127\.0\.0\.1:(\d+)")
     if not admin:

@@ -32,7 +32,8 @@ TEST(MetricsPageTest, ProcessFamiliesAppearWithProcessFigures) {
                              .virtual_bytes = 1073741824,
                              .open_fds = 17,
                              .max_fds = 1048576,
-                             .start_time_seconds = 1764590000.25};
+                             .start_time_seconds = 1764590000.25,
+                             .problem = absl::OkStatus()};
   const std::string page = RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}, &process);
   EXPECT_THAT(page, HasSubstr("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.5\n"));
   EXPECT_THAT(page, HasSubstr("# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 33554432\n"));
@@ -41,6 +42,21 @@ TEST(MetricsPageTest, ProcessFamiliesAppearWithProcessFigures) {
   EXPECT_THAT(page, HasSubstr("\nprocess_max_fds 1048576\n"));
   EXPECT_THAT(page, HasSubstr("\nprocess_start_time_seconds 1764590000.25\n"));
   EXPECT_THAT(RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}), Not(HasSubstr("process_")));
+}
+
+// Verify: a figure that could not be read leaves its family out (an alert
+// on it sees no series, not a zero) and the others stay.
+TEST(MetricsPageTest, UnreadProcessFiguresAreLeftOut) {
+  ProcessStats process;
+  process.open_fds = 9;
+  process.max_fds = 1024;
+  process.problem = absl::UnavailableError("/proc/self/stat: fields 14, 15, 22-24 are not numbers");
+  const std::string page = RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}, &process);
+  EXPECT_THAT(page, HasSubstr("\nprocess_open_fds 9\n"));
+  EXPECT_THAT(page, HasSubstr("\nprocess_max_fds 1024\n"));
+  EXPECT_THAT(page, Not(HasSubstr("process_resident_memory_bytes")));
+  EXPECT_THAT(page, Not(HasSubstr("process_cpu_seconds_total")));
+  EXPECT_THAT(page, Not(HasSubstr("process_start_time_seconds")));
 }
 
 }  // namespace

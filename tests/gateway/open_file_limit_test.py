@@ -29,7 +29,8 @@ CONNECTIONS = 400  # More than the soft limit the gateway is started with.
 
 
 def limited(soft, hard):
-    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    """prlimit sets the gateway's limits and execs it: its pid is the gateway's."""
+    return ("prlimit", f"--nofile={soft}:{hard}")
 
 
 def send(port, uid):
@@ -54,16 +55,18 @@ HARD = min(hard, 4096)
 if HARD < CONNECTIONS + 100:
     raise SystemExit(f"FAIL: this test needs a hard open file limit of {CONNECTIONS + 100}; it is {hard}")
 
-proc, port = start_gateway(TCPGATE, WORK, preexec_fn=limited(256, HARD))
+proc, port = start_gateway(TCPGATE, WORK, launcher=limited(256, HARD))
 try:
     check(f"open file limit raised from 256 to {HARD}" in log_text(proc), "the soft limit is raised to the hard one")
     check(scrape(proc).get("process_max_fds") == HARD, "process_max_fds reports the raised limit")
     clients = []
+    baseline = open_fds(proc)
     try:
         for _ in range(CONNECTIONS):
             clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-        check(eventually(lambda: open_fds(proc) >= CONNECTIONS, timeout=20),
-              f"the gateway accepts {CONNECTIONS} connections (it holds {open_fds(proc)} descriptors)")
+        check(eventually(lambda: open_fds(proc) >= baseline + CONNECTIONS, timeout=20),
+              f"the gateway accepts {CONNECTIONS} connections (it holds {open_fds(proc)} descriptors, "
+              f"{baseline} before)")
         check(send(port, "while-held") == "server: hello, v", "a client is served beside them")
     finally:
         for client in clients:
@@ -75,7 +78,7 @@ finally:
 
 # A limit already at its hard value is not reported as raised; the warning
 # comes only when that value is low (under 16384).
-proc, port = start_gateway(TCPGATE, WORK, preexec_fn=limited(hard, hard))
+proc, port = start_gateway(TCPGATE, WORK, launcher=limited(hard, hard))
 try:
     check("open file limit raised" not in log_text(proc), "a soft limit already at the hard one is left as it is")
     check(("open file limit is only" in log_text(proc)) == (hard < 16384),
