@@ -108,6 +108,12 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
     reactor->FinishNow(refusal);
     return reactor;
   }
+  // A call the client reset before gRPC handed it over may never see
+  // OnCancel (gRPC 1.51); it is not forwarded.
+  if (context->IsCancelled()) {
+    reactor->FinishNow(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+    return reactor;
+  }
   absl::StatusOr<tcpgate::v1::SendRequest> request = ParseSendRequest(*request_bytes);
   if (!request.ok()) {
     reactor->FinishNow(ToGrpcStatus(request.status()));

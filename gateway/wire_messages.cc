@@ -8,6 +8,10 @@
 namespace tcpgate {
 
 absl::StatusOr<tcpgate::v1::SendRequest> ParseSendRequest(const grpc::ByteBuffer& bytes) {
+  // No buffer at all (not an empty message, which is a valid one): the
+  // client ended the call without sending its request. It would otherwise
+  // read as an empty SendRequest and go to a backend.
+  if (!bytes.Valid()) return absl::InvalidArgumentError("the call carried no request message; Send takes one");
   tcpgate::v1::SendRequest request;
   {
     // The reader only reads the slices, but its constructor wants a mutable

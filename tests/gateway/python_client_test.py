@@ -104,14 +104,29 @@ try:
           and "UTF-8" in answers[0].error.message and answers[1].val == "server: hello, v",
           "SendStream answers a non-UTF-8 request with an error and goes on")
 
+    # A Send call whose client half-closes without any request message is
+    # refused, not forwarded as an empty request; an empty message (every
+    # field at its default) is a request like any other.
+    raw_send = channel.stream_stream("/tcpgate.v1.Gateway/Send", request_serializer=lambda b: b,
+                                     response_deserializer=gateway_pb2.SendResponse.FromString)
+    try:
+        list(raw_send(iter([]), timeout=5))
+        check(False, "Send without a request message is refused (it was answered)")
+    except grpc.RpcError as error:
+        check(error.code() == grpc.StatusCode.INVALID_ARGUMENT and "no request message" in (error.details() or ""),
+              f"Send without a request message: INVALID_ARGUMENT ({error.code().name}: {error.details()})")
+    empty = list(raw_send(iter([b""]), timeout=5))
+    check(len(empty) == 1 and empty[0].uid.startswith("gw-") and empty[0].val == "server: hello, ",
+          f"Send with an empty message is answered, with a uid the gateway made ({empty})")
+
     # /metrics counts exactly what this client saw.
     metrics = scrape(proc)
     want = {
-        'tcpgate_requests_total{rpc="Send",code="OK"}': 1,
+        'tcpgate_requests_total{rpc="Send",code="OK"}': 2,
         'tcpgate_requests_total{rpc="SendStream",code="OK"}': 51,
         'tcpgate_requests_total{rpc="SendStream",code="INVALID_ARGUMENT"}': 2,
-        'tcpgate_requests_total{rpc="Send",code="INVALID_ARGUMENT"}': 2,
-        'tcpgate_request_duration_seconds_count{rpc="Send"}': 3,
+        'tcpgate_requests_total{rpc="Send",code="INVALID_ARGUMENT"}': 3,
+        'tcpgate_request_duration_seconds_count{rpc="Send"}': 5,
         'tcpgate_request_duration_seconds_bucket{rpc="SendStream",le="+Inf"}': 53,
         "tcpgate_pool_pending": 0,
     }
