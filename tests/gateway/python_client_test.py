@@ -104,6 +104,20 @@ try:
           and "UTF-8" in answers[0].error.message and answers[1].val == "server: hello, v",
           "SendStream answers a non-UTF-8 request with an error and goes on")
 
+    # A compressed request is refused before it is inflated: gRPC 1.51 would
+    # inflate it whole first (a gzip bomb of 64 MiB in a few hundred KB).
+    peak_before = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{proc.pid}/status").read()).group(1))
+    try:
+        stub.Send(gateway_pb2.SendRequest(uid="bomb", val="a" * (64 << 20)), timeout=10,
+                  compression=grpc.Compression.Gzip)
+        check(False, "a gzip request is refused (it was answered)")
+    except grpc.RpcError as error:
+        check(error.code() == grpc.StatusCode.UNIMPLEMENTED and "disabled" in (error.details() or ""),
+              f"a gzip request: UNIMPLEMENTED ({error.code().name}: {error.details()})")
+    peak_after = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{proc.pid}/status").read()).group(1))
+    check(peak_after - peak_before < 16 << 10,
+          f"and the gateway's peak memory did not grow by the inflated size ({peak_before} -> {peak_after} KiB)")
+
     # A Send call whose client half-closes without any request message is
     # refused, not forwarded as an empty request; an empty message (every
     # field at its default) is a request like any other.
