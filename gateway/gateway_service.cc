@@ -108,8 +108,9 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
     reactor->FinishNow(refusal);
     return reactor;
   }
-  // A call the client reset before gRPC handed it over may never see
-  // OnCancel (gRPC 1.51); it is not forwarded.
+  // Best effort: gRPC usually learns of a client's reset only after this
+  // handler returns (and then calls OnCancel, which cancels the pool
+  // request); when it already knows, nothing is forwarded.
   if (context->IsCancelled()) {
     reactor->FinishNow(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
     return reactor;
