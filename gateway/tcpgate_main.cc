@@ -36,6 +36,7 @@
 #include "gateway/bearer_token_check.h"
 #include "gateway/callback_thread_heartbeat.h"
 #include "gateway/flags_from_env.h"
+#include "gateway/grpc_log_bridge.h"
 #include "gateway/gateway_service.h"
 #include "gateway/metrics_page.h"
 #include "gateway/process_stats.h"
@@ -245,6 +246,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!log_level.ok()) Fatal(log_level.status().message());
   tcpcore::SetMinLogLevel(*log_level);
+  tcpgate::RouteGrpcLogsToLog();
   for (const std::string& variable : tcpgate::UnknownEnvVariables("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
     tcpcore::Log(tcpcore::LogLevel::kWarning, absl::StrCat(variable, " sets no flag of tcpgate; ignored"));
   }

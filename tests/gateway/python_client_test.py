@@ -20,7 +20,7 @@ TCPGATE, ROOT = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tcpgate-py-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, eventually, generate_stubs, scrape, start_gateway as start, stop, wait_log  # noqa: E402
+from gateway_process import Checks, eventually, generate_stubs, log_text, scrape, start_gateway as start, stop, wait_log  # noqa: E402
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
@@ -117,6 +117,23 @@ try:
     peak_after = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{proc.pid}/status").read()).group(1))
     check(peak_after - peak_before < 16 << 10,
           f"and the gateway's peak memory did not grow by the inflated size ({peak_before} -> {peak_after} KiB)")
+    # gRPC logs each refused call; its lines go through the gateway's log,
+    # rate limited per source line (10, then one a second).
+    for _ in range(29):
+        try:
+            stub.Send(gateway_pb2.SendRequest(uid="gz", val="v"), timeout=5, compression=grpc.Compression.Gzip)
+        except grpc.RpcError:
+            pass
+    time.sleep(1.2)
+    try:
+        stub.Send(gateway_pb2.SendRequest(uid="gz", val="v"), timeout=5, compression=grpc.Compression.Gzip)
+    except grpc.RpcError:
+        pass
+    refusals = [line for line in log_text(proc).splitlines() if "is disabled" in line]
+    check(10 <= len(refusals) < 20 and all(re.match(r"E \S+Z grpc \S+: ", line) for line in refusals)
+          and "more from here dropped)" in refusals[-1],
+          f"31 refused calls make {len(refusals)} log lines in the gateway's format, the last counting the dropped "
+          f"({refusals[-1] if refusals else None})")
 
     # A Send call whose client half-closes without any request message is
     # refused, not forwarded as an empty request; an empty message (every

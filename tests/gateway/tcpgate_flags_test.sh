@@ -52,9 +52,20 @@ port=$(port_from_log "$work/log" "tcpgate listening on" $pid)
 # A second gateway on the port the first listens on is refused, not let in
 # beside it to take half the connections (gRPC's default SO_REUSEPORT).
 status=0
-timeout 10 "$tcpgate" --listen=127.0.0.1:$port --admin_listen= >"$work/second" 2>&1 || status=$?
+timeout 10 "$tcpgate" --listen=127.0.0.1:$port --admin_listen= --log_format=json >"$work/second" 2>&1 || status=$?
 if [ "$status" -ne 1 ] || ! grep -qF "cannot listen on 127.0.0.1:$port" "$work/second"; then
   echo "FAIL: a second gateway on port $port -> exit $status"; cat "$work/second"; failures=$((failures + 1))
+fi
+# gRPC's own error about the port comes through the gateway's log: with
+# --log_format=json every line, gRPC's included, is one JSON object.
+if ! python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+objects = [json.loads(line) for line in lines]
+assert any(o["msg"].startswith("grpc ") and o["level"] == "error" for o in objects), lines
+' "$work/second"; then
+  echo "FAIL: --log_format=json output has a line that is not JSON, or no gRPC line"; cat "$work/second"
+  failures=$((failures + 1))
 fi
 grep -q "backends=127.0.0.1:1 " "$work/log" || { echo "FAIL: the backend entry was not trimmed"; cat "$work/log"; failures=$((failures + 1)); }
 kill -TERM $pid

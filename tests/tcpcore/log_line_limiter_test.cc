@@ -1,0 +1,48 @@
+// Tests for LogLineLimiter: which lines of a repeating message are written.
+#include "tcpcore/log_line_limiter.h"
+
+#include <optional>
+
+#include "gtest/gtest.h"
+
+namespace tcpcore {
+namespace {
+
+const absl::Time kStart = absl::FromUnixSeconds(1764590000);
+
+// Verify: a burst is written whole, then lines are dropped until the
+// interval refills one, and that one says how many were dropped.
+TEST(LogLineLimiterTest, BurstThenOnePerIntervalReportingTheDropped) {
+  LogLineLimiter limiter(3, absl::Seconds(1));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Admit("call.cc:1", kStart), 0) << i;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(limiter.Admit("call.cc:1", kStart + absl::Milliseconds(100 * i)), std::nullopt);
+  EXPECT_EQ(limiter.Admit("call.cc:1", kStart + absl::Seconds(1)), 5);
+  EXPECT_EQ(limiter.Admit("call.cc:1", kStart + absl::Milliseconds(1100)), std::nullopt);
+  EXPECT_EQ(limiter.Admit("call.cc:1", kStart + absl::Seconds(2)), 1);
+}
+
+// Verify: sources are limited each on its own; a quiet source refills to the
+// burst, not beyond.
+TEST(LogLineLimiterTest, SourcesAreSeparateAndRefillStopsAtTheBurst) {
+  LogLineLimiter limiter(2, absl::Seconds(1));
+  EXPECT_EQ(limiter.Admit("a", kStart), 0);
+  EXPECT_EQ(limiter.Admit("a", kStart), 0);
+  EXPECT_EQ(limiter.Admit("a", kStart), std::nullopt);
+  EXPECT_EQ(limiter.Admit("b", kStart), 0);
+  // An hour later "a" has two lines again, not 3600.
+  const absl::Time later = kStart + absl::Hours(1);
+  EXPECT_EQ(limiter.Admit("a", later), 1);
+  EXPECT_EQ(limiter.Admit("a", later), 0);
+  EXPECT_EQ(limiter.Admit("a", later), std::nullopt);
+}
+
+// Verify: a clock that steps back does not add or remove lines.
+TEST(LogLineLimiterTest, ClockSteppingBackChangesNothing) {
+  LogLineLimiter limiter(1, absl::Seconds(1));
+  EXPECT_EQ(limiter.Admit("a", kStart), 0);
+  EXPECT_EQ(limiter.Admit("a", kStart - absl::Seconds(10)), std::nullopt);
+  EXPECT_EQ(limiter.Admit("a", kStart + absl::Seconds(1)), 1);
+}
+
+}  // namespace
+}  // namespace tcpcore
