@@ -23,6 +23,21 @@ const IMAGE_ENTRYPOINT = "tcpgate";
 // Flags that bound a binary's shutdown after SIGTERM.
 const SHUTDOWN_FLAGS = ["drain_timeout", "shutdown_grace"];
 const ENV_PREFIX = "TCPGATE_";
+// What one gRPC call in flight holds in the gateway (measured ~17 KiB),
+// and the rest of the process, for the memory-limit check.
+const CALL_BYTES = 20 * 1024;
+const PROCESS_BYTES = 64 * 2 ** 20;
+
+// A Kubernetes memory quantity ("512Mi", "1G", "268435456") in bytes;
+// undefined when absent or not understood.
+function memoryBytes(quantity) {
+  if (quantity === undefined || quantity === null) return undefined;
+  const m = /^([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(quantity).trim());
+  if (!m) return undefined;
+  const scale = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2]] || 1;
+  return Number(m[1]) * scale;
+}
+
 // Kubernetes' default terminationGracePeriodSeconds.
 const DEFAULT_GRACE_SECONDS = 30;
 
@@ -385,6 +400,19 @@ class Checker {
       if (Number.isNaN(drain)) this.fail(where, `--${shutdownFlag}=${value(shutdownFlag)} is not a duration`);
       else if (!(grace > sleep + drain)) {
         this.fail(where, `terminationGracePeriodSeconds ${grace} must exceed the preStop sleep ${sleep}s + --${shutdownFlag} ${drain}s (${sourceOf(shutdownFlag)}), or the kubelet kills calls still draining`);
+      }
+    }
+
+    // Calls in flight fit in the memory limit: each holds about 17 KiB
+    // (measured, docs/operations.md), counted here as 20 KiB, beside 64 MiB
+    // for the rest of the process, within 80 % of the limit.
+    if (bin.flags.has("max_pending")) {
+      const limit = memoryBytes(((c.resources || {}).limits || {}).memory);
+      const pending = Number(value("max_pending"));
+      if (limit === undefined) {
+        this.fail(where, `no memory limit: --max_pending ${pending} calls could take ${Math.round((pending * CALL_BYTES) / 2 ** 20)} MiB`);
+      } else if (!(pending * CALL_BYTES + PROCESS_BYTES <= 0.8 * limit)) {
+        this.fail(where, `--max_pending=${pending} (${sourceOf("max_pending")}) lets calls in flight take ${Math.round((pending * CALL_BYTES + PROCESS_BYTES) / 2 ** 20)} MiB, over 80 % of the ${c.resources.limits.memory} memory limit: the pod would be OOM-killed before RESOURCE_EXHAUSTED; at most ${Math.floor((0.8 * limit - PROCESS_BYTES) / CALL_BYTES)}`);
       }
     }
 
