@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!log_level.ok()) Fatal(log_level.status().message());
   tcpcore::SetMinLogLevel(*log_level);
-  tcpgate::RouteGrpcLogsToLog();
+  tcpgate::RouteLibraryLogsToLog();
   for (const std::string& variable : tcpgate::UnknownEnvVariables("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
     tcpcore::Log(tcpcore::LogLevel::kWarning, absl::StrCat(variable, " sets no flag of tcpgate; ignored"));
   }

@@ -17,6 +17,8 @@ std::optional<int64_t> LogLineLimiter::Admit(const std::string& source, absl::Ti
   } else if (now > bucket.refilled) {
     bucket.credit = std::min(most, bucket.credit + (now - bucket.refilled));
     bucket.refilled = now;
+  } else {
+    bucket.refilled = now;  // The clock stepped back: no credit, and none lost from here on.
   }
   if (bucket.credit < interval_) {
     ++bucket.dropped;

@@ -2,7 +2,8 @@
 // written, so that one cause repeated at a client's request rate (a refused
 // call, a bad peer) cannot flood the log: per source (a key, e.g. a file and
 // line), a burst of `burst` lines, then one per `interval`; the next line
-// written after a gap reports how many were dropped.
+// written from that source reports how many were dropped (a source that
+// goes quiet never reports its last drops).
 //
 // Thread-safety: Admit() is safe from any thread (one mutex).
 #ifndef TCPCORE_LOG_LINE_LIMITER_H_
@@ -21,7 +22,8 @@ namespace tcpcore {
 
 class LogLineLimiter {
  public:
-  LogLineLimiter(int burst, absl::Duration interval) : burst_(burst), interval_(interval) {}
+  // `burst` is at least 1.
+  LogLineLimiter(int burst, absl::Duration interval) : burst_(burst < 1 ? 1 : burst), interval_(interval) {}
 
   // Whether a line from `source` may be written at `now`; if so, how many
   // lines of that source were dropped since the last one written (nullopt:

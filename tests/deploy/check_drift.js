@@ -3,7 +3,8 @@
 // binary accepts (from its own --helpfull); declared ports must be where the
 // binary listens; Services, probes and autoscalers must point at things that
 // exist; the grace period must cover preStop plus the drain; the gateway's
-// connections must fit under the backend's --max_connections; and each
+// connections must fit under the backend's --max_connections; what the
+// gateway may hold (calls, request bytes) must fit in its memory limit; and each
 // binary, started with its container's configuration, must get as far as
 // listening.
 // Usage: node check_drift.js --bin BIN_DIR --repo REPO_ROOT [--base LABEL]... [LABEL=]RENDERED.yaml ...
@@ -28,13 +29,15 @@ const ENV_PREFIX = "TCPGATE_";
 const CALL_BYTES = 20 * 1024;
 const PROCESS_BYTES = 64 * 2 ** 20;
 
-// A Kubernetes memory quantity ("512Mi", "1G", "268435456") in bytes;
-// undefined when absent or not understood.
+// A Kubernetes quantity ("512Mi", "0.5Gi", "1e9", "1G", "512m") in bytes;
+// undefined when absent, NaN when not a quantity.
 function memoryBytes(quantity) {
   if (quantity === undefined || quantity === null) return undefined;
-  const m = /^([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(quantity).trim());
-  if (!m) return undefined;
-  const scale = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2]] || 1;
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei)|(m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/.exec(String(quantity).trim());
+  if (!m) return NaN;
+  const binary = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+  const decimal = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+  const scale = m[2] ? binary[m[2]] : m[3] ? decimal[m[3]] : m[4] !== undefined ? 10 ** Number(m[4]) : 1;
   return Number(m[1]) * scale;
 }
 
@@ -144,7 +147,9 @@ class Checker {
         const where = `${label}: ${describe(w.obj)} container ${c.name}`;
         const result = this.checkContainer(label, where, w, c, (name) => find("ConfigMap", ns, name));
         if (!result) continue;
-        if (result.backends) gateways.push({ w, where, poolSize: result.poolSize, targets: result.backends });
+        if (result.backends) {
+          gateways.push({ w, where, poolSize: result.poolSize, targets: result.backends, memory: result.memory });
+        }
         if (result.maxConnections !== undefined) maxConns.set(w.obj, result.maxConnections);
       }
     }
@@ -254,6 +259,7 @@ class Checker {
       const hpa = byKind("HorizontalPodAutoscaler").find((h) => namespaceOf(h) === ns &&
         h.spec.scaleTargetRef.kind === g.w.obj.kind && h.spec.scaleTargetRef.name === g.w.obj.metadata.name);
       const gatewayPods = hpa ? hpa.spec.maxReplicas : (g.w.obj.spec.replicas || 1);
+      let backendPods = 0;
       for (const target of g.targets) {
         const m = /^([^:]+):(\d+)$/.exec(target);
         if (!m) {
@@ -277,6 +283,9 @@ class Checker {
           this.fail(g.where, `backend ${target}: ${describe(svc)} has no port ${port}`);
         }
         for (const w of pods) {
+          const backendHpa = byKind("HorizontalPodAutoscaler").find((h) => namespaceOf(h) === namespaceOf(w.obj) &&
+            h.spec.scaleTargetRef.kind === w.obj.kind && h.spec.scaleTargetRef.name === w.obj.metadata.name);
+          backendPods += backendHpa ? backendHpa.spec.maxReplicas : (w.obj.spec.replicas || 1);
           const reached = podPort(svc, w, port);
           if (!ingressAllowed(w, { labels: g.w.pod.labels, ns }, reached)) {
             this.fail(g.where, `backend ${target}: the NetworkPolicies selecting ${describe(w.obj)} let no gateway pod in on port ${reached}`);
@@ -287,6 +296,28 @@ class Checker {
           }
         }
       }
+      if (g.memory) {
+        this.checkMemory(g.where, g.memory, backendPods * g.poolSize * g.memory.bytesPerConnection,
+          `${backendPods} backend pods x pool_size ${g.poolSize} x --max_pending_bytes_per_connection ${g.memory.bytesPerConnection}`);
+      }
+    }
+  }
+
+  // What a gateway can hold fits in its memory limit, so that overload is
+  // refused (RESOURCE_EXHAUSTED) before the pod is OOM-killed: each call in
+  // flight holds about 17 KiB (measured, docs/operations.md; counted as
+  // 20 KiB), plus the request bytes waiting at backend connections, plus
+  // 64 MiB for the rest of the process, within 80 % of the limit.
+  checkMemory(where, memory, requestBytes, requestBytesWhy) {
+    const limit = memoryBytes(memory.limit);
+    const calls = memory.maxPending * CALL_BYTES;
+    const mib = (bytes) => Math.round(bytes / 2 ** 20);
+    if (limit === undefined) {
+      this.fail(where, `no memory limit: --max_pending ${memory.maxPending} calls alone could take ${mib(calls)} MiB`);
+    } else if (Number.isNaN(limit) || !(limit > 0)) {
+      this.fail(where, `memory limit "${memory.limit}" is not a quantity this check understands`);
+    } else if (!(calls + requestBytes + PROCESS_BYTES <= 0.8 * limit)) {
+      this.fail(where, `--max_pending=${memory.maxPending} (${memory.maxPendingSource}) x 20 KiB = ${mib(calls)} MiB of calls, + ${mib(requestBytes)} MiB of requests at backends (${requestBytesWhy}) + 64 MiB is over 80 % of the ${memory.limit} memory limit: the pod would be OOM-killed before it refused anything`);
     }
   }
 
@@ -403,18 +434,16 @@ class Checker {
       }
     }
 
-    // Calls in flight fit in the memory limit: each holds about 17 KiB
-    // (measured, docs/operations.md), counted here as 20 KiB, beside 64 MiB
-    // for the rest of the process, within 80 % of the limit.
-    if (bin.flags.has("max_pending")) {
-      const limit = memoryBytes(((c.resources || {}).limits || {}).memory);
-      const pending = Number(value("max_pending"));
-      if (limit === undefined) {
-        this.fail(where, `no memory limit: --max_pending ${pending} calls could take ${Math.round((pending * CALL_BYTES) / 2 ** 20)} MiB`);
-      } else if (!(pending * CALL_BYTES + PROCESS_BYTES <= 0.8 * limit)) {
-        this.fail(where, `--max_pending=${pending} (${sourceOf("max_pending")}) lets calls in flight take ${Math.round((pending * CALL_BYTES + PROCESS_BYTES) / 2 ** 20)} MiB, over 80 % of the ${c.resources.limits.memory} memory limit: the pod would be OOM-killed before RESOURCE_EXHAUSTED; at most ${Math.floor((0.8 * limit - PROCESS_BYTES) / CALL_BYTES)}`);
-      }
-    }
+    // Memory: see checkMemory (the request bytes held for backends need
+    // the backend pods, known only across objects).
+    const memory = bin.flags.has("max_pending")
+      ? {
+          limit: ((c.resources || {}).limits || {}).memory,
+          maxPending: Number(value("max_pending")),
+          maxPendingSource: sourceOf("max_pending"),
+          bytesPerConnection: Number(value("max_pending_bytes_per_connection")),
+        }
+      : undefined;
 
     // A binary that reads TCPGATE_* must not get Kubernetes' service-link
     // variables (a Service named tcpgate adds TCPGATE_PORT, ...).
@@ -435,6 +464,10 @@ class Checker {
       }
     }
     if (bin.flags.has("max_connections")) result.maxConnections = Number(value("max_connections"));
+    if (memory) {
+      if (result.backends) result.memory = memory;
+      else this.checkMemory(where, memory, 0, "an embedded backend");
+    }
     return result;
   }
 

@@ -2,7 +2,7 @@
 # Renders deploy/k8s (base, overlays/dev, overlays/prod) with `kubectl
 # kustomize` and checks every rendered object:
 #   validate_schema.js  Kubernetes API schema (kubernetes-models) and unknown fields
-#   check_drift.js      flags, ports, probes, grace period, connection budget
+#   check_drift.js      flags, ports, probes, grace period, connection and memory budgets
 #                       against the binaries' own --helpfull; NetworkPolicies
 #                       that would keep the gateway out
 #   compare_renders.js  kustomize v5 and kubectl 1.20's kustomize v2.0.3 (Debian

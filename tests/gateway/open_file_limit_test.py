@@ -60,13 +60,14 @@ try:
     check(f"open file limit raised from 256 to {HARD}" in log_text(proc), "the soft limit is raised to the hard one")
     check(scrape(proc).get("process_max_fds") == HARD, "process_max_fds reports the raised limit")
     clients = []
-    baseline = open_fds(proc)
     try:
         for _ in range(CONNECTIONS):
             clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-        check(eventually(lambda: open_fds(proc) >= baseline + CONNECTIONS, timeout=20),
-              f"the gateway accepts {CONNECTIONS} connections (it holds {open_fds(proc)} descriptors, "
-              f"{baseline} before)")
+        # Its own descriptors come and go (an admin connection in its drain,
+        # the pool's), so no exact count: past 256 it could not go without
+        # the raise; with it, the 400 on top of its ~26.
+        check(eventually(lambda: open_fds(proc) >= CONNECTIONS + 10, timeout=20),
+              f"the gateway accepts the {CONNECTIONS} connections (it holds {open_fds(proc)} descriptors)")
         check(send(port, "while-held") == "server: hello, v", "a client is served beside them")
     finally:
         for client in clients:

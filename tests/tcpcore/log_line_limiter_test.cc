@@ -36,12 +36,16 @@ TEST(LogLineLimiterTest, SourcesAreSeparateAndRefillStopsAtTheBurst) {
   EXPECT_EQ(limiter.Admit("a", later), std::nullopt);
 }
 
-// Verify: a clock that steps back does not add or remove lines.
-TEST(LogLineLimiterTest, ClockSteppingBackChangesNothing) {
+// Verify: a clock that steps back adds no line, and the source refills
+// from the new time on, not from the old one (an hour's step back must not
+// silence it for an hour).
+TEST(LogLineLimiterTest, ClockSteppingBackNeitherAddsNorSilences) {
   LogLineLimiter limiter(1, absl::Seconds(1));
   EXPECT_EQ(limiter.Admit("a", kStart), 0);
-  EXPECT_EQ(limiter.Admit("a", kStart - absl::Seconds(10)), std::nullopt);
-  EXPECT_EQ(limiter.Admit("a", kStart + absl::Seconds(1)), 1);
+  const absl::Time stepped = kStart - absl::Hours(1);
+  EXPECT_EQ(limiter.Admit("a", stepped), std::nullopt);
+  EXPECT_EQ(limiter.Admit("a", stepped + absl::Milliseconds(500)), std::nullopt);
+  EXPECT_EQ(limiter.Admit("a", stepped + absl::Seconds(1)), 2);
 }
 
 }  // namespace
