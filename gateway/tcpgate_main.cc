@@ -36,8 +36,8 @@
 #include "gateway/bearer_token_check.h"
 #include "gateway/callback_thread_heartbeat.h"
 #include "gateway/flags_from_env.h"
-#include "gateway/grpc_log_bridge.h"
 #include "gateway/gateway_service.h"
+#include "gateway/library_log_bridge.h"
 #include "gateway/metrics_page.h"
 #include "gateway/process_stats.h"
 #include "gateway/server_credentials.h"
@@ -261,22 +261,13 @@ int main(int argc, char** argv) {
   // descriptor (grpc/grpc issue 20418): the gateway would live on, healthy
   // to its probes, and take no new client. So take the hard limit, and say
   // so when even that is low.
-  uint64_t max_fds = 0;
-  if (absl::StatusOr<tcpcore::OpenFileLimit> fds = tcpcore::RaiseOpenFileLimit(); !fds.ok()) {
-    tcpcore::Log(tcpcore::LogLevel::kWarning, fds.status().message());
-  } else {
-    max_fds = fds->now;
-    if (fds->now != fds->before) {
-      tcpcore::Log(tcpcore::LogLevel::kInfo,
-                   absl::StrCat("open file limit raised from ", fds->before, " to ", fds->now, " (the hard limit)"));
-    }
-    if (fds->now < kWarnBelowOpenFileLimit) {
-      tcpcore::Log(tcpcore::LogLevel::kWarning,
-                   absl::StrCat("open file limit is only ", fds->now,
-                                ": once the gateway runs out, gRPC 1.51 accepts no client connection again until "
-                                "restarted; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=, the container "
-                                "runtime's nofile)"));
-    }
+  const uint64_t max_fds = tcpcore::RaiseOpenFileLimitAndLog();
+  if (max_fds > 0 && max_fds < kWarnBelowOpenFileLimit) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning,
+                 absl::StrCat("open file limit is only ", max_fds,
+                              ": once the gateway runs out, gRPC 1.51 accepts no client connection again until "
+                              "restarted; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=, the container "
+                              "runtime's nofile)"));
   }
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock
   // for deadlock cycles, which took ~10% of the gateway's CPU under load.

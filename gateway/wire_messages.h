@@ -2,7 +2,8 @@
 // The service takes its requests as raw bytes so that one which does not
 // parse — malformed, or a string field that is not valid UTF-8, which proto3
 // forbids — gets INVALID_ARGUMENT saying so; gRPC C++ 1.51 itself answers
-// such a request with a bare UNIMPLEMENTED.
+// such a request with a bare UNIMPLEMENTED. A call that carried no request
+// message at all gets INVALID_ARGUMENT too (it would read as an empty one).
 //
 // Thread-safety: pure functions.
 #ifndef GATEWAY_WIRE_MESSAGES_H_

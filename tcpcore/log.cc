@@ -57,7 +57,10 @@ bool LogEnabled(LogLevel level) {
 }
 
 void Log(LogLevel level, absl::string_view message) {
-  if (!LogEnabled(level)) return;
+  if (LogEnabled(level)) LogAlways(level, message);
+}
+
+void LogAlways(LogLevel level, absl::string_view message) {
   const std::string time = absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
   std::string line;
   if (json_format.load(std::memory_order_relaxed)) {

@@ -27,6 +27,9 @@ void SetLogFormat(LogFormat format);
 void SetMinLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 void Log(LogLevel level, absl::string_view message);
+// Log() whatever the minimum level, even kOff: for a library's last words
+// before it aborts the process.
+void LogAlways(LogLevel level, absl::string_view message);
 
 }  // namespace tcpcore
 

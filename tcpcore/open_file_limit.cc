@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "tcpcore/log.h"
 
 namespace tcpcore {
 
@@ -23,6 +24,20 @@ absl::StatusOr<OpenFileLimit> RaiseOpenFileLimit() {
   }
   result.now = limit.rlim_max;
   return result;
+}
+
+uint64_t RaiseOpenFileLimitAndLog() {
+  absl::StatusOr<OpenFileLimit> limit = RaiseOpenFileLimit();
+  if (limit.ok()) {
+    if (limit->now != limit->before) {
+      Log(LogLevel::kInfo,
+          absl::StrCat("open file limit raised from ", limit->before, " to ", limit->now, " (the hard limit)"));
+    }
+    return limit->now;
+  }
+  Log(LogLevel::kWarning, limit.status().message());
+  rlimit current{};
+  return getrlimit(RLIMIT_NOFILE, &current) == 0 ? current.rlim_cur : 0;
 }
 
 }  // namespace tcpcore

@@ -24,6 +24,11 @@ struct OpenFileLimit {
 // Errors: INTERNAL when getrlimit or setrlimit fails (with errno's text).
 [[nodiscard]] absl::StatusOr<OpenFileLimit> RaiseOpenFileLimit();
 
+// RaiseOpenFileLimit() for a binary's start: logs "open file limit raised
+// from A to B (the hard limit)" when it moved, or the error; returns the
+// soft limit in force afterwards (0 when even that cannot be read).
+uint64_t RaiseOpenFileLimitAndLog();
+
 }  // namespace tcpcore
 
 #endif  // TCPCORE_OPEN_FILE_LIMIT_H_

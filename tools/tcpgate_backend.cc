@@ -82,12 +82,7 @@ int main(int argc, char** argv) {
   }
   // One descriptor per connection: take the hard limit (at the limit the
   // server waits and accepts again; see ServerCore).
-  if (absl::StatusOr<tcpcore::OpenFileLimit> fds = tcpcore::RaiseOpenFileLimit(); !fds.ok()) {
-    tcpcore::Log(tcpcore::LogLevel::kWarning, fds.status().message());
-  } else if (fds->now != fds->before) {
-    tcpcore::Log(tcpcore::LogLevel::kInfo,
-                 absl::StrCat("open file limit raised from ", fds->before, " to ", fds->now, " (the hard limit)"));
-  }
+  tcpcore::RaiseOpenFileLimitAndLog();
   auto server = std::make_unique<tcpcore::Server>(loops, options, std::move(handler));
   if (absl::Status status = server->Start(); !status.ok()) return refuse(status.message());
   const auto endpoint = server->local_endpoint();

@@ -73,6 +73,16 @@ def start_gateway(tcpgate, work, *flags, env=None, launcher=()):
     return proc, int(port.group(1))
 
 
+def open_fds(proc):
+    """How many file descriptors the process has open now."""
+    return len(os.listdir(f"/proc/{proc.pid}/fd"))
+
+
+def peak_rss_kib(proc):
+    """The process's peak resident memory so far (VmHWM), in KiB."""
+    return int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{proc.pid}/status").read()).group(1))
+
+
 def stop(proc):
     """SIGTERM; the gateway must exit 0."""
     proc.terminate()

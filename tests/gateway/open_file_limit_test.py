@@ -18,7 +18,7 @@ TCPGATE, ROOT = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tcpgate-fds-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, eventually, generate_stubs, log_text, scrape, start_gateway, stop  # noqa: E402
+from gateway_process import Checks, eventually, generate_stubs, log_text, open_fds, scrape, start_gateway, stop  # noqa: E402
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
@@ -42,18 +42,14 @@ def send(port, uid):
             return error.code().name
 
 
-def open_fds(proc):
-    return len(os.listdir(f"/proc/{proc.pid}/fd"))
-
-
-# The test itself holds CONNECTIONS sockets (root may raise its hard limit).
+# The test itself holds CONNECTIONS sockets; the gateway gets a hard limit
+# of up to 4096, under the machine's.
 _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-if hard < 4096 and os.geteuid() == 0:
-    hard = 4096
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 HARD = min(hard, 4096)
 if HARD < CONNECTIONS + 100:
-    raise SystemExit(f"FAIL: this test needs a hard open file limit of {CONNECTIONS + 100}; it is {hard}")
+    print(f"SKIP: the hard open-file limit here is {hard}; this test needs {CONNECTIONS + 100}", flush=True)
+    sys.exit(77)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 proc, port = start_gateway(TCPGATE, WORK, launcher=limited(256, HARD))
 try:

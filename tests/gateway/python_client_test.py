@@ -20,7 +20,8 @@ TCPGATE, ROOT = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tcpgate-py-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, eventually, generate_stubs, log_text, scrape, start_gateway as start, stop, wait_log  # noqa: E402
+from gateway_process import (Checks, eventually, generate_stubs, log_text, open_fds, peak_rss_kib, scrape,  # noqa: E402
+                             start_gateway as start, stop, wait_log)
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
@@ -106,7 +107,7 @@ try:
 
     # A compressed request is refused before it is inflated: gRPC 1.51 would
     # inflate it whole first (a gzip bomb of 64 MiB in a few hundred KB).
-    peak_before = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{proc.pid}/status").read()).group(1))
+    peak_before = peak_rss_kib(proc)
     try:
         stub.Send(gateway_pb2.SendRequest(uid="bomb", val="a" * (64 << 20)), timeout=10,
                   compression=grpc.Compression.Gzip)
@@ -114,21 +115,20 @@ try:
     except grpc.RpcError as error:
         check(error.code() == grpc.StatusCode.UNIMPLEMENTED and "disabled" in (error.details() or ""),
               f"a gzip request: UNIMPLEMENTED ({error.code().name}: {error.details()})")
-    peak_after = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{proc.pid}/status").read()).group(1))
+    peak_after = peak_rss_kib(proc)
     check(peak_after - peak_before < 16 << 10,
           f"and the gateway's peak memory did not grow by the inflated size ({peak_before} -> {peak_after} KiB)")
     # gRPC logs each refused call; its lines go through the gateway's log,
     # rate limited per source line (10, then one a second).
-    for _ in range(29):
+    def refused_gzip_call():
         try:
             stub.Send(gateway_pb2.SendRequest(uid="gz", val="v"), timeout=5, compression=grpc.Compression.Gzip)
         except grpc.RpcError:
             pass
+    for _ in range(29):
+        refused_gzip_call()
     time.sleep(1.2)
-    try:
-        stub.Send(gateway_pb2.SendRequest(uid="gz", val="v"), timeout=5, compression=grpc.Compression.Gzip)
-    except grpc.RpcError:
-        pass
+    refused_gzip_call()
     refusals = [line for line in log_text(proc).splitlines() if "is disabled" in line]
     check(10 <= len(refusals) < 29 and all(re.match(r"E \S+Z grpc src/\S+:\d+: ", line) for line in refusals)
           and any(re.search(r"\(\d+ more from here dropped\)$", line) for line in refusals),
@@ -169,7 +169,7 @@ try:
     got = {name: metrics.get(name) for name in want}
     check(got == want, f"/metrics counts what the client saw ({got})")
     # The standard process_* families describe the gateway process itself.
-    fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+    fds = open_fds(proc)
     rss_pages = int(open(f"/proc/{proc.pid}/statm").read().split()[1])
     rss = rss_pages * os.sysconf("SC_PAGE_SIZE")
     check(abs(metrics.get("process_open_fds", -100) - fds) <= 2,

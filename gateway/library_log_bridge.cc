@@ -1,4 +1,4 @@
-#include "gateway/grpc_log_bridge.h"
+#include "gateway/library_log_bridge.h"
 
 #include <google/protobuf/stubs/logging.h>
 #include <grpc/support/log.h>
@@ -48,8 +48,8 @@ void WriteGrpcLine(gpr_log_func_args* args) {
   const absl::string_view message = args->message != nullptr ? args->message : "";
   // gpr writes these just before it aborts: always, whatever --log_level.
   if (absl::StartsWith(message, "assertion failed:") || absl::StartsWith(message, "UNREACHABLE CODE")) {
-    tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("grpc ", SourcePath(args->file), ":", args->line, ": ",
-                                                         message));
+    tcpcore::LogAlways(tcpcore::LogLevel::kError,
+                       absl::StrCat("grpc ", SourcePath(args->file), ":", args->line, ": ", message));
     return;
   }
   const bool error = args->severity == GPR_LOG_SEVERITY_ERROR;
@@ -64,7 +64,7 @@ void WriteGrpcLine(gpr_log_func_args* args) {
 
 void WriteProtobufLine(google::protobuf::LogLevel severity, const char* file, int line, const std::string& message) {
   if (severity == google::protobuf::LOGLEVEL_FATAL) {  // protobuf aborts next.
-    tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("protobuf ", SourcePath(file), ":", line, ": ", message));
+    tcpcore::LogAlways(tcpcore::LogLevel::kError, absl::StrCat("protobuf ", SourcePath(file), ":", line, ": ", message));
     return;
   }
   const tcpcore::LogLevel level = severity == google::protobuf::LOGLEVEL_ERROR     ? tcpcore::LogLevel::kError

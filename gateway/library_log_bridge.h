@@ -6,13 +6,14 @@
 // are rate limited per source line of the library: 10 at once, then one a
 // second, the next one written saying how many were dropped. Without it,
 // each library writes its own format to stderr, one line per event.
-// gRPC's debug and info lines (GRPC_VERBOSITY, GRPC_TRACE) and assertion
-// messages are never dropped.
+// gRPC's debug and info lines (GRPC_VERBOSITY, GRPC_TRACE) are not
+// limited, and the libraries' last words before an abort (gRPC's assertion
+// messages, protobuf's FATAL) are written whatever --log_level says.
 //
 // Thread-safety: call once at start-up, before gRPC starts; the installed
 // functions are safe from any thread.
-#ifndef GATEWAY_GRPC_LOG_BRIDGE_H_
-#define GATEWAY_GRPC_LOG_BRIDGE_H_
+#ifndef GATEWAY_LIBRARY_LOG_BRIDGE_H_
+#define GATEWAY_LIBRARY_LOG_BRIDGE_H_
 
 namespace tcpgate {
 
@@ -20,4 +21,4 @@ void RouteLibraryLogsToLog();
 
 }  // namespace tcpgate
 
-#endif  // GATEWAY_GRPC_LOG_BRIDGE_H_
+#endif  // GATEWAY_LIBRARY_LOG_BRIDGE_H_
