@@ -76,6 +76,13 @@ void WriteProtobufLine(google::protobuf::LogLevel severity, const char* file, in
 
 }  // namespace
 
+void ReportDroppedLibraryLines() {
+  for (const auto& [source, dropped] : Limiter().TakeDropped()) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning,
+                 absl::StrCat(source, ": ", dropped, " more from here dropped since the last one written"));
+  }
+}
+
 void RouteLibraryLogsToLog() {
   gpr_set_log_function(&WriteGrpcLine);
   google::protobuf::SetLogHandler(&WriteProtobufLine);

@@ -4,7 +4,8 @@
 // JSON object per line for collectors) and --log_level like the gateway's
 // own lines. Their errors, which clients can cause at their request rate,
 // are rate limited per source line of the library: 10 at once, then one a
-// second, the next one written saying how many were dropped. Without it,
+// second, the next one written (or ReportDroppedLibraryLines) saying how
+// many were dropped. Without it,
 // each library writes its own format to stderr, one line per event.
 // gRPC's debug and info lines (GRPC_VERBOSITY, GRPC_TRACE) are not
 // limited, and the libraries' last words before an abort (gRPC's assertion
@@ -18,6 +19,12 @@
 namespace tcpgate {
 
 void RouteLibraryLogsToLog();
+
+// Writes, for each library source line whose errors were dropped since its
+// last line written, one warning saying how many: call it now and then
+// (tcpgate: every 10 s, and at exit), so drops of a source that went quiet
+// are not lost. Any thread.
+void ReportDroppedLibraryLines();
 
 }  // namespace tcpgate
 

@@ -421,12 +421,23 @@ int main(int argc, char** argv) {
   health->SetServingStatus(false);
   health->SetServingStatus(kServiceName, false);
   update_health();
+  // Library errors dropped by the log's rate limit, from sources gone quiet.
+  asio::steady_timer dropped_lines_timer(main_context);
+  std::function<void()> report_dropped_lines = [&] {
+    tcpgate::ReportDroppedLibraryLines();
+    dropped_lines_timer.expires_after(std::chrono::seconds(10));
+    dropped_lines_timer.async_wait([&](const asio::error_code& error) {
+      if (!error) report_dropped_lines();
+    });
+  };
+  report_dropped_lines();
 
   signals.async_wait([&](const asio::error_code&, int number) {
     tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("signal ", number, ": draining"));
     service.BeginDrain();  // Refusing before health says so: no caller that saw NOT_SERVING gets in.
     draining = true;
     health_timer.cancel();
+    dropped_lines_timer.cancel();
     serving = false;
     ready.store(false, std::memory_order_relaxed);
     health->SetServingStatus(false);
@@ -476,6 +487,7 @@ int main(int argc, char** argv) {
   embedded.reset();
   loops.Drain();
   loops.Join();
+  tcpgate::ReportDroppedLibraryLines();
   tcpcore::Log(tcpcore::LogLevel::kInfo, "tcpgate stopped");
   return 0;
 }

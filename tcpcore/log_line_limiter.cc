@@ -30,4 +30,15 @@ std::optional<int64_t> LogLineLimiter::Admit(const std::string& source, absl::Ti
   return dropped;
 }
 
+std::vector<std::pair<std::string, int64_t>> LogLineLimiter::TakeDropped() {
+  std::vector<std::pair<std::string, int64_t>> dropped;
+  absl::MutexLock lock(&mu_);
+  for (auto& [source, bucket] : buckets_) {
+    if (bucket.dropped == 0) continue;
+    dropped.emplace_back(source, bucket.dropped);
+    bucket.dropped = 0;
+  }
+  return dropped;
+}
+
 }  // namespace tcpcore

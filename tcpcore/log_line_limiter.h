@@ -2,8 +2,8 @@
 // written, so that one cause repeated at a client's request rate (a refused
 // call, a bad peer) cannot flood the log: per source (a key, e.g. a file and
 // line), a burst of `burst` lines, then one per `interval`; the next line
-// written from that source reports how many were dropped (a source that
-// goes quiet never reports its last drops).
+// written from that source reports how many were dropped; TakeDropped()
+// hands over the counts of sources that went quiet.
 //
 // Thread-safety: Admit() is safe from any thread (one mutex).
 #ifndef TCPCORE_LOG_LINE_LIMITER_H_
@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -29,6 +31,11 @@ class LogLineLimiter {
   // lines of that source were dropped since the last one written (nullopt:
   // drop this one).
   std::optional<int64_t> Admit(const std::string& source, absl::Time now);
+
+  // The sources with lines dropped since their last line written, and how
+  // many; their counts start again from zero (so a source that went quiet
+  // can be reported by a timer).
+  std::vector<std::pair<std::string, int64_t>> TakeDropped();
 
  private:
   struct Bucket {

@@ -134,6 +134,10 @@ try:
           and any(re.search(r"\(\d+ more from here dropped\)$", line) for line in refusals),
           f"31 refused calls make {len(refusals)} log lines in the gateway's format, one counting the dropped "
           f"({refusals[-1] if refusals else None})")
+    # Drops from a source that then goes quiet are reported too (at exit
+    # here; every 10 s in a running gateway), checked after the stop below.
+    for _ in range(15):
+        refused_gzip_call()
     # protobuf's complaint about a string that is not UTF-8 (sent above) too.
     lines = log_text(proc).splitlines()
     check(any(re.match(r"E \S+Z protobuf \S+:\d+: .*invalid UTF-8", line) for line in lines)
@@ -198,6 +202,8 @@ try:
           f"(median of 5: {took[2]:.1f} ms)")
 finally:
     stop(proc)
+check(re.search(r"W \S+Z grpc src/\S+:\d+: \d+ more from here dropped since the last one written", log_text(proc)),
+      "dropped library lines from a source gone quiet are reported at exit")
 
 # A backend that accepts (the kernel does) and never answers.
 silent = socket.socket()

@@ -2,6 +2,9 @@
 #include "tcpcore/log_line_limiter.h"
 
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -46,6 +49,22 @@ TEST(LogLineLimiterTest, ClockSteppingBackNeitherAddsNorSilences) {
   EXPECT_EQ(limiter.Admit("a", stepped), std::nullopt);
   EXPECT_EQ(limiter.Admit("a", stepped + absl::Milliseconds(500)), std::nullopt);
   EXPECT_EQ(limiter.Admit("a", stepped + absl::Seconds(1)), 2);
+}
+
+// Verify: the drops of a source that went quiet are handed over once, and
+// its next line written reports only what was dropped after that.
+TEST(LogLineLimiterTest, TakeDroppedHandsOverQuietSourcesOnce) {
+  LogLineLimiter limiter(1, absl::Seconds(1));
+  EXPECT_EQ(limiter.Admit("a", kStart), 0);
+  EXPECT_EQ(limiter.Admit("a", kStart), std::nullopt);
+  EXPECT_EQ(limiter.Admit("a", kStart), std::nullopt);
+  EXPECT_EQ(limiter.Admit("b", kStart), 0);
+  const std::vector<std::pair<std::string, int64_t>> dropped = limiter.TakeDropped();
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0], std::make_pair(std::string("a"), int64_t{2}));
+  EXPECT_TRUE(limiter.TakeDropped().empty());
+  EXPECT_EQ(limiter.Admit("a", kStart + absl::Milliseconds(500)), std::nullopt);
+  EXPECT_EQ(limiter.Admit("a", kStart + absl::Seconds(2)), 1);
 }
 
 }  // namespace
