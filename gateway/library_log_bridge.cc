@@ -30,48 +30,53 @@ absl::string_view SourcePath(const char* file) {
   return path;
 }
 
-// Writes one library line; `limited` lines go through the per-source limit.
+// What happens to a library line besides its level check.
+enum class LinePolicy {
+  kLimited,    // Errors a client can cause at its request rate.
+  kWhole,      // Asked-for info and debug lines (GRPC_VERBOSITY, GRPC_TRACE).
+  kLastWords,  // Written before the library aborts: whatever --log_level.
+};
+
 void WriteLibraryLine(tcpcore::LogLevel level, absl::string_view library, const char* file, int line,
-                      absl::string_view message, bool limited) {
-  const std::string source = absl::StrCat(SourcePath(file), ":", line);
+                      absl::string_view message, LinePolicy policy) {
+  if (policy != LinePolicy::kLastWords && !tcpcore::LogEnabled(level)) return;
+  // "grpc src/core/lib/surface/call.cc:1211": the line's prefix and the
+  // limiter's key.
+  const std::string source = absl::StrCat(library, " ", SourcePath(file), ":", line);
   int64_t dropped = 0;
-  if (limited) {
-    const std::optional<int64_t> admitted = Limiter().Admit(absl::StrCat(library, " ", source), absl::Now());
+  if (policy == LinePolicy::kLimited) {
+    const std::optional<int64_t> admitted = Limiter().Admit(source, absl::Now());
     if (!admitted.has_value()) return;
     dropped = *admitted;
   }
-  tcpcore::Log(level, absl::StrCat(library, " ", source, ": ", message,
-                                   dropped > 0 ? absl::StrCat(" (", dropped, " more from here dropped)") : ""));
+  const std::string text = absl::StrCat(
+      source, ": ", message, dropped > 0 ? absl::StrCat(" (", dropped, " more from here dropped)") : "");
+  if (policy == LinePolicy::kLastWords) {
+    tcpcore::LogAlways(level, text);
+  } else {
+    tcpcore::Log(level, text);
+  }
 }
 
 void WriteGrpcLine(gpr_log_func_args* args) {
   const absl::string_view message = args->message != nullptr ? args->message : "";
-  // gpr writes these just before it aborts: always, whatever --log_level.
-  if (absl::StartsWith(message, "assertion failed:") || absl::StartsWith(message, "UNREACHABLE CODE")) {
-    tcpcore::LogAlways(tcpcore::LogLevel::kError,
-                       absl::StrCat("grpc ", SourcePath(args->file), ":", args->line, ": ", message));
-    return;
-  }
-  const bool error = args->severity == GPR_LOG_SEVERITY_ERROR;
+  // gpr writes these just before it aborts.
+  const bool last_words =
+      absl::StartsWith(message, "assertion failed:") || absl::StartsWith(message, "UNREACHABLE CODE");
+  const bool error = last_words || args->severity == GPR_LOG_SEVERITY_ERROR;
   const tcpcore::LogLevel level = error                                      ? tcpcore::LogLevel::kError
                                   : args->severity == GPR_LOG_SEVERITY_INFO ? tcpcore::LogLevel::kInfo
                                                                              : tcpcore::LogLevel::kDebug;
-  if (!tcpcore::LogEnabled(level)) return;
-  // Debug and info lines appear only when asked for (GRPC_VERBOSITY,
-  // GRPC_TRACE): a trace with holes would be no use.
-  WriteLibraryLine(level, "grpc", args->file, args->line, message, /*limited=*/error);
+  WriteLibraryLine(level, "grpc", args->file, args->line, message,
+                   last_words ? LinePolicy::kLastWords : error ? LinePolicy::kLimited : LinePolicy::kWhole);
 }
 
 void WriteProtobufLine(google::protobuf::LogLevel severity, const char* file, int line, const std::string& message) {
-  if (severity == google::protobuf::LOGLEVEL_FATAL) {  // protobuf aborts next.
-    tcpcore::LogAlways(tcpcore::LogLevel::kError, absl::StrCat("protobuf ", SourcePath(file), ":", line, ": ", message));
-    return;
-  }
-  const tcpcore::LogLevel level = severity == google::protobuf::LOGLEVEL_ERROR     ? tcpcore::LogLevel::kError
-                                  : severity == google::protobuf::LOGLEVEL_WARNING ? tcpcore::LogLevel::kWarning
-                                                                                   : tcpcore::LogLevel::kInfo;
-  if (!tcpcore::LogEnabled(level)) return;
-  WriteLibraryLine(level, "protobuf", file, line, message, /*limited=*/true);
+  const bool fatal = severity == google::protobuf::LOGLEVEL_FATAL;  // protobuf aborts next.
+  const tcpcore::LogLevel level = fatal || severity == google::protobuf::LOGLEVEL_ERROR ? tcpcore::LogLevel::kError
+                                  : severity == google::protobuf::LOGLEVEL_WARNING       ? tcpcore::LogLevel::kWarning
+                                                                                         : tcpcore::LogLevel::kInfo;
+  WriteLibraryLine(level, "protobuf", file, line, message, fatal ? LinePolicy::kLastWords : LinePolicy::kLimited);
 }
 
 }  // namespace
