@@ -108,13 +108,6 @@ grpc::ServerUnaryReactor* GatewayService::Send(grpc::CallbackServerContext* cont
     reactor->FinishNow(refusal);
     return reactor;
   }
-  // Best effort: gRPC usually learns of a client's reset only after this
-  // handler returns (and then calls OnCancel, which cancels the pool
-  // request); when it already knows, nothing is forwarded.
-  if (context->IsCancelled()) {
-    reactor->FinishNow(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
-    return reactor;
-  }
   absl::StatusOr<tcpgate::v1::SendRequest> request = ParseSendRequest(*request_bytes);
   if (!request.ok()) {
     reactor->FinishNow(ToGrpcStatus(request.status()));
