@@ -6,6 +6,7 @@
 #include "tcpcore/pool.h"
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -821,6 +822,74 @@ TEST_F(PoolTest, RejectsReservedUidPrefix) {
   auto pool = StartPool(Options({StartBackend()}));
   auto future = pool->SendAsync(Request{absl::StrCat(Pool::kProbeUidPrefix, "x"), "y"}, absl::Now() + absl::Seconds(5));
   EXPECT_TRUE(absl::IsInvalidArgument(Get(future).status()));
+}
+
+// Runs `fn` on `loop` and waits for it.
+void RunOn(asio::io_context& loop, const std::function<void()>& fn) {
+  std::promise<void> ran;
+  asio::post(loop, [&] {
+    fn();
+    ran.set_value();
+  });
+  ran.get_future().wait();
+}
+
+// Verify: a connection that closed is passed over by the very next pick,
+// before the control loop has heard of the close and taken it out of the
+// ready set. The control loop is held while the test runs, so the closed
+// connection stays published for every request; each must still go to the
+// live backend, none fail. (Without the pick's state check, a sequential
+// request picks the closed connection half the time, is refused there, and
+// fails after three such picks: about one in eight.)
+TEST_F(PoolTest, ConnectionClosedBeforeTheControlLoopHearsIsNotPicked) {
+  absl::StatusOr<testing::RawListener> closing = testing::RawListener::Listen();
+  ASSERT_TRUE(closing.ok());
+  const uint16_t live = StartBackend();
+  // The pool's own loops: the control loop is loop 0, and the test moves
+  // the round-robin past it so the two connections land on loops 1 and 2,
+  // which keep running while loop 0 is held.
+  EventLoopGroup loops(3, "pick");
+  loops.Next();
+  PoolOptions options = Options({closing->port(), live});
+  options.size = 1;
+  options.min_idle = 1;
+  Pool pool(loops, options);
+  ASSERT_TRUE(pool.Start().ok());
+  absl::StatusOr<testing::LineClient> accepted = closing->Accept();
+  ASSERT_TRUE(accepted.ok());
+  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_in_service == 2; }));
+
+  // Hold the control loop: from the moment the hold runs until the end.
+  std::promise<void> holding, release;
+  asio::post(loops.loop(0), [&holding, released = release.get_future()] {
+    holding.set_value();
+    released.wait();
+  });
+  holding.get_future().wait();
+  accepted->Close();  // The pool's connection to it reads EOF and closes.
+  // Two passes through both connection loops: the first wakes a loop whose
+  // epoll then also reports the EOF, whose handling is queued behind it;
+  // the second pass runs after that handling.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t i = 1; i < loops.size(); ++i) RunOn(loops.loop(i), [] {});
+  }
+
+  int failed = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto future = pool.SendAsync(Request{absl::StrCat("pick-", i), "v"}, absl::Now() + absl::Seconds(5));
+    Result result = Get(future);
+    if (!result.ok()) {
+      ++failed;
+    } else {
+      EXPECT_EQ(result->uid, absl::StrCat("pick-", i));
+    }
+  }
+  EXPECT_EQ(failed, 0);
+  // The closed connection was still in the ready set for all of them.
+  EXPECT_EQ(pool.stats().connections_in_service, 2);
+  release.set_value();
+  EXPECT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_in_service == 1; }));
+  pool.Close();
 }
 
 // Verify: Close() under load completes every request exactly once, is safe
