@@ -39,8 +39,9 @@ class SendReactor final : public grpc::ServerUnaryReactor {
     {
       std::lock_guard lock(mu_);
       handle_ = handle;
+      deadline_ = deadline;
       started_ = true;
-      if (cancelled_) handle_.Cancel();
+      if (cancelled_) CancelUnlessDue();
     }
     Unref();
   }
@@ -53,7 +54,7 @@ class SendReactor final : public grpc::ServerUnaryReactor {
   void OnCancel() override {
     std::lock_guard lock(mu_);
     cancelled_ = true;
-    if (started_) handle_.Cancel();
+    if (started_) CancelUnlessDue();
   }
 
   void OnDone() override {
@@ -72,6 +73,12 @@ class SendReactor final : public grpc::ServerUnaryReactor {
     Finish(status);
   }
 
+  // With mu_ held, once started: cancels the pool request, unless the cancel
+  // is its deadline (status_mapping.h), which the pool then reports.
+  void CancelUnlessDue() {
+    if (!CancelIsTheDeadline(deadline_, absl::Now())) handle_.Cancel();
+  }
+
   void Unref() {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
@@ -82,6 +89,7 @@ class SendReactor final : public grpc::ServerUnaryReactor {
   std::atomic<int> refs_{2};  // Set-up and OnDone.
   std::mutex mu_;
   tcpcore::CancelHandle handle_;  // Guarded by mu_.
+  absl::Time deadline_;           // Guarded by mu_: the pool request's.
   bool started_ = false;          // Guarded by mu_.
   bool cancelled_ = false;        // Guarded by mu_.
 };

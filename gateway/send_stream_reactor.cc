@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/status_mapping.h"
+
 namespace tcpgate {
 namespace {
 
@@ -67,6 +69,7 @@ void SendStreamReactor::Dispatch() {
   }
   const std::string uid = request->uid;
   const auto bytes = static_cast<int64_t>(request->uid.size() + request->val.size());
+  const absl::Time deadline = std::min(call_deadline_, arrived + default_timeout_);
   uint64_t id;
   {
     std::lock_guard lock(mu_);
@@ -76,11 +79,10 @@ void SendStreamReactor::Dispatch() {
       return;
     }
     id = next_id_++;
-    pending_.emplace(id, Pending{tcpcore::CancelHandle(), bytes});
+    pending_.emplace(id, Pending{tcpcore::CancelHandle(), bytes, deadline});
     held_bytes_ += bytes;
   }
   refs_.fetch_add(1, std::memory_order_relaxed);
-  const absl::Time deadline = std::min(call_deadline_, arrived + default_timeout_);
   tcpcore::CancelHandle handle =
       pool_.Send(*std::move(request), deadline, [this, id, uid, arrived](absl::StatusOr<tcpcore::Response> answer) {
         metrics_.Record(Rpc::kSendStream, static_cast<grpc::StatusCode>(answer.status().code()),
@@ -100,7 +102,7 @@ void SendStreamReactor::Dispatch() {
   auto it = pending_.find(id);
   if (it != pending_.end()) {
     it->second.handle = handle;
-    if (cancelled_) handle.Cancel();
+    if (cancelled_ && !CancelIsTheDeadline(deadline, absl::Now())) handle.Cancel();
   }
 }
 
@@ -201,7 +203,12 @@ void SendStreamReactor::OnCancel() {
   {
     std::lock_guard lock(mu_);
     cancelled_ = true;
-    for (auto& [id, pending] : pending_) handles.push_back(pending.handle);
+    // Requests whose own deadline is the cancel (the stream's deadline
+    // passed) are left to expire in the pool: status_mapping.h.
+    const absl::Time now = absl::Now();
+    for (auto& [id, pending] : pending_) {
+      if (!CancelIsTheDeadline(pending.deadline, now)) handles.push_back(pending.handle);
+    }
     next = PlanLocked();
   }
   for (const tcpcore::CancelHandle& handle : handles) handle.Cancel();

@@ -9,4 +9,6 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+bool CancelIsTheDeadline(absl::Time deadline, absl::Time now) { return deadline - now <= kDeadlineCancelSlack; }
+
 }  // namespace tcpgate

@@ -144,6 +144,42 @@ TEST_F(GatewayServiceTest, DeadlineWithStallingBackend) {
   EXPECT_TRUE(AwaitPoolIdle());
 }
 
+// Verify: calls that run out of time are counted as DEADLINE_EXCEEDED, in
+// the gateway's metrics and in the pool's, on both RPCs. gRPC cancels such a
+// call (OnCancel) at about the moment the pool's own deadline for it fires;
+// taking that cancel for a caller's would count them CANCELLED, which an
+// alert on DEADLINE_EXCEEDED would miss (it did, for about half of them).
+TEST_F(GatewayServiceTest, CallsThatRunOutOfTimeAreCountedAsDeadlineExceeded) {
+  Start(std::make_shared<StallingHandler>());
+  constexpr int kCalls = 8;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      SendResponse response;
+      EXPECT_EQ(Call(absl::StrCat("late-", i), "v", &response, absl::Milliseconds(100 + 10 * i)).error_code(),
+                grpc::StatusCode::DEADLINE_EXCEEDED);
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(150)));
+  auto stream = stub_->SendStream(&context);
+  for (int i = 0; i < kCalls; ++i) {
+    SendRequest request;
+    request.set_uid(absl::StrCat("stream-late-", i));
+    ASSERT_TRUE(stream->Write(request));
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  ASSERT_TRUE(AwaitPoolIdle());
+  for (Rpc rpc : {Rpc::kSend, Rpc::kSendStream}) {
+    EXPECT_EQ(service_->metrics().requests(rpc, grpc::StatusCode::DEADLINE_EXCEEDED), static_cast<uint64_t>(kCalls))
+        << RequestMetrics::RpcName(rpc);
+    EXPECT_EQ(service_->metrics().requests(rpc, grpc::StatusCode::CANCELLED), 0u) << RequestMetrics::RpcName(rpc);
+  }
+  EXPECT_EQ(pool_->stats().total.deadline, static_cast<uint64_t>(2 * kCalls));
+  EXPECT_EQ(pool_->stats().total.other_errors, 0u);
+}
+
 // Verify: a val over the limit is INVALID_ARGUMENT and never reaches a backend.
 TEST_F(GatewayServiceTest, RejectsOversizedVal) {
   Start(std::make_shared<tcpcore::HelloHandler>());
