@@ -138,7 +138,8 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   options.connection.keepalive_count = absl::GetFlag(FLAGS_keepalive_count);
   // A negative value becomes huge here, and CheckPoolOptions refuses it.
   options.connection.max_request_line_bytes = static_cast<std::size_t>(absl::GetFlag(FLAGS_backend_max_line_bytes));
-  options.connection.frame_limits.max_frame_bytes = options.connection.max_request_line_bytes + (64 << 10);
+  options.connection.frame_limits.max_frame_bytes =
+      tcpcore::ConnectionOptions::AnswerLineLimit(options.connection.max_request_line_bytes);
   return options;
 }
 

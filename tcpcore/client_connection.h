@@ -91,9 +91,18 @@ struct ConnectionOptions {
   // request whose JSON line is longer (INVALID_ARGUMENT), rather than send
   // it and have the backend drop the connection with every request on it.
   std::size_t max_request_line_bytes = 1 << 20;
-  // Limits on the answers read: room for an answer somewhat longer than
-  // the longest request (the reference backend adds a greeting and "Ts").
-  FrameLimits frame_limits{.max_frame_bytes = (1 << 20) + (64 << 10)};
+  // Limits on the answers read (see AnswerLineLimit).
+  FrameLimits frame_limits{.max_frame_bytes = AnswerLineLimit(1 << 20)};
+
+  // The longest answer line to accept when requests are up to
+  // `request_line_bytes`: an answer may write every character of the val as
+  // a six-byte escape (Go's encoding/json, which the article's backends use,
+  // writes <, > and & as \u003c...), plus a greeting and "Ts". Capped so it
+  // stays a valid gRPC message size.
+  static constexpr std::size_t AnswerLineLimit(std::size_t request_line_bytes) {
+    constexpr std::size_t kCap = (std::size_t{1} << 31) - (64 << 10);
+    return request_line_bytes > (kCap - (64 << 10)) / 6 ? kCap : 6 * request_line_bytes + (64 << 10);
+  }
 };
 
 // Counters a connection adds to; a pool shares one set among the

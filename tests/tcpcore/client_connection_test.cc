@@ -127,6 +127,24 @@ TEST_F(ClientConnectionTest, MatchesAnswersByUidInAnyOrder) {
   EXPECT_EQ(connection_->pending_count(), 0);
 }
 
+// Verify: an answer many times longer than its request is taken, up to the
+// six-fold growth of a val that Go's encoding/json escapes whole (it writes
+// each '<' as "\u003c"); such an answer used to break the connection
+// ("answer too long") and fail every request on it.
+TEST_F(ClientConnectionTest, AcceptsAnAnswerWhoseEveryCharacterIsEscaped) {
+  ConnectToRaw();
+  const std::string val(200000, '<');
+  auto a = Send("a", val);
+  EXPECT_EQ(NextRequest().val, val);
+  std::string escaped;
+  for (std::size_t i = 0; i < val.size(); ++i) escaped += "\\u003c";
+  ASSERT_TRUE(peer_->Write(absl::StrCat("{\"Uid\":\"a\",\"Val\":\"server: hello, ", escaped, "\"}\n")).ok());
+  Result result = Get(a);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->val, "server: hello, " + val);
+  EXPECT_EQ(connection_->state(), ClientConnection::State::kReady);
+}
+
 // Verify: an answer without "Ts" (the article's echoing server) is valid.
 TEST_F(ClientConnectionTest, AcceptsAnswerWithoutTs) {
   ConnectToRaw();
