@@ -473,7 +473,9 @@ int main(int argc, char** argv) {
   // that window. See docs/gateway.md ("Shutdown").
   const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
   absl::SleepFor(std::min(absl::GetFlag(FLAGS_drain_notice), drain_until - absl::Now()));
-  std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until)); });
+  // Shutdown's own deadline comes a second after ours, so that at ours
+  // this thread still sees what is left, says so, and cancels it itself.
+  std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until + absl::Seconds(1))); });
   while (service.in_flight() > 0 && absl::Now() < drain_until) absl::SleepFor(absl::Milliseconds(5));
   if (service.in_flight() > 0) {
     tcpcore::Log(tcpcore::LogLevel::kWarning,
