@@ -362,9 +362,12 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     ++address.consecutive_failures;
     // Failed connects beside a working connection mean a backend slow to
     // accept, not a dead one: only an address with no ready connection is
-    // ejected (ejection takes all of its connections out of service).
+    // ejected (ejection takes all of its connections out of service). And
+    // only while another address has a ready connection: ejection is there
+    // to send requests to the healthy ones, and with none it would only
+    // keep a backend that restarts in a second out for the whole cooldown.
     if (address.consecutive_failures >= options_.eject_after_failures && address.ready.empty() &&
-        !address.counters->ejected.load()) {
+        ready_connections_ > 0 && !address.counters->ejected.load()) {
       address.counters->ejected.store(true, std::memory_order_relaxed);
       address.counters->ejections.fetch_add(1, std::memory_order_relaxed);
       address.ejected_until = SteadyAfter(options_.ejection_time);
@@ -381,6 +384,16 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     return;
   }
   ReplenishOnControl(address);
+  if (ready_connections_ == 0) LiftEjectionsOnControl();
+}
+
+void PoolControl::LiftEjectionsOnControl() {
+  for (auto& [key, address] : addresses_) {
+    if (!address->counters->ejected.exchange(false, std::memory_order_relaxed)) continue;
+    Log(LogLevel::kWarning, absl::StrCat("pool: lifting the ejection of ", address->counters->address,
+                                         ": no backend connection is ready; reconnecting on the backoff"));
+    if (address->reconnect_scheduled) ScheduleReconnectOnControl(*address, BackoffFor(address->consecutive_failures));
+  }
 }
 
 std::chrono::steady_clock::duration PoolControl::BackoffFor(int failures) {
@@ -406,7 +419,12 @@ void PoolControl::ReplenishOnControl(Address& address) {
   }
   Clock::duration delay = BackoffFor(address.consecutive_failures);
   if (address.counters->ejected.load()) delay = std::max(delay, address.ejected_until - Clock::now());
+  ScheduleReconnectOnControl(address, delay);
+}
+
+void PoolControl::ScheduleReconnectOnControl(Address& address, Clock::duration delay) {
   address.reconnect_scheduled = true;
+  // Re-arming cancels the wait in progress, whose handler then does nothing.
   address.reconnect_timer->expires_after(delay);
   address.reconnect_timer->async_wait([self = shared_from_this(), key = address.key](const asio::error_code& error) {
     if (error || self->control_closed_) return;

@@ -103,6 +103,12 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void OnConnectionStateOnControl(const std::string& key, ClientConnection* connection, ClientConnection::State state,
                                   const absl::Status& status);
   void ReplenishOnControl(Address& address);
+  // (Re)arms the address's reconnect timer to open its wanted connections
+  // after `delay`.
+  void ScheduleReconnectOnControl(Address& address, Clock::duration delay);
+  // With no ready connection left in the pool, ejection sends requests
+  // nowhere: lifts every ejection, so each address reconnects on its backoff.
+  void LiftEjectionsOnControl();
   void GrowOnControl(const std::string& key);
   void SweepOnControl();
   void ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection);
