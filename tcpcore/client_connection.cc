@@ -373,6 +373,15 @@ void ClientConnection::HandleAnswer() {
 
 void ClientConnection::HandleErrorLine(absl::string_view frame) {
   counters_->error_lines.fetch_add(1, std::memory_order_relaxed);
+  if (absl::StartsWith(frame, "-ERR ") && absl::StartsWith(frame.substr(5), kTooManyConnections)) {
+    // Sent at accept, before the backend read anything: it refuses the
+    // connection, not a request (docs/protocol.md). Whatever is on the
+    // wire was not processed and may go elsewhere.
+    refused_by_backend_.store(true, std::memory_order_release);
+    Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_),
+                                             " refused the connection: ", frame.substr(5, 200))));
+    return;
+  }
   Log(LogLevel::kWarning, absl::StrCat("backend ", EndpointText(endpoint_), " answered: ", frame.substr(0, 200)));
   if (live_on_wire_ + late_on_wire_ != 1) {
     Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"", frame.substr(0, 200),

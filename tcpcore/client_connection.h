@@ -28,7 +28,9 @@
 // Status codes given to callbacks: kDeadlineExceeded (the request's deadline
 // passed), kCancelled (CancelHandle::Cancel), kUnavailable (connect failed or
 // timed out, connection lost, read timeout, protocol error, closed),
-// kInvalidArgument (the backend answered "-ERR" to this very request).
+// kInvalidArgument (the backend answered "-ERR" to this very request; not
+// "-ERR too many connections", which refuses the connection, whatever is on
+// it: kUnavailable).
 //
 // Thread-safety: Send(), Close(), state(), pending_*() are safe from any
 // thread. Callbacks run on the connection's loop thread, except that Send()
@@ -180,6 +182,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool CloseIfIdle(absl::string_view why);
 
   State state() const { return state_.load(std::memory_order_acquire); }
+  // Whether the backend turned this connection away (its "-ERR too many
+  // connections" line, sent at accept): closed with kUnavailable, and to
+  // the pool a failed connect rather than a connection that worked.
+  bool refused_by_backend() const { return refused_by_backend_.load(std::memory_order_acquire); }
   // Requests sent and not yet completed (queued, held or on the wire).
   int64_t pending_count() const { return pending_count_.load(std::memory_order_relaxed); }
   int64_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
@@ -268,6 +274,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   const std::shared_ptr<ConnectionCounters> counters_;
   const StateListener listener_;
   std::atomic<State> state_{State::kConnecting};
+  std::atomic<bool> refused_by_backend_{false};
   std::atomic<int64_t> pending_count_{0};
   std::atomic<int64_t> pending_bytes_{0};
   std::atomic<int64_t> idle_since_ns_;

@@ -1,4 +1,5 @@
-// The two messages of the backend protocol (docs/protocol.md). Field names
+// The two messages of the backend protocol (docs/protocol.md), and the
+// reason of the one error line that refuses a connection. Field names
 // follow the article's Go structs, whose JSON keys are "Uid", "Val", "Ts".
 //
 // Plain values; no thread-safety of their own.
@@ -27,6 +28,12 @@ struct Response {
 
   friend bool operator==(const Response&, const Response&) = default;
 };
+
+// The reason of the "-ERR" line a server sends on a connection it turns
+// away at accept (beyond its connection limit), before it reads anything;
+// details may follow. A client takes that line as a refused connection, not
+// as the answer to a request on it.
+inline constexpr char kTooManyConnections[] = "too many connections";
 
 }  // namespace tcpcore
 

@@ -312,6 +312,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (connection->state() == ClientConnection::State::kReady && address.ready.insert(connection).second) {
       ++newly_ready;
     }
+    address.failures_before_ready = address.consecutive_failures;
     address.consecutive_failures = 0;
     if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
       Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
@@ -343,6 +344,11 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     }
     --live_connections_;
   }
+  // A connection the backend turned away (at its connection limit) was a
+  // failed connect, not one that worked: the failures before it count on,
+  // so its replacements back off instead of coming every initial backoff.
+  const bool refused = connection->refused_by_backend();
+  if (refused) address.consecutive_failures = address.failures_before_ready;
   address.probing.erase(connection);
   const bool retired = address.retiring.erase(connection) > 0;
   address.connections.erase(c);
@@ -357,7 +363,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     auto refresher = refreshers_.find(address.counters->backend);
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
-  if (closed_before_ready && !retired) {
+  if ((closed_before_ready || refused) && !retired) {
     address.counters->connect_failures.fetch_add(1, std::memory_order_relaxed);
     ++address.consecutive_failures;
     // Failed connects beside a working connection mean a backend slow to

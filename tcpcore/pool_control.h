@@ -75,6 +75,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     // pending (true: it is closing); their close is no failure.
     absl::flat_hash_map<ClientConnection*, bool> retiring;
     int consecutive_failures = 0;
+    int failures_before_ready = 0;  // At the last kReady, for a refusal after it.
     Clock::time_point ejected_until{};
     bool draining = false;
     bool connected_once = false;  // The first connections were opened.

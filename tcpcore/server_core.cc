@@ -7,6 +7,7 @@
 #include <future>
 #include "asio/post.hpp"
 #include "tcpcore/log.h"
+#include "tcpcore/message.h"
 #include "tcpcore/server_connection.h"
 #include "tcpcore/server_options_check.h"
 #include "tcpcore/tcp_listener.h"
@@ -61,7 +62,7 @@ void ServerCore::OnAccepted(const asio::error_code& error, asio::ip::tcp::socket
   } else {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     asio::post(connection->executor(), [connection, max = options_.max_connections] {
-      connection->Reject(absl::StrCat("too many connections (max ", max, ")"));
+      connection->Reject(absl::StrCat(kTooManyConnections, " (max ", max, ")"));
     });
   }
   AcceptNext();

@@ -456,6 +456,22 @@ TEST_F(ClientConnectionTest, IdleConnectionIsNotReadTimedOut) {
   EXPECT_TRUE(Get(b).ok());
 }
 
+// Verify: the backend's "-ERR too many connections" (sent at accept, before
+// it reads anything) refuses the connection: the request on the wire fails
+// kUnavailable (retryable: not processed), not kInvalidArgument as if the
+// backend had rejected it, and the connection says it was refused.
+TEST_F(ClientConnectionTest, TooManyConnectionsRefusesTheConnectionNotTheRequest) {
+  ConnectToRaw();
+  auto only = Send("only", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("-ERR too many connections (max 1)\n").ok());
+  Result result = Get(only);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("refused the connection: too many connections (max 1)"));
+  EXPECT_TRUE(connection_->refused_by_backend());
+  EXPECT_EQ(connection_->state(), ClientConnection::State::kClosed);
+}
+
 // Verify: "-ERR" with one request on the wire fails that request with
 // kInvalidArgument and the connection keeps working.
 TEST_F(ClientConnectionTest, ErrLineFailsTheOnlyRequestInFlight) {
@@ -471,6 +487,7 @@ TEST_F(ClientConnectionTest, ErrLineFailsTheOnlyRequestInFlight) {
   ASSERT_TRUE(peer_->Write(Answer("good", "fine")).ok());
   EXPECT_EQ(Get(good)->val, "fine");
   EXPECT_EQ(counters_->error_lines.load(), 1u);
+  EXPECT_FALSE(connection_->refused_by_backend());
 }
 
 // Verify: "-ERR" with several requests on the wire cannot be attributed, so

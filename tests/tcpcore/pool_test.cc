@@ -456,6 +456,51 @@ TEST_F(PoolTest, EjectsOnlyWhileAnotherAddressIsReady) {
   EXPECT_EQ(pool->stats().total.ejections, 1u);
 }
 
+// Verify: a backend at its connection limit turns the pool's connection
+// away ("-ERR too many connections" at accept): requests sent meanwhile fail
+// UNAVAILABLE, never INVALID_ARGUMENT (they were not processed), each
+// refusal counts as a failed connect, and the replacements back off: over
+// 1.5 s with a 50 ms initial backoff, at most 7 connects (the delays double:
+// 25-75 ms, 50-150 ms, ... with jitter), where before every replacement came
+// after the first backoff step (12 or more).
+TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
+  ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.log_connections = false;
+  server_options.max_connections = 1;
+  auto server = std::make_unique<Server>(server_loops_, server_options, std::make_shared<HelloHandler>());
+  ASSERT_TRUE(server->Start().ok());
+  const uint16_t port = server->local_endpoint().port();
+  absl::StatusOr<LineClient> holder = LineClient::Connect(port);  // Takes the one slot.
+  ASSERT_TRUE(holder.ok());
+  ASSERT_TRUE(holder->Write("{\"Uid\":\"h\",\"Val\":\"v\"}\n").ok());
+  ASSERT_TRUE(holder->ReadLine().ok());  // Admitted and served.
+  PoolOptions options = Options({port});
+  options.reconnect_backoff_initial = absl::Milliseconds(50);
+  options.reconnect_backoff_max = absl::Seconds(5);
+  options.eject_after_failures = 1000;
+  auto pool = StartPool(options);
+  int invalid = 0, other = 0;
+  const absl::Time end = absl::Now() + absl::Milliseconds(1500);
+  while (absl::Now() < end) {
+    auto future = pool->SendAsync(Request{"r", "v"}, absl::Now() + absl::Seconds(5));
+    Result result = Get(future);
+    if (absl::IsInvalidArgument(result.status())) {
+      ++invalid;
+    } else if (!absl::IsUnavailable(result.status())) {
+      ++other;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  const PoolStats stats = pool->stats();
+  EXPECT_EQ(invalid, 0);
+  EXPECT_EQ(other, 0);
+  EXPECT_GE(stats.total.connect_failures, 2u);
+  EXPECT_LE(server->stats().connections_rejected, 7u);
+  pool.reset();
+  server->Shutdown(absl::ZeroDuration());
+}
+
 // Verify: requests sharing one Uid, in flight together, each get the answer
 // to their own Val.
 TEST_F(PoolTest, DuplicateUidsInFlightGetTheirOwnAnswers) {
