@@ -41,6 +41,7 @@
 #include "gateway/metrics_page.h"
 #include "gateway/process_stats.h"
 #include "gateway/server_credentials.h"
+#include "grpc/health/v1/health.pb.h"
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/host_port.h"
@@ -314,6 +315,10 @@ int main(int argc, char** argv) {
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // gRPC serves grpc.health.v1.Health without its descriptor: this links
+  // ours in (proto/grpc/health/v1/health.proto), so reflection can describe
+  // the service it lists and grpcurl can call it.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), security->credentials, &port);

@@ -15,9 +15,11 @@ import urllib.request
 def generate_stubs(root, work):
     """Generates the Gateway and Health stubs into `work` and makes them importable."""
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}/proto", f"-I{root}/tests/gateway",
+        # The health proto from its own directory: as grpc/health/v1/, its
+        # module would sit inside the grpc package and could not be imported.
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}/proto", f"-I{root}/proto/grpc/health/v1",
          f"--python_out={work}", f"--grpc_python_out={work}",
-         "tcpgate/v1/gateway.proto", "health_check.proto"],
+         "tcpgate/v1/gateway.proto", "health.proto"],
         check=True)
     sys.path.insert(0, work)
 

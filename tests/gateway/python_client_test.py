@@ -26,7 +26,7 @@ from gateway_process import (Checks, eventually, generate_stubs, log_text, open_
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
 from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
-import health_check_pb2, health_check_pb2_grpc  # noqa: E402
+import health_pb2, health_pb2_grpc  # noqa: E402
 
 
 def start_gateway(*flags):
@@ -46,11 +46,11 @@ def readyz(proc):
 
 def await_health(channel, wanted):
     """Polls grpc.health.v1 (bounded) until it reports `wanted`; returns the last status."""
-    health = health_check_pb2_grpc.HealthStub(channel)
+    health = health_pb2_grpc.HealthStub(channel)
     deadline = time.time() + 10
     status = None
     while time.time() < deadline:
-        status = health.Check(health_check_pb2.HealthCheckRequest(service="tcpgate.v1.Gateway"), timeout=5).status
+        status = health.Check(health_pb2.HealthCheckRequest(service="tcpgate.v1.Gateway"), timeout=5).status
         if status == wanted:
             break
         time.sleep(0.02)
@@ -58,7 +58,7 @@ def await_health(channel, wanted):
 
 
 def await_serving(channel):
-    return await_health(channel, health_check_pb2.HealthCheckResponse.SERVING)
+    return await_health(channel, health_pb2.HealthCheckResponse.SERVING)
 
 
 started = time.time()
@@ -67,7 +67,7 @@ try:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     stub = gateway_pb2_grpc.GatewayStub(channel)
 
-    check(await_serving(channel) == health_check_pb2.HealthCheckResponse.SERVING,
+    check(await_serving(channel) == health_pb2.HealthCheckResponse.SERVING,
           "health SERVING for tcpgate.v1.Gateway")
 
     answer = stub.Send(gateway_pb2.SendRequest(uid="pixel-1", val="pixelpig!"), timeout=5)
@@ -214,7 +214,7 @@ try:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     stub = gateway_pb2_grpc.GatewayStub(channel)
     # SERVING once the pool is connected; before, the call would be UNAVAILABLE.
-    check(await_serving(channel) == health_check_pb2.HealthCheckResponse.SERVING, "health follows the pool")
+    check(await_serving(channel) == health_pb2.HealthCheckResponse.SERVING, "health follows the pool")
     try:
         stub.Send(gateway_pb2.SendRequest(uid="slow", val="v"), timeout=0.3)
         check(False, "Send to a silent backend fails")
@@ -236,7 +236,7 @@ try:
     # The only backend goes away: its queued connection is reset and new
     # connects are refused, so no backend connection is ready.
     silent.close()
-    not_serving = health_check_pb2.HealthCheckResponse.NOT_SERVING
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
     check(await_health(channel, not_serving) == not_serving, "health NOT_SERVING when no backend is reachable")
     check(readyz(proc) == 503, "/readyz 503 when no backend is reachable")
     try:
@@ -293,7 +293,7 @@ threading.Thread(target=slow_backend, daemon=True).start()
 proc, port = start_gateway(f"--backends=127.0.0.1:{slow.getsockname()[1]}", "--drain_timeout=10s")
 channel = grpc.insecure_channel(f"127.0.0.1:{port}")
 stub = gateway_pb2_grpc.GatewayStub(channel)
-check(await_serving(channel) == health_check_pb2.HealthCheckResponse.SERVING, "drain: serving before SIGTERM")
+check(await_serving(channel) == health_pb2.HealthCheckResponse.SERVING, "drain: serving before SIGTERM")
 in_flight = stub.Send.future(gateway_pb2.SendRequest(uid="in-flight", val="v"), timeout=10)
 check(received.wait(10), "drain: the backend got the request")
 proc.terminate()
@@ -344,7 +344,7 @@ proc, port = start_gateway(f"--backends=127.0.0.1:{slow.getsockname()[1]}", "--d
                            "--drain_notice=0s")
 channel = grpc.insecure_channel(f"127.0.0.1:{port}")
 stub = gateway_pb2_grpc.GatewayStub(channel)
-check(await_serving(channel) == health_check_pb2.HealthCheckResponse.SERVING, "drain timeout: serving before SIGTERM")
+check(await_serving(channel) == health_pb2.HealthCheckResponse.SERVING, "drain timeout: serving before SIGTERM")
 held = stub.Send.future(gateway_pb2.SendRequest(uid="held", val="v"), timeout=10)
 check(received.wait(10), "drain timeout: the backend got the request")
 proc.terminate()

@@ -31,7 +31,7 @@ from gateway_process import Checks, generate_stubs, log_text, scrape, start_gate
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
 from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
-import health_check_pb2, health_check_pb2_grpc  # noqa: E402
+import health_pb2, health_pb2_grpc  # noqa: E402
 
 EXTENSIONS = """
 [ca]
@@ -173,9 +173,9 @@ try:
         code = error.code()
     check(code == grpc.StatusCode.UNAUTHENTICATED, f"token: SendStream without it is UNAUTHENTICATED (got {code})")
     channel = tls_channel(port)
-    health = health_check_pb2_grpc.HealthStub(channel).Check(health_check_pb2.HealthCheckRequest(), timeout=10)
-    check(health.status in (health_check_pb2.HealthCheckResponse.SERVING,
-                            health_check_pb2.HealthCheckResponse.NOT_SERVING),
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+    check(health.status in (health_pb2.HealthCheckResponse.SERVING,
+                            health_pb2.HealthCheckResponse.NOT_SERVING),
           "token: grpc.health.v1 answers without a token")
     status, output = cli_send(port, f"--tls_ca={path('ca.pem')}", f"--auth_token_file={path('token')}")
     check(status == 0 and "val: server: hello, pixelpig!" in output, "token: tcpgate-cli send --auth_token_file")

@@ -12,8 +12,8 @@ const protoLoader = require('@grpc/proto-loader');
 
 const [tcpgate, root] = process.argv.slice(2);
 const definition = protoLoader.loadSync(
-  ['tcpgate/v1/gateway.proto', 'health_check.proto'],
-  { includeDirs: [path.join(root, 'proto'), path.join(root, 'tests/gateway')], keepCase: true, defaults: true, enums: String });
+  ['tcpgate/v1/gateway.proto', 'grpc/health/v1/health.proto'],
+  { includeDirs: [path.join(root, 'proto')], keepCase: true, defaults: true, enums: String });
 const loaded = grpc.loadPackageDefinition(definition);
 const Gateway = loaded.tcpgate.v1.Gateway;
 const Health = loaded.grpc.health.v1.Health;
@@ -106,9 +106,10 @@ async function main() {
   for (let i = 0; i < 50; i++) matched = matched && answers.get(`node-${i}`)?.val === `server: hello, v${i}`;
   check(matched, 'SendStream matches by uid');
 
-  const reflected = await reflect(port, [{ list_services: '' }, { file_containing_symbol: 'tcpgate.v1.Gateway' }]);
-  check(Array.isArray(reflected) && reflected.length === 2, `reflection answers both questions (${reflected.error || ''})`);
-  if (Array.isArray(reflected) && reflected.length === 2) {
+  const reflected = await reflect(port, [{ list_services: '' }, { file_containing_symbol: 'tcpgate.v1.Gateway' },
+    { file_containing_symbol: 'grpc.health.v1.Health' }]);
+  check(Array.isArray(reflected) && reflected.length === 3, `reflection answers the three questions (${reflected.error || ''})`);
+  if (Array.isArray(reflected) && reflected.length === 3) {
     const services = (reflected[0].list_services_response?.service || []).map((s) => s.name);
     check(services.includes('tcpgate.v1.Gateway') && services.includes('grpc.health.v1.Health'),
       `reflection lists tcpgate.v1.Gateway and grpc.health.v1.Health (${services.join(', ')})`);
@@ -116,6 +117,12 @@ async function main() {
     const text = Buffer.concat(files.map((f) => Buffer.from(f))).toString('latin1');
     check(text.includes('tcpgate/v1/gateway.proto') && text.includes('SendStream'),
       'reflection returns the descriptor of tcpgate/v1/gateway.proto');
+    // gRPC 1.51 serves the health service without its descriptor; tcpgate
+    // links one in, or tools like grpcurl cannot call grpc.health.v1.Health.
+    const health = (reflected[2].file_descriptor_response?.file_descriptor_proto || [])
+      .map((f) => Buffer.from(f).toString('latin1')).join('');
+    check(health.includes('grpc/health/v1/health.proto') && health.includes('Watch'),
+      `reflection describes grpc.health.v1.Health (${reflected[2].error_response?.error_message || 'ok'})`);
   }
   client.close();
   check(await stop(proc) === 0, 'exit 0 on SIGTERM');
