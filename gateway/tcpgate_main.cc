@@ -35,6 +35,7 @@
 #include "gateway/admin_server.h"
 #include "gateway/bearer_token_check.h"
 #include "gateway/callback_thread_heartbeat.h"
+#include "gateway/flag_values.h"
 #include "gateway/flags_from_env.h"
 #include "gateway/gateway_service.h"
 #include "gateway/library_log_bridge.h"
@@ -60,6 +61,9 @@ ABSL_FLAG(int, min_idle, 1, "connections kept open to each backend address when 
 ABSL_FLAG(int, max_pending, 65536,
           "requests pending in the pool; beyond: RESOURCE_EXHAUSTED (each call held costs ~17 KiB of memory)");
 ABSL_FLAG(int, max_pending_per_connection, 1024, "requests pending on one backend connection");
+ABSL_FLAG(int, grow_at_pending, 64,
+          "a backend connection with this many requests pending makes the pool open another to its address (up to "
+          "--pool_size)");
 ABSL_FLAG(int64_t, max_pending_bytes_per_connection, 16 << 20, "request bytes pending on one backend connection");
 ABSL_FLAG(int64_t, backend_max_line_bytes, 1 << 20,
           "longest request line the backends accept (their --max_frame_bytes), JSON escapes included; a longer "
@@ -121,6 +125,7 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   options.min_idle = absl::GetFlag(FLAGS_min_idle);
   options.max_pending = absl::GetFlag(FLAGS_max_pending);
   options.max_pending_per_connection = absl::GetFlag(FLAGS_max_pending_per_connection);
+  options.grow_at_pending = absl::GetFlag(FLAGS_grow_at_pending);
   options.max_pending_bytes_per_connection = absl::GetFlag(FLAGS_max_pending_bytes_per_connection);
   options.reconnect_backoff_initial = absl::GetFlag(FLAGS_reconnect_backoff_initial);
   options.reconnect_backoff_max = absl::GetFlag(FLAGS_reconnect_backoff_max);
@@ -372,13 +377,10 @@ int main(int argc, char** argv) {
                             " transport=", security->description,
                             " auth=", bearer_token ? "bearer token (--auth_token_file)" : "none",
                             " backends=", absl::StrJoin(backends, ","), embedded ? " (embedded)" : "",
-                            " threads=", threads, " pool_size=", absl::GetFlag(FLAGS_pool_size),
-                            " max_pending=", absl::GetFlag(FLAGS_max_pending),
-                            " default_timeout=", absl::FormatDuration(gateway_options.default_timeout),
-                            " read_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_read_timeout)),
-                            " drain_timeout=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)),
-                            " drain_notice=", absl::FormatDuration(absl::GetFlag(FLAGS_drain_notice)),
-                            max_fds > 0 ? absl::StrCat(" max_fds=", max_fds) : ""));
+                            " threads=", threads, max_fds > 0 ? absl::StrCat(" max_fds=", max_fds) : "",
+                            // Every flag, as the command line, the environment
+                            // and the defaults made it.
+                            " flags: ", tcpgate::FlagValues(tcpgate::FlagsDefinedIn(__FILE__))));
 
   // Health: SERVING while at least one backend connection can take a
   // request (not one that only finishes the requests of an address that
