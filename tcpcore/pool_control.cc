@@ -309,7 +309,8 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   Address& address = *it->second;
   if (state == ClientConnection::State::kReady) {
     int newly_ready = 0;
-    if (connection->state() == ClientConnection::State::kReady && address.ready.insert(connection).second) {
+    if (connection->state() == ClientConnection::State::kReady &&
+        address.ready.try_emplace(connection, Clock::now()).second) {
       ++newly_ready;
     }
     address.failures_before_ready = address.consecutive_failures;
@@ -334,9 +335,12 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
                         [connection](const auto& candidate) { return candidate.get() == connection; });
   if (c == address.connections.end()) return;
   bool closed_before_ready = false;
+  Clock::duration served_for{};
   {
     std::lock_guard lock(state_mu_);
-    if (address.ready.erase(connection) > 0) {
+    if (auto ready = address.ready.find(connection); ready != address.ready.end()) {
+      served_for = Clock::now() - ready->second;
+      address.ready.erase(ready);
       address.counters->connections_open.fetch_sub(1, std::memory_order_relaxed);
       --ready_connections_;
     } else {
@@ -364,6 +368,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
   if ((closed_before_ready || refused) && !retired) {
+    address.replace_at_once = false;
     address.counters->connect_failures.fetch_add(1, std::memory_order_relaxed);
     ++address.consecutive_failures;
     // Failed connects beside a working connection mean a backend slow to
@@ -384,6 +389,13 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   } else {
     Log(LogLevel::kInfo, absl::StrCat("pool: connection to ", address.counters->address, " closed: ",
                                       status.message()));
+    // A connection that served for at least one initial backoff step and
+    // then closed (a backend closing idle connections, a restart) is
+    // replaced at once: waiting the backoff would leave the address, often
+    // the pool, without a connection, failing calls UNAVAILABLE meanwhile.
+    // One that closes sooner (a backend that accepts and drops) backs off.
+    address.replace_at_once = !retired && address.consecutive_failures == 0 &&
+                              served_for >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
   }
   if (address.draining && address.connections.empty()) {
     RemoveAddressOnControl(key);
@@ -421,6 +433,14 @@ void PoolControl::ReplenishOnControl(Address& address) {
     // First connections of a new address: no delay.
     address.connected_once = true;
     while (address.connections.size() < want) OpenConnectionOnControl(address);
+    return;
+  }
+  if (address.replace_at_once) {
+    address.replace_at_once = false;
+    while (address.connections.size() < want) {
+      address.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
+      OpenConnectionOnControl(address);
+    }
     return;
   }
   Clock::duration delay = BackoffFor(address.consecutive_failures);

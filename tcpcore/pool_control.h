@@ -68,12 +68,16 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     asio::ip::tcp::endpoint endpoint;
     std::shared_ptr<AddressCounters> counters;
     std::vector<std::shared_ptr<ClientConnection>> connections;
-    absl::flat_hash_set<ClientConnection*> ready;   // Connections that became ready.
+    // Connections that became ready, and when.
+    absl::flat_hash_map<ClientConnection*, std::chrono::steady_clock::time_point> ready;
     absl::flat_hash_set<ClientConnection*> probing;  // Health probe in flight.
     // Connections taken out of service (idle, or the address left DNS):
     // never published as ready, closed with CloseIfIdle once nothing is
     // pending (true: it is closing); their close is no failure.
     absl::flat_hash_map<ClientConnection*, bool> retiring;
+    // A connection that worked closed (e.g. the backend's idle timeout):
+    // its replacement is opened at once, not after a backoff step.
+    bool replace_at_once = false;
     int consecutive_failures = 0;
     int failures_before_ready = 0;  // At the last kReady, for a refusal after it.
     Clock::time_point ejected_until{};

@@ -501,6 +501,39 @@ TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
   server->Shutdown(absl::ZeroDuration());
 }
 
+// Verify: when a backend closes an idle connection that worked (its idle
+// timeout, as the article's server has), the pool replaces it at once, not
+// after a backoff step: a call shortly after each close is answered. With a
+// 200 ms initial backoff (100-300 ms with jitter) and calls 100 ms after
+// each close, the pool used to have no connection for most of them
+// (UNAVAILABLE); a backend that drops connections sooner still backs off.
+TEST_F(PoolTest, ConnectionTheBackendClosesWhenIdleIsReplacedAtOnce) {
+  ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.log_connections = false;
+  server_options.idle_timeout = absl::Milliseconds(300);
+  auto server = std::make_unique<Server>(server_loops_, server_options, std::make_shared<HelloHandler>());
+  ASSERT_TRUE(server->Start().ok());
+  PoolOptions options = Options({server->local_endpoint().port()});
+  options.reconnect_backoff_initial = absl::Milliseconds(200);
+  options.reconnect_backoff_max = absl::Seconds(1);
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  int failed = 0;
+  for (int i = 0; i < 4; ++i) {
+    absl::SleepFor(absl::Milliseconds(400));  // The backend closes the connection 300 ms into it.
+    auto future = pool->SendAsync(Request{absl::StrCat("after-idle-", i), "v"}, absl::Now() + absl::Seconds(5));
+    Result result = Get(future);
+    if (!result.ok()) ++failed;
+  }
+  EXPECT_EQ(failed, 0);
+  const PoolStats stats = pool->stats();
+  EXPECT_GE(stats.total.reconnects, 4u);
+  EXPECT_EQ(stats.total.connect_failures, 0u);
+  pool.reset();
+  server->Shutdown(absl::ZeroDuration());
+}
+
 // Verify: requests sharing one Uid, in flight together, each get the answer
 // to their own Val.
 TEST_F(PoolTest, DuplicateUidsInFlightGetTheirOwnAnswers) {
@@ -956,6 +989,7 @@ TEST_F(PoolTest, ConnectionClosedBeforeTheControlLoopHearsIsNotPicked) {
   ASSERT_TRUE(pool.Start().ok());
   absl::StatusOr<testing::LineClient> accepted = closing->Accept();
   ASSERT_TRUE(accepted.ok());
+  closing->Close();  // Its replacement, later, is refused.
   ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_in_service == 2; }));
 
   // Hold the control loop: from the moment the hold runs until the end.
