@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,10 +24,18 @@
 
 namespace tcpgate {
 
+namespace {
+class Connection;
+}  // namespace
+
 // Declared in this order so that the loop, whose destruction destroys the
-// connections still in its queue, goes before the count they decrement.
+// connections still in its queue, goes before the count and the list they
+// update.
 struct AdminServerLoop {
   int open = 0;  // Connections alive.
+  // Connections that may be closed to make room, oldest first: waiting for
+  // their request head, or answered and draining.
+  std::list<Connection*> evictable;
   asio::io_context context{1};
   asio::ip::tcp::acceptor acceptor{context};
   asio::steady_timer accept_retry{context};
@@ -95,9 +105,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
         limits_(limits) {
     ++loop_.open;
   }
-  ~Connection() { --loop_.open; }
+  ~Connection() {
+    Evictable(false);
+    --loop_.open;
+  }
 
   void Start() {
+    Evictable(true);
     Deadline(absl::ToChronoNanoseconds(limits_.head_timeout));
     asio::async_read_until(socket_, head_, HeadEnd,
                            [self = shared_from_this()](const asio::error_code& error, std::size_t) {
@@ -105,8 +119,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
                            });
   }
 
+  // Closes the connection to make room for a new one.
+  void Evict() { Close(); }
+
  private:
   void OnHead(const asio::error_code& error) {
+    Evictable(false);  // Being answered.
     if (error == asio::error::not_found) {  // The buffer filled without a blank line.
       Answer(Text(431, "Request Header Fields Too Large", "request head too large\n"), false);
       return;
@@ -147,6 +165,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       asio::error_code ignored;
       self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      self->Evictable(true);  // Answered: the drain is a courtesy.
       self->Deadline(std::chrono::seconds(1));
       self->Drain();
     });
@@ -163,9 +182,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Close() {
+    Evictable(false);
     asio::error_code ignored;
     timer_.cancel();
     socket_.close(ignored);
+  }
+
+  void Evictable(bool evictable) {
+    if (evictable == evictable_at_.has_value()) return;
+    if (evictable) {
+      evictable_at_ = loop_.evictable.insert(loop_.evictable.end(), this);
+    } else {
+      loop_.evictable.erase(*evictable_at_);
+      evictable_at_.reset();
+    }
   }
 
   asio::ip::tcp::socket socket_;
@@ -177,6 +207,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const AdminServer::Handlers& handlers_;
   const AdminServer::Limits& limits_;
   uint64_t deadline_generation_ = 0;  // Which Deadline() a firing timer belongs to.
+  std::optional<std::list<Connection*>::iterator> evictable_at_;  // In loop_.evictable.
 };
 
 void AcceptNext(AdminServerLoop& loop, const AdminServer::Handlers& handlers, const AdminServer::Limits& limits) {
@@ -190,9 +221,18 @@ void AcceptNext(AdminServerLoop& loop, const AdminServer::Handlers& handlers, co
       });
       return;
     }
-    if (loop.open < limits.max_connections) {
-      std::make_shared<Connection>(std::move(socket), loop, handlers, limits)->Start();
-    }  // Else the socket closes here: the client may try again.
+    // At the limit, the oldest connection still waiting for its request
+    // head (or answered and draining) is closed to make room, so idle
+    // clients cannot keep a probe out: the probe sends at once and is never
+    // the oldest waiting for long. With none to close, the new socket
+    // closes here and the client may try again. (The closed one's socket
+    // is gone at once; its object when its cancelled handlers have run.)
+    bool admit = loop.open < limits.max_connections;
+    if (!admit && !loop.evictable.empty()) {
+      loop.evictable.front()->Evict();
+      admit = true;
+    }
+    if (admit) std::make_shared<Connection>(std::move(socket), loop, handlers, limits)->Start();
     AcceptNext(loop, handlers, limits);
   });
 }

@@ -9,8 +9,11 @@
 // never a thread: probes are answered whatever other clients do. Each
 // connection gets one answer and is closed (Connection: close). The request
 // head must arrive whole within Limits::head_timeout and fit in
-// Limits::max_head_bytes; a body is never read or kept. Beyond
-// Limits::max_connections open at once, a new connection is closed at once.
+// Limits::max_head_bytes; a body is never read or kept. At
+// Limits::max_connections open at once, a new connection closes the oldest
+// one still waiting for its head (or answered and draining) to make room,
+// so idle clients cannot keep probes out; with none such, the new one is
+// closed at once.
 //
 // Thread-safety: Start and Stop from one thread. The handlers run on the
 // server's thread, so the functions given must be thread-safe.
