@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -32,6 +33,8 @@ ABSL_FLAG(int64_t, max_frame_bytes, 1 << 20, "longest request line accepted, in 
 ABSL_FLAG(int, max_depth, 32, "deepest JSON nesting accepted");
 ABSL_FLAG(bool, tcp_nodelay, true, "set TCP_NODELAY on connections");
 ABSL_FLAG(bool, log_connections, true, "log each connect and disconnect");
+ABSL_FLAG(std::string, log_format, "text", "log lines as text or json (one object per line)");
+ABSL_FLAG(std::string, log_level, "info", "least important log lines written: debug, info, warning, error, off");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "on SIGINT/SIGTERM, how long connections may take to flush their answers");
 ABSL_FLAG(absl::Duration, answer_delay, absl::ZeroDuration(),
@@ -47,6 +50,12 @@ int main(int argc, char** argv) {
     return 1;
   };
   if (arguments.size() > 1) return refuse(absl::StrCat("unexpected argument \"", arguments[1], "\""));
+  absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!log_format.ok()) return refuse(log_format.status().message());
+  tcpcore::SetLogFormat(*log_format);
+  absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!log_level.ok()) return refuse(log_level.status().message());
+  tcpcore::SetMinLogLevel(*log_level);
   if (absl::Status status = tcpcore::CheckCountOption("threads", absl::GetFlag(FLAGS_threads), 0, 256,
                                                       "must be between 0 (one per core) and 256");
       !status.ok()) {
