@@ -249,10 +249,10 @@ int main(int argc, char** argv) {
     Fatal(absl::StrCat("unexpected argument \"", arguments[1], "\" (flags are --name=value; quote lists)"));
   }
   absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
-  if (!log_format.ok()) Fatal(log_format.status().message());
+  if (!log_format.ok()) Fatal(absl::StrCat("--log_format: ", log_format.status().message()));
   tcpcore::SetLogFormat(*log_format);
   absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
-  if (!log_level.ok()) Fatal(log_level.status().message());
+  if (!log_level.ok()) Fatal(absl::StrCat("--log_level: ", log_level.status().message()));
   tcpcore::SetMinLogLevel(*log_level);
   tcpgate::RouteLibraryLogsToLog();
   for (const std::string& variable : tcpgate::UnknownEnvVariables("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {

@@ -10,13 +10,23 @@ if "$backend" --no_such_flag 2>"$work/badflag.log"; then
   echo "FAIL: an unknown flag was accepted"; exit 1
 fi
 # Values that cannot work, and stray words, stop it at once, naming them.
-for bad in "--max_frame_bytes=0" "--max_depth=0" "--max_connections=-1" "--idle_timeout=-1s" "--threads=-1" "stray"; do
+for bad in "--max_frame_bytes=0" "--max_depth=0" "--max_connections=-1" "--idle_timeout=-1s" "--threads=-1" "stray" \
+           "--log_format=xml" "--log_level=loud"; do
   status=0
   timeout 10 "$backend" --listen=127.0.0.1:0 "$bad" 2>"$work/bad.log" || status=$?
   if [ "$status" -ne 1 ] || ! grep -qF -- "${bad%%=*}" "$work/bad.log"; then
     echo "FAIL: $bad -> exit $status"; cat "$work/bad.log"; exit 1
   fi
 done
+
+# --log_format=json: every line a JSON object (what a log collector parses).
+"$backend" --listen=127.0.0.1:0 --log_format=json 2>"$work/json.log" &
+json_pid=$!
+port_from_log "$work/json.log" "listening on" $json_pid >/dev/null
+kill -TERM $json_pid; wait $json_pid || true
+if ! python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]' "$work/json.log"; then
+  echo "FAIL: --log_format=json wrote a line that is not JSON"; cat "$work/json.log"; exit 1
+fi
 
 # Started with a soft open-file limit under its hard one (this machine's),
 # it takes the hard one (one descriptor per connection) and says so.
