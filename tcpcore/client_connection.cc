@@ -20,6 +20,8 @@ namespace tcpcore {
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
+// Of a backend's "-ERR <reason>", the part passed on in a status message.
+constexpr std::size_t kMaxErrReason = 512;
 
 // A copy that shares no reference-counted state with `status`. Debian's
 // Abseil is not built for ThreadSanitizer, so one Status rep shared by
@@ -400,8 +402,13 @@ void ClientConnection::HandleErrorLine(absl::string_view frame) {
     }
     auto entry = entries_.find(line.ids.front());
     if (entry != entries_.end() && entry->second.on_wire) {
-      std::string reason(frame.size() > 5 ? frame.substr(5) : frame);
-      Complete(line.ids.front(), absl::InvalidArgumentError(absl::StrCat("backend rejected the request: ", reason)));
+      // The reason goes to the caller in a status message: a few hundred
+      // bytes at most (gRPC refuses metadata over 8 KiB, so a backend's
+      // long reason would turn the answer into RESOURCE_EXHAUSTED).
+      absl::string_view reason = frame.size() > 5 ? frame.substr(5) : frame;
+      Complete(line.ids.front(),
+               absl::InvalidArgumentError(absl::StrCat("backend rejected the request: ", reason.substr(0, kMaxErrReason),
+                                                       reason.size() > kMaxErrReason ? "..." : "")));
       return;
     }
   }

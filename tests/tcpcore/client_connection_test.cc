@@ -490,6 +490,20 @@ TEST_F(ClientConnectionTest, ErrLineFailsTheOnlyRequestInFlight) {
   EXPECT_FALSE(connection_->refused_by_backend());
 }
 
+// Verify: a backend's long "-ERR" reason reaches the caller cut to 512
+// bytes: a 9,000-byte one went whole into the status message, over gRPC's
+// 8 KiB metadata limit, and the caller got RESOURCE_EXHAUSTED instead.
+TEST_F(ClientConnectionTest, LongErrReasonIsCutForTheCaller) {
+  ConnectToRaw();
+  auto bad = Send("bad", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("-ERR " + std::string(9000, 'x') + "\n").ok());
+  Result result = Get(bad);
+  EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr(std::string(512, 'x') + "..."));
+  EXPECT_LT(result.status().message().size(), 600u);
+}
+
 // Verify: "-ERR" with several requests on the wire cannot be attributed, so
 // the connection is treated as broken and every request fails.
 TEST_F(ClientConnectionTest, ErrLineWithManyInFlightBreaksConnection) {
