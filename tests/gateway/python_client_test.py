@@ -290,13 +290,24 @@ def slow_backend():
 
 
 threading.Thread(target=slow_backend, daemon=True).start()
-proc, port = start_gateway(f"--backends=127.0.0.1:{slow.getsockname()[1]}", "--drain_timeout=10s")
-channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+
+
+def sigterm_with_a_call_held(what, uid, *flags):
+    """Starts a gateway in front of the slow backend with `flags`, sends one
+    call, and sends SIGTERM once the backend holds it; returns the gateway,
+    its port, the channel and the call's future."""
+    received.clear()
+    proc, port = start_gateway(f"--backends=127.0.0.1:{slow.getsockname()[1]}", *flags)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    check(await_serving(channel) == health_pb2.HealthCheckResponse.SERVING, f"{what}: serving before SIGTERM")
+    call = gateway_pb2_grpc.GatewayStub(channel).Send.future(gateway_pb2.SendRequest(uid=uid, val="v"), timeout=10)
+    check(received.wait(10), f"{what}: the backend got the request")
+    proc.terminate()
+    return proc, port, channel, call
+
+
+proc, port, channel, in_flight = sigterm_with_a_call_held("drain", "in-flight", "--drain_timeout=10s")
 stub = gateway_pb2_grpc.GatewayStub(channel)
-check(await_serving(channel) == health_pb2.HealthCheckResponse.SERVING, "drain: serving before SIGTERM")
-in_flight = stub.Send.future(gateway_pb2.SendRequest(uid="in-flight", val="v"), timeout=10)
-check(received.wait(10), "drain: the backend got the request")
-proc.terminate()
 check(wait_log(proc, "draining") is not None, "drain: the gateway took the signal")
 
 
@@ -339,15 +350,8 @@ check(proc.wait(timeout=20) == 0, "drain: exit 0 after SIGTERM")
 # deadline comes after the gateway's, so that count is not already 0 by the
 # time the gateway looks, as it was in about one run in three before), the
 # call ends UNAVAILABLE, and the exit is 0.
-received.clear()
-proc, port = start_gateway(f"--backends=127.0.0.1:{slow.getsockname()[1]}", "--drain_timeout=500ms",
-                           "--drain_notice=0s")
-channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-stub = gateway_pb2_grpc.GatewayStub(channel)
-check(await_serving(channel) == health_pb2.HealthCheckResponse.SERVING, "drain timeout: serving before SIGTERM")
-held = stub.Send.future(gateway_pb2.SendRequest(uid="held", val="v"), timeout=10)
-check(received.wait(10), "drain timeout: the backend got the request")
-proc.terminate()
+proc, port, channel, held = sigterm_with_a_call_held("drain timeout", "held", "--drain_timeout=500ms",
+                                                     "--drain_notice=0s")
 check(wait_log(proc, r"drain timeout: cancelling 1 calls still in flight") is not None,
       "drain timeout: the log says one call is cancelled")
 held_code = None
