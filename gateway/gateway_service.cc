@@ -39,9 +39,9 @@ class SendReactor final : public grpc::ServerUnaryReactor {
     {
       std::lock_guard lock(mu_);
       handle_ = handle;
-      deadline_ = deadline;
+      deadline_cancel_from_ = DeadlineCancelFrom(arrived_, deadline);
       started_ = true;
-      if (cancelled_) CancelUnlessDue();
+      if (cancelled_) CancelPoolRequest(handle_, deadline_cancel_from_);
     }
     Unref();
   }
@@ -54,7 +54,7 @@ class SendReactor final : public grpc::ServerUnaryReactor {
   void OnCancel() override {
     std::lock_guard lock(mu_);
     cancelled_ = true;
-    if (started_) CancelUnlessDue();
+    if (started_) CancelPoolRequest(handle_, deadline_cancel_from_);
   }
 
   void OnDone() override {
@@ -73,12 +73,6 @@ class SendReactor final : public grpc::ServerUnaryReactor {
     Finish(status);
   }
 
-  // With mu_ held, once started: cancels the pool request, unless the cancel
-  // is its deadline (status_mapping.h), which the pool then reports.
-  void CancelUnlessDue() {
-    if (!CancelIsTheDeadline(deadline_, absl::Now())) handle_.Cancel();
-  }
-
   void Unref() {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
@@ -89,7 +83,7 @@ class SendReactor final : public grpc::ServerUnaryReactor {
   std::atomic<int> refs_{2};  // Set-up and OnDone.
   std::mutex mu_;
   tcpcore::CancelHandle handle_;  // Guarded by mu_.
-  absl::Time deadline_;           // Guarded by mu_: the pool request's.
+  absl::Time deadline_cancel_from_;  // Guarded by mu_ (status_mapping.h).
   bool started_ = false;          // Guarded by mu_.
   bool cancelled_ = false;        // Guarded by mu_.
 };

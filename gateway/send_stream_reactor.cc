@@ -70,6 +70,7 @@ void SendStreamReactor::Dispatch() {
   const std::string uid = request->uid;
   const auto bytes = static_cast<int64_t>(request->uid.size() + request->val.size());
   const absl::Time deadline = std::min(call_deadline_, arrived + default_timeout_);
+  const absl::Time deadline_cancel_from = DeadlineCancelFrom(arrived, deadline);
   uint64_t id;
   {
     std::lock_guard lock(mu_);
@@ -79,7 +80,7 @@ void SendStreamReactor::Dispatch() {
       return;
     }
     id = next_id_++;
-    pending_.emplace(id, Pending{tcpcore::CancelHandle(), bytes, deadline});
+    pending_.emplace(id, Pending{tcpcore::CancelHandle(), bytes, deadline_cancel_from});
     held_bytes_ += bytes;
   }
   refs_.fetch_add(1, std::memory_order_relaxed);
@@ -102,7 +103,7 @@ void SendStreamReactor::Dispatch() {
   auto it = pending_.find(id);
   if (it != pending_.end()) {
     it->second.handle = handle;
-    if (cancelled_ && !CancelIsTheDeadline(deadline, absl::Now())) handle.Cancel();
+    if (cancelled_) CancelPoolRequest(handle, deadline_cancel_from);
   }
 }
 
@@ -198,20 +199,17 @@ void SendStreamReactor::Run(const Next& next) {
 }
 
 void SendStreamReactor::OnCancel() {
-  std::vector<tcpcore::CancelHandle> handles;
+  std::vector<std::pair<tcpcore::CancelHandle, absl::Time>> handles;
   Next next;
   {
     std::lock_guard lock(mu_);
     cancelled_ = true;
-    // Requests whose own deadline is the cancel (the stream's deadline
-    // passed) are left to expire in the pool: status_mapping.h.
-    const absl::Time now = absl::Now();
-    for (auto& [id, pending] : pending_) {
-      if (!CancelIsTheDeadline(pending.deadline, now)) handles.push_back(pending.handle);
-    }
+    for (auto& [id, pending] : pending_) handles.emplace_back(pending.handle, pending.deadline_cancel_from);
     next = PlanLocked();
   }
-  for (const tcpcore::CancelHandle& handle : handles) handle.Cancel();
+  // A request whose own deadline ended the stream (the stream's deadline
+  // passed) is cancelled as that deadline: status_mapping.h.
+  for (const auto& [handle, deadline_cancel_from] : handles) CancelPoolRequest(handle, deadline_cancel_from);
   Run(next);
 }
 

@@ -83,7 +83,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer,
   struct Pending {
     tcpcore::CancelHandle handle;
     int64_t bytes = 0;  // Its uid and val.
-    absl::Time deadline;
+    absl::Time deadline_cancel_from;  // A cancel from then on is its deadline.
   };
   absl::flat_hash_map<uint64_t, Pending> pending_;
   int64_t held_bytes_ = 0;  // Of pending_ and outgoing_: what limits_.bytes bounds.

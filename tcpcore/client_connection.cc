@@ -35,11 +35,20 @@ std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
 
 }  // namespace
 
-void CancelHandle::Cancel() const {
+void CancelHandle::Cancel(absl::StatusCode code) const {
   std::shared_ptr<ClientConnection> connection = connection_.lock();
   if (!connection) return;
-  asio::post(connection->loop_, [connection, id = id_] { connection->CancelOnLoop(id); });
+  asio::post(connection->loop_, [connection, id = id_, code] { connection->CancelOnLoop(id, code); });
 }
+
+namespace {
+// Built on the loop thread for each use (see "No absl::Status rep shared
+// across threads" in docs/architecture.md).
+absl::Status CancelStatus(absl::StatusCode code) {
+  return code == absl::StatusCode::kDeadlineExceeded ? absl::DeadlineExceededError("the caller's deadline passed")
+                                                     : absl::CancelledError("cancelled by the caller");
+}
+}  // namespace
 
 std::shared_ptr<ClientConnection> ClientConnection::Create(asio::io_context& loop, asio::ip::tcp::endpoint endpoint,
                                                            ConnectionOptions options,
@@ -478,10 +487,10 @@ void ClientConnection::AdvanceLine(const std::string& uid) {
   }
 }
 
-void ClientConnection::CancelOnLoop(uint64_t id) {
+void ClientConnection::CancelOnLoop(uint64_t id, absl::StatusCode code) {
   if (!TakeDirectWrites()) return;  // The request may have been written directly.
   if (entries_.contains(id)) {
-    Complete(id, absl::CancelledError("cancelled by the caller"));
+    Complete(id, CancelStatus(code));
     Flush();
     return;
   }
@@ -498,7 +507,7 @@ void ClientConnection::CancelOnLoop(uint64_t id) {
     inbox_.erase(it);
   }
   ReleasePending(cancelled->bytes);
-  std::move(cancelled->done)(absl::CancelledError("cancelled by the caller"));
+  std::move(cancelled->done)(CancelStatus(code));
 }
 
 void ClientConnection::ArmDeadlineTimer() {

@@ -123,15 +123,18 @@ std::pair<ResponseCallback, std::future<absl::StatusOr<Response>>> MakeResponseF
 class ClientConnection;
 
 // Lets a caller that gives up remove its request at once; its callback then
-// runs with kCancelled (unless the answer won the race). Copyable; a
-// default-constructed handle does nothing.
+// runs with kCancelled (unless the answer won the race), or with
+// kDeadlineExceeded for a caller whose own deadline is what ended the wait.
+// Copyable; a default-constructed handle does nothing.
 class CancelHandle {
  public:
   CancelHandle() = default;
-  void Cancel() const;
+  void Cancel() const { Cancel(absl::StatusCode::kCancelled); }
+  void CancelAsDeadline() const { Cancel(absl::StatusCode::kDeadlineExceeded); }
 
  private:
   friend class ClientConnection;
+  void Cancel(absl::StatusCode code) const;
   CancelHandle(std::weak_ptr<ClientConnection> connection, uint64_t id)
       : connection_(std::move(connection)), id_(id) {}
   std::weak_ptr<ClientConnection> connection_;
@@ -252,7 +255,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Removes `id` from its Uid line, unblocking the next request when allowed.
   void Unlink(const std::string& uid, uint64_t id, bool answered);
   void AdvanceLine(const std::string& uid);
-  void CancelOnLoop(uint64_t id);
+  // Completes request `id` with `code` (kCancelled or kDeadlineExceeded).
+  void CancelOnLoop(uint64_t id, absl::StatusCode code);
   // One request fewer pending (`bytes` of it); the connection is idle from
   // now if it was the last.
   void ReleasePending(int64_t bytes);

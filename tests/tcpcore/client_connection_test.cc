@@ -341,17 +341,26 @@ TEST_F(ClientConnectionTest, PartialDirectWriteIsFinishedByTheLoop) {
   EXPECT_EQ(Get(b)->val, "2");
 }
 
-// Verify: Cancel() completes the request at once with kCancelled.
+// Verify: Cancel() completes the request at once with kCancelled, and
+// CancelAsDeadline() (a caller whose own deadline ended its wait) with
+// kDeadlineExceeded.
 TEST_F(ClientConnectionTest, CancelCompletesRequestAtOnce) {
   ConnectToRaw();
-  std::promise<Result> promise;
-  auto future = promise.get_future();
-  CancelHandle handle = connection_->Send(Request{"c", "v"}, Far(),
-                                          [&promise](Result result) { promise.set_value(std::move(result)); });
-  NextRequest();
-  handle.Cancel();
-  EXPECT_TRUE(absl::IsCancelled(Get(future).status()));
-  EXPECT_EQ(connection_->pending_count(), 0);
+  for (bool as_deadline : {false, true}) {
+    std::promise<Result> promise;
+    auto future = promise.get_future();
+    CancelHandle handle = connection_->Send(Request{as_deadline ? "d" : "c", "v"}, Far(),
+                                            [&promise](Result result) { promise.set_value(std::move(result)); });
+    NextRequest();
+    if (as_deadline) {
+      handle.CancelAsDeadline();
+      EXPECT_TRUE(absl::IsDeadlineExceeded(Get(future).status()));
+    } else {
+      handle.Cancel();
+      EXPECT_TRUE(absl::IsCancelled(Get(future).status()));
+    }
+    EXPECT_EQ(connection_->pending_count(), 0);
+  }
 }
 
 // Verify: two requests with the same Uid each get their own answer: the
