@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,9 +32,11 @@ class Connection;
 // update.
 struct AdminServerLoop {
   int open = 0;  // Connections alive.
-  // Connections that may be closed to make room, oldest first: waiting for
-  // their request head, or answered and draining.
-  std::list<Connection*> evictable;
+  // Connections that may be closed to make room, oldest first: those still
+  // waiting for their request head, then those answered and draining (a
+  // close may reset those under data the client still sends).
+  std::list<Connection*> waiting_head;
+  std::list<Connection*> draining;
   asio::io_context context{1};
   asio::ip::tcp::acceptor acceptor{context};
   asio::steady_timer accept_retry{context};
@@ -106,12 +107,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ++loop_.open;
   }
   ~Connection() {
-    Evictable(false);
+    Evictable(nullptr);
     --loop_.open;
   }
 
   void Start() {
-    Evictable(true);
+    Evictable(&loop_.waiting_head);
     Deadline(absl::ToChronoNanoseconds(limits_.head_timeout));
     asio::async_read_until(socket_, head_, HeadEnd,
                            [self = shared_from_this()](const asio::error_code& error, std::size_t) {
@@ -124,7 +125,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void OnHead(const asio::error_code& error) {
-    Evictable(false);  // Being answered.
+    Evictable(nullptr);  // Being answered.
     if (error == asio::error::not_found) {  // The buffer filled without a blank line.
       Answer(Text(431, "Request Header Fields Too Large", "request head too large\n"), false);
       return;
@@ -163,9 +164,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         self->Close();
         return;
       }
+      if (!self->socket_.is_open()) return;  // Its deadline closed it meanwhile.
       asio::error_code ignored;
       self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      self->Evictable(true);  // Answered: the drain is a courtesy.
+      self->Evictable(&self->loop_.draining);  // Answered: the drain is a courtesy.
       self->Deadline(std::chrono::seconds(1));
       self->Drain();
     });
@@ -182,20 +184,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Close() {
-    Evictable(false);
+    Evictable(nullptr);
     asio::error_code ignored;
     timer_.cancel();
     socket_.close(ignored);
   }
 
-  void Evictable(bool evictable) {
-    if (evictable == evictable_at_.has_value()) return;
-    if (evictable) {
-      evictable_at_ = loop_.evictable.insert(loop_.evictable.end(), this);
-    } else {
-      loop_.evictable.erase(*evictable_at_);
-      evictable_at_.reset();
-    }
+  // Moves the connection to the end of `list` (one of the loop's), or out
+  // of them for nullptr.
+  void Evictable(std::list<Connection*>* list) {
+    if (evictable_in_ != nullptr) evictable_in_->erase(evictable_at_);
+    evictable_in_ = list;
+    if (list != nullptr) evictable_at_ = list->insert(list->end(), this);
   }
 
   asio::ip::tcp::socket socket_;
@@ -207,7 +207,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const AdminServer::Handlers& handlers_;
   const AdminServer::Limits& limits_;
   uint64_t deadline_generation_ = 0;  // Which Deadline() a firing timer belongs to.
-  std::optional<std::list<Connection*>::iterator> evictable_at_;  // In loop_.evictable.
+  std::list<Connection*>* evictable_in_ = nullptr;  // loop_.waiting_head, loop_.draining or none.
+  std::list<Connection*>::iterator evictable_at_;   // Its place there.
 };
 
 void AcceptNext(AdminServerLoop& loop, const AdminServer::Handlers& handlers, const AdminServer::Limits& limits) {
@@ -228,9 +229,12 @@ void AcceptNext(AdminServerLoop& loop, const AdminServer::Handlers& handlers, co
     // closes here and the client may try again. (The closed one's socket
     // is gone at once; its object when its cancelled handlers have run.)
     bool admit = loop.open < limits.max_connections;
-    if (!admit && !loop.evictable.empty()) {
-      loop.evictable.front()->Evict();
-      admit = true;
+    if (!admit) {
+      std::list<Connection*>& oldest = loop.waiting_head.empty() ? loop.draining : loop.waiting_head;
+      if (!oldest.empty()) {
+        oldest.front()->Evict();
+        admit = true;
+      }
     }
     if (admit) std::make_shared<Connection>(std::move(socket), loop, handlers, limits)->Start();
     AcceptNext(loop, handlers, limits);

@@ -350,8 +350,10 @@ void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
 bool ClientConnection::HandleFrame(absl::string_view frame) {
   if (absl::StartsWith(frame, "-")) {
     HandleErrorLine(frame);
+    read_a_line_ = true;
     return state() == State::kReady;
   }
+  read_a_line_ = true;
   absl::Status status = DecodeResponse(frame, response_);
   if (!status.ok()) {
     Fail(absl::UnavailableError(
@@ -384,10 +386,11 @@ void ClientConnection::HandleAnswer() {
 
 void ClientConnection::HandleErrorLine(absl::string_view frame) {
   counters_->error_lines.fetch_add(1, std::memory_order_relaxed);
-  if (absl::StartsWith(frame, "-ERR ") && absl::StartsWith(frame.substr(5), kTooManyConnections)) {
-    // Sent at accept, before the backend read anything: it refuses the
-    // connection, not a request (docs/protocol.md). Whatever is on the
-    // wire was not processed and may go elsewhere.
+  if (!read_a_line_ && absl::StartsWith(frame, "-ERR ") && absl::StartsWith(frame.substr(5), kTooManyConnections)) {
+    // The connection's first line, sent at accept before the backend read
+    // anything: it refuses the connection, not a request (docs/protocol.md).
+    // Whatever is on the wire was not processed and may go elsewhere. Later
+    // on, the same words are a request's error like any other.
     refused_by_backend_.store(true, std::memory_order_release);
     Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_),
                                              " refused the connection: ", frame.substr(5, 200))));

@@ -322,6 +322,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   Response response_;
   WriteBatcher output_;  // Request lines: queued, and the write in flight.
   bool reading_ = false;
+  bool read_a_line_ = false;  // An answer or error line came: a refusal comes first.
   int64_t live_on_wire_ = 0;   // Requests on the wire whose callers still wait.
   int64_t late_on_wire_ = 0;   // Requests on the wire whose callers gave up.
   Clock::time_point last_read_;

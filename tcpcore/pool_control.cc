@@ -310,10 +310,9 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   if (state == ClientConnection::State::kReady) {
     int newly_ready = 0;
     if (connection->state() == ClientConnection::State::kReady &&
-        address.ready.try_emplace(connection, Clock::now()).second) {
+        address.ready.try_emplace(connection, Address::ReadySince{Clock::now(), address.consecutive_failures}).second) {
       ++newly_ready;
     }
-    address.failures_before_ready = address.consecutive_failures;
     address.consecutive_failures = 0;
     if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
       Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
@@ -336,10 +335,12 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   if (c == address.connections.end()) return;
   bool closed_before_ready = false;
   Clock::duration served_for{};
+  int failures_before_ready = 0;
   {
     std::lock_guard lock(state_mu_);
     if (auto ready = address.ready.find(connection); ready != address.ready.end()) {
-      served_for = Clock::now() - ready->second;
+      served_for = Clock::now() - ready->second.at;
+      failures_before_ready = ready->second.failures_before;
       address.ready.erase(ready);
       address.counters->connections_open.fetch_sub(1, std::memory_order_relaxed);
       --ready_connections_;
@@ -352,7 +353,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   // failed connect, not one that worked: the failures before it count on,
   // so its replacements back off instead of coming every initial backoff.
   const bool refused = connection->refused_by_backend();
-  if (refused) address.consecutive_failures = address.failures_before_ready;
+  if (refused) address.consecutive_failures = std::max(address.consecutive_failures, failures_before_ready);
   address.probing.erase(connection);
   const bool retired = address.retiring.erase(connection) > 0;
   address.connections.erase(c);
@@ -362,23 +363,25 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (address.connections.empty()) RemoveAddressOnControl(key);
     return;
   }
+  const bool in_service = AnyInService();
+  if (!in_service) LiftEjectionsOnControl();
   if (!retired && !address.draining) {
     // It failed to connect or broke: the backend may have moved or gone.
     auto refresher = refreshers_.find(address.counters->backend);
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
+  bool replace_at_once = false;
   if ((closed_before_ready || refused) && !retired) {
-    address.replace_at_once = false;
     address.counters->connect_failures.fetch_add(1, std::memory_order_relaxed);
     ++address.consecutive_failures;
     // Failed connects beside a working connection mean a backend slow to
     // accept, not a dead one: only an address with no ready connection is
     // ejected (ejection takes all of its connections out of service). And
-    // only while another address has a ready connection: ejection is there
-    // to send requests to the healthy ones, and with none it would only
-    // keep a backend that restarts in a second out for the whole cooldown.
-    if (address.consecutive_failures >= options_.eject_after_failures && address.ready.empty() &&
-        ready_connections_ > 0 && !address.counters->ejected.load()) {
+    // only while a connection (of another address) is in service: ejection
+    // is there to send requests to the healthy ones, and with none it would
+    // only keep a backend that restarts in a second out for the cooldown.
+    if (address.consecutive_failures >= options_.eject_after_failures && address.ready.empty() && in_service &&
+        !address.counters->ejected.load()) {
       address.counters->ejected.store(true, std::memory_order_relaxed);
       address.counters->ejections.fetch_add(1, std::memory_order_relaxed);
       address.ejected_until = SteadyAfter(options_.ejection_time);
@@ -394,22 +397,26 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     // replaced at once: waiting the backoff would leave the address, often
     // the pool, without a connection, failing calls UNAVAILABLE meanwhile.
     // One that closes sooner (a backend that accepts and drops) backs off.
-    address.replace_at_once = !retired && address.consecutive_failures == 0 &&
-                              served_for >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
+    replace_at_once = !retired && address.consecutive_failures == 0 &&
+                      served_for >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
   }
   if (address.draining && address.connections.empty()) {
     RemoveAddressOnControl(key);
     return;
   }
-  ReplenishOnControl(address);
-  if (ready_connections_ == 0) LiftEjectionsOnControl();
+  ReplenishOnControl(address, replace_at_once);
+}
+
+bool PoolControl::AnyInService() const {
+  std::shared_lock lock(ready_mu_);
+  return !ready_.empty();
 }
 
 void PoolControl::LiftEjectionsOnControl() {
   for (auto& [key, address] : addresses_) {
     if (!address->counters->ejected.exchange(false, std::memory_order_relaxed)) continue;
     Log(LogLevel::kWarning, absl::StrCat("pool: lifting the ejection of ", address->counters->address,
-                                         ": no backend connection is ready; reconnecting on the backoff"));
+                                         ": no backend connection is in service; reconnecting on the backoff"));
     if (address->reconnect_scheduled) ScheduleReconnectOnControl(*address, BackoffFor(address->consecutive_failures));
   }
 }
@@ -425,7 +432,7 @@ std::chrono::steady_clock::duration PoolControl::BackoffFor(int failures) {
   return std::chrono::duration_cast<Clock::duration>(delay * factor);
 }
 
-void PoolControl::ReplenishOnControl(Address& address) {
+void PoolControl::ReplenishOnControl(Address& address, bool at_once) {
   if (control_closed_ || address.draining || address.reconnect_scheduled) return;
   const std::size_t want = static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
   if (address.connections.size() >= want) return;
@@ -435,8 +442,7 @@ void PoolControl::ReplenishOnControl(Address& address) {
     while (address.connections.size() < want) OpenConnectionOnControl(address);
     return;
   }
-  if (address.replace_at_once) {
-    address.replace_at_once = false;
+  if (at_once) {
     while (address.connections.size() < want) {
       address.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
       OpenConnectionOnControl(address);
@@ -450,13 +456,17 @@ void PoolControl::ReplenishOnControl(Address& address) {
 
 void PoolControl::ScheduleReconnectOnControl(Address& address, Clock::duration delay) {
   address.reconnect_scheduled = true;
-  // Re-arming cancels the wait in progress, whose handler then does nothing.
+  // Re-arming cancels the wait in progress; one that had fired already and
+  // waits to run sees a newer generation and does nothing.
+  const uint64_t generation = ++address.reconnect_generation;
   address.reconnect_timer->expires_after(delay);
-  address.reconnect_timer->async_wait([self = shared_from_this(), key = address.key](const asio::error_code& error) {
+  address.reconnect_timer->async_wait([self = shared_from_this(), key = address.key,
+                                       generation](const asio::error_code& error) {
     if (error || self->control_closed_) return;
     auto it = self->addresses_.find(key);
     if (it == self->addresses_.end()) return;
     Address& target = *it->second;
+    if (generation != target.reconnect_generation) return;
     target.reconnect_scheduled = false;
     if (target.draining) return;
     const std::size_t wanted = static_cast<std::size_t>(std::max(1, std::min(self->options_.min_idle,

@@ -68,23 +68,25 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     asio::ip::tcp::endpoint endpoint;
     std::shared_ptr<AddressCounters> counters;
     std::vector<std::shared_ptr<ClientConnection>> connections;
-    // Connections that became ready, and when.
-    absl::flat_hash_map<ClientConnection*, std::chrono::steady_clock::time_point> ready;
+    // Connections that became ready: when, and the address's failed
+    // connects in a row before (a refusal after it counts on from there).
+    struct ReadySince {
+      std::chrono::steady_clock::time_point at;
+      int failures_before = 0;
+    };
+    absl::flat_hash_map<ClientConnection*, ReadySince> ready;
     absl::flat_hash_set<ClientConnection*> probing;  // Health probe in flight.
     // Connections taken out of service (idle, or the address left DNS):
     // never published as ready, closed with CloseIfIdle once nothing is
     // pending (true: it is closing); their close is no failure.
     absl::flat_hash_map<ClientConnection*, bool> retiring;
-    // A connection that worked closed (e.g. the backend's idle timeout):
-    // its replacement is opened at once, not after a backoff step.
-    bool replace_at_once = false;
     int consecutive_failures = 0;
-    int failures_before_ready = 0;  // At the last kReady, for a refusal after it.
     Clock::time_point ejected_until{};
     bool draining = false;
     bool connected_once = false;  // The first connections were opened.
     std::unique_ptr<asio::steady_timer> reconnect_timer;
     bool reconnect_scheduled = false;
+    uint64_t reconnect_generation = 0;  // Of the wait armed last; older ones do nothing.
   };
   // What Send() picks from.
   struct ReadyConnection {
@@ -107,13 +109,17 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void OpenConnectionOnControl(Address& address);
   void OnConnectionStateOnControl(const std::string& key, ClientConnection* connection, ClientConnection::State state,
                                   const absl::Status& status);
-  void ReplenishOnControl(Address& address);
+  // Opens the address's wanted connections: at once for a new address, or
+  // with `at_once` (one that served has closed), else after the backoff.
+  void ReplenishOnControl(Address& address, bool at_once = false);
   // (Re)arms the address's reconnect timer to open its wanted connections
   // after `delay`.
   void ScheduleReconnectOnControl(Address& address, Clock::duration delay);
-  // With no ready connection left in the pool, ejection sends requests
-  // nowhere: lifts every ejection, so each address reconnects on its backoff.
+  // With no connection left in service, ejection sends requests nowhere:
+  // lifts every ejection, so each address reconnects on its backoff.
   void LiftEjectionsOnControl();
+  // Whether a published connection takes requests (Send() picks from them).
+  bool AnyInService() const;
   void GrowOnControl(const std::string& key);
   void SweepOnControl();
   void ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection);

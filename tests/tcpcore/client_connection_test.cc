@@ -481,6 +481,23 @@ TEST_F(ClientConnectionTest, TooManyConnectionsRefusesTheConnectionNotTheRequest
   EXPECT_EQ(connection_->state(), ClientConnection::State::kClosed);
 }
 
+// Verify: the same words after the connection's first line are a request's
+// own error (a backend's message may start so), not a refusal.
+TEST_F(ClientConnectionTest, TooManyConnectionsAfterTheFirstLineIsARequestError) {
+  ConnectToRaw();
+  auto first = Send("first", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write(Answer("first", "ok")).ok());
+  ASSERT_TRUE(Get(first).ok());
+  auto second = Send("second", "v");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("-ERR too many connections to the database\n").ok());
+  Result result = Get(second);
+  EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
+  EXPECT_FALSE(connection_->refused_by_backend());
+  EXPECT_EQ(connection_->state(), ClientConnection::State::kReady);
+}
+
 // Verify: "-ERR" with one request on the wire fails that request with
 // kInvalidArgument and the connection keeps working.
 TEST_F(ClientConnectionTest, ErrLineFailsTheOnlyRequestInFlight) {
