@@ -74,6 +74,14 @@ class ClientConnectionTest : public ::testing::Test {
   std::future<Result> Send(absl::string_view uid, absl::string_view val, absl::Time deadline = Far()) {
     return connection_->SendAsync(Request{std::string(uid), std::string(val)}, deadline);
   }
+  // Sends a request and has the backend, once it read it, write `line`
+  // (raw bytes) back; returns the request's result.
+  Result SendAndAnswerWith(absl::string_view uid, const std::string& line) {
+    auto future = Send(uid, "v");
+    NextRequest();
+    EXPECT_TRUE(peer_->Write(line).ok());
+    return Get(future);
+  }
   // The next request line the backend receives, decoded.
   Request NextRequest() {
     absl::StatusOr<std::string> line = peer_->ReadLine();
@@ -471,10 +479,7 @@ TEST_F(ClientConnectionTest, IdleConnectionIsNotReadTimedOut) {
 // backend had rejected it, and the connection says it was refused.
 TEST_F(ClientConnectionTest, TooManyConnectionsRefusesTheConnectionNotTheRequest) {
   ConnectToRaw();
-  auto only = Send("only", "v");
-  NextRequest();
-  ASSERT_TRUE(peer_->Write("-ERR too many connections (max 1)\n").ok());
-  Result result = Get(only);
+  Result result = SendAndAnswerWith("only", "-ERR too many connections (max 1)\n");
   EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), HasSubstr("refused the connection: too many connections (max 1)"));
   EXPECT_TRUE(connection_->refused_by_backend());
@@ -485,14 +490,8 @@ TEST_F(ClientConnectionTest, TooManyConnectionsRefusesTheConnectionNotTheRequest
 // own error (a backend's message may start so), not a refusal.
 TEST_F(ClientConnectionTest, TooManyConnectionsAfterTheFirstLineIsARequestError) {
   ConnectToRaw();
-  auto first = Send("first", "v");
-  NextRequest();
-  ASSERT_TRUE(peer_->Write(Answer("first", "ok")).ok());
-  ASSERT_TRUE(Get(first).ok());
-  auto second = Send("second", "v");
-  NextRequest();
-  ASSERT_TRUE(peer_->Write("-ERR too many connections to the database\n").ok());
-  Result result = Get(second);
+  ASSERT_TRUE(SendAndAnswerWith("first", Answer("first", "ok")).ok());
+  Result result = SendAndAnswerWith("second", "-ERR too many connections to the database\n");
   EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
   EXPECT_FALSE(connection_->refused_by_backend());
   EXPECT_EQ(connection_->state(), ClientConnection::State::kReady);
@@ -502,16 +501,10 @@ TEST_F(ClientConnectionTest, TooManyConnectionsAfterTheFirstLineIsARequestError)
 // kInvalidArgument and the connection keeps working.
 TEST_F(ClientConnectionTest, ErrLineFailsTheOnlyRequestInFlight) {
   ConnectToRaw();
-  auto bad = Send("bad", "v");
-  NextRequest();
-  ASSERT_TRUE(peer_->Write("-ERR invalid JSON: whatever\n").ok());
-  Result result = Get(bad);
+  Result result = SendAndAnswerWith("bad", "-ERR invalid JSON: whatever\n");
   EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), HasSubstr("invalid JSON: whatever"));
-  auto good = Send("good", "v");
-  NextRequest();
-  ASSERT_TRUE(peer_->Write(Answer("good", "fine")).ok());
-  EXPECT_EQ(Get(good)->val, "fine");
+  EXPECT_EQ(SendAndAnswerWith("good", Answer("good", "fine"))->val, "fine");
   EXPECT_EQ(counters_->error_lines.load(), 1u);
   EXPECT_FALSE(connection_->refused_by_backend());
 }
@@ -521,10 +514,7 @@ TEST_F(ClientConnectionTest, ErrLineFailsTheOnlyRequestInFlight) {
 // 8 KiB metadata limit, and the caller got RESOURCE_EXHAUSTED instead.
 TEST_F(ClientConnectionTest, LongErrReasonIsCutForTheCaller) {
   ConnectToRaw();
-  auto bad = Send("bad", "v");
-  NextRequest();
-  ASSERT_TRUE(peer_->Write("-ERR " + std::string(9000, 'x') + "\n").ok());
-  Result result = Get(bad);
+  Result result = SendAndAnswerWith("bad", "-ERR " + std::string(9000, 'x') + "\n");
   EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), HasSubstr(std::string(512, 'x') + "..."));
   EXPECT_LT(result.status().message().size(), 600u);

@@ -144,9 +144,10 @@ class GateHandler : public RequestHandler {
 
 class PoolTest : public ::testing::Test {
  protected:
-  // Starts a backend server on `port` (0: any) and returns its port.
-  uint16_t StartBackend(std::shared_ptr<RequestHandler> handler = nullptr, uint16_t port = 0) {
-    ServerOptions options;
+  // Starts a backend server on `port` (0: any), with `options` otherwise,
+  // and returns its port.
+  uint16_t StartBackend(std::shared_ptr<RequestHandler> handler = nullptr, uint16_t port = 0,
+                        ServerOptions options = {}) {
     options.listen = absl::StrCat("127.0.0.1:", port);
     options.log_connections = false;
     if (!handler) handler = std::make_shared<HelloHandler>();
@@ -503,13 +504,9 @@ TEST_F(PoolTest, ConnectionOfALeavingAddressDoesNotCountForEjection) {
 // 25-75 ms, 50-150 ms, ... with jitter), where before every replacement came
 // after the first backoff step (12 or more).
 TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
-  ServerOptions server_options;
-  server_options.listen = "127.0.0.1:0";
-  server_options.log_connections = false;
-  server_options.max_connections = 1;
-  auto server = std::make_unique<Server>(server_loops_, server_options, std::make_shared<HelloHandler>());
-  ASSERT_TRUE(server->Start().ok());
-  const uint16_t port = server->local_endpoint().port();
+  ServerOptions one_connection;
+  one_connection.max_connections = 1;
+  const uint16_t port = StartBackend(nullptr, 0, one_connection);
   absl::StatusOr<LineClient> holder = LineClient::Connect(port);  // Takes the one slot.
   ASSERT_TRUE(holder.ok());
   ASSERT_TRUE(holder->Write("{\"Uid\":\"h\",\"Val\":\"v\"}\n").ok());
@@ -535,9 +532,7 @@ TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
   EXPECT_EQ(invalid, 0);
   EXPECT_EQ(other, 0);
   EXPECT_GE(stats.total.connect_failures, 2u);
-  EXPECT_LE(server->stats().connections_rejected, 7u);
-  pool.reset();
-  server->Shutdown(absl::ZeroDuration());
+  EXPECT_LE(servers_.back()->stats().connections_rejected, 7u);
 }
 
 // Verify: when a backend closes an idle connection that worked (its idle
@@ -549,13 +544,9 @@ TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
 // backoff with jitter), so a call 150 ms after it failed every time; the
 // replacement has those 150 ms.
 TEST_F(PoolTest, ConnectionTheBackendClosesWhenIdleIsReplacedAtOnce) {
-  ServerOptions server_options;
-  server_options.listen = "127.0.0.1:0";
-  server_options.log_connections = false;
-  server_options.idle_timeout = absl::Milliseconds(500);
-  auto server = std::make_unique<Server>(server_loops_, server_options, std::make_shared<HelloHandler>());
-  ASSERT_TRUE(server->Start().ok());
-  PoolOptions options = Options({server->local_endpoint().port()});
+  ServerOptions closes_idle;
+  closes_idle.idle_timeout = absl::Milliseconds(500);
+  PoolOptions options = Options({StartBackend(nullptr, 0, closes_idle)});
   options.reconnect_backoff_initial = absl::Milliseconds(400);
   options.reconnect_backoff_max = absl::Seconds(2);
   auto pool = StartPool(options);
@@ -571,8 +562,6 @@ TEST_F(PoolTest, ConnectionTheBackendClosesWhenIdleIsReplacedAtOnce) {
   const PoolStats stats = pool->stats();
   EXPECT_GE(stats.total.reconnects, 3u);
   EXPECT_EQ(stats.total.connect_failures, 0u);
-  pool.reset();
-  server->Shutdown(absl::ZeroDuration());
 }
 
 // Verify: requests sharing one Uid, in flight together, each get the answer
