@@ -241,21 +241,20 @@ int main(int argc, char** argv) {
       "tcpgate: a gRPC gateway to newline-JSON TCP backends.\n"
       "Usage: tcpgate [--listen=0.0.0.0:50051] [--backends=host:port,...] ...\n"
       "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
-  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
+  const std::vector<std::string> own_flags = tcpgate::FlagsDefinedIn(__FILE__);
+  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", own_flags)) {
     Fatal(error);
   }
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   if (arguments.size() > 1) {
     Fatal(absl::StrCat("unexpected argument \"", arguments[1], "\" (flags are --name=value; quote lists)"));
   }
-  absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
-  if (!log_format.ok()) Fatal(absl::StrCat("--log_format: ", log_format.status().message()));
-  tcpcore::SetLogFormat(*log_format);
-  absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
-  if (!log_level.ok()) Fatal(absl::StrCat("--log_level: ", log_level.status().message()));
-  tcpcore::SetMinLogLevel(*log_level);
+  if (absl::Status status = tcpcore::ConfigureLog(absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_log_level));
+      !status.ok()) {
+    Fatal(status.message());
+  }
   tcpgate::RouteLibraryLogsToLog();
-  for (const std::string& variable : tcpgate::UnknownEnvVariables("TCPGATE_", tcpgate::FlagsDefinedIn(__FILE__))) {
+  for (const std::string& variable : tcpgate::UnknownEnvVariables("TCPGATE_", own_flags)) {
     tcpcore::Log(tcpcore::LogLevel::kWarning, absl::StrCat(variable, " sets no flag of tcpgate; ignored"));
   }
   absl::StatusOr<tcpgate::ServerSecurity> security = tcpgate::BuildServerCredentials(
@@ -380,7 +379,7 @@ int main(int argc, char** argv) {
                             " threads=", threads, max_fds > 0 ? absl::StrCat(" max_fds=", max_fds) : "",
                             // Every flag, as the command line, the environment
                             // and the defaults made it.
-                            " flags: ", tcpgate::FlagValues(tcpgate::FlagsDefinedIn(__FILE__))));
+                            " flags: ", tcpgate::FlagValues(own_flags)));
 
   // Health: SERVING while at least one backend connection can take a
   // request (not one that only finishes the requests of an address that

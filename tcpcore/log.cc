@@ -48,6 +48,20 @@ absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown log format \"", name, "\" (want text or json)"));
 }
 
+absl::Status ConfigureLog(absl::string_view format, absl::string_view level) {
+  absl::StatusOr<LogFormat> parsed_format = ParseLogFormat(format);
+  if (!parsed_format.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--log_format: ", parsed_format.status().message()));
+  }
+  absl::StatusOr<LogLevel> parsed_level = ParseLogLevel(level);
+  if (!parsed_level.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--log_level: ", parsed_level.status().message()));
+  }
+  SetLogFormat(*parsed_format);
+  SetMinLogLevel(*parsed_level);
+  return absl::OkStatus();
+}
+
 void SetLogFormat(LogFormat format) { json_format.store(format == LogFormat::kJson, std::memory_order_relaxed); }
 
 void SetMinLogLevel(LogLevel level) { min_level.store(static_cast<int>(level), std::memory_order_relaxed); }

@@ -6,6 +6,7 @@
 #ifndef TCPCORE_LOG_H_
 #define TCPCORE_LOG_H_
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -22,6 +23,9 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name);
 // "text", "json".
 absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name);
 void SetLogFormat(LogFormat format);
+// A binary's start: sets the format and the minimum level from the values of
+// its --log_format and --log_level flags; an error names the flag.
+absl::Status ConfigureLog(absl::string_view format, absl::string_view level);
 
 // Lines below `level` are dropped. The default is kInfo.
 void SetMinLogLevel(LogLevel level);

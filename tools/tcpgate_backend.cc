@@ -50,12 +50,10 @@ int main(int argc, char** argv) {
     return 1;
   };
   if (arguments.size() > 1) return refuse(absl::StrCat("unexpected argument \"", arguments[1], "\""));
-  absl::StatusOr<tcpcore::LogFormat> log_format = tcpcore::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
-  if (!log_format.ok()) return refuse(absl::StrCat("--log_format: ", log_format.status().message()));
-  tcpcore::SetLogFormat(*log_format);
-  absl::StatusOr<tcpcore::LogLevel> log_level = tcpcore::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
-  if (!log_level.ok()) return refuse(absl::StrCat("--log_level: ", log_level.status().message()));
-  tcpcore::SetMinLogLevel(*log_level);
+  if (absl::Status status = tcpcore::ConfigureLog(absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_log_level));
+      !status.ok()) {
+    return refuse(status.message());
+  }
   if (absl::Status status = tcpcore::CheckCountOption("threads", absl::GetFlag(FLAGS_threads), 0, 256,
                                                       "must be between 0 (one per core) and 256");
       !status.ok()) {
