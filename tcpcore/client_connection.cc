@@ -29,6 +29,13 @@ constexpr std::size_t kMaxErrReason = 512;
 // callback its own keeps every rep on one thread at a time.
 absl::Status Unshared(const absl::Status& status) { return absl::Status(status.code(), status.message()); }
 
+// Built on the loop thread for each use (see "No absl::Status rep shared
+// across threads" in docs/architecture.md).
+absl::Status CancelStatus(absl::StatusCode code) {
+  return code == absl::StatusCode::kDeadlineExceeded ? absl::DeadlineExceededError("the caller's deadline passed")
+                                                     : absl::CancelledError("cancelled by the caller");
+}
+
 std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
   return absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
 }
@@ -40,15 +47,6 @@ void CancelHandle::Cancel(absl::StatusCode code) const {
   if (!connection) return;
   asio::post(connection->loop_, [connection, id = id_, code] { connection->CancelOnLoop(id, code); });
 }
-
-namespace {
-// Built on the loop thread for each use (see "No absl::Status rep shared
-// across threads" in docs/architecture.md).
-absl::Status CancelStatus(absl::StatusCode code) {
-  return code == absl::StatusCode::kDeadlineExceeded ? absl::DeadlineExceededError("the caller's deadline passed")
-                                                     : absl::CancelledError("cancelled by the caller");
-}
-}  // namespace
 
 std::shared_ptr<ClientConnection> ClientConnection::Create(asio::io_context& loop, asio::ip::tcp::endpoint endpoint,
                                                            ConnectionOptions options,
@@ -348,12 +346,12 @@ void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
 }
 
 bool ClientConnection::HandleFrame(absl::string_view frame) {
+  const bool first_line = !read_a_line_;
+  read_a_line_ = true;
   if (absl::StartsWith(frame, "-")) {
-    HandleErrorLine(frame);
-    read_a_line_ = true;
+    HandleErrorLine(frame, first_line);
     return state() == State::kReady;
   }
-  read_a_line_ = true;
   absl::Status status = DecodeResponse(frame, response_);
   if (!status.ok()) {
     Fail(absl::UnavailableError(
@@ -384,9 +382,9 @@ void ClientConnection::HandleAnswer() {
   response_ = Response();
 }
 
-void ClientConnection::HandleErrorLine(absl::string_view frame) {
+void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line) {
   counters_->error_lines.fetch_add(1, std::memory_order_relaxed);
-  if (!read_a_line_ && absl::StartsWith(frame, "-ERR ") && absl::StartsWith(frame.substr(5), kTooManyConnections)) {
+  if (first_line && absl::StartsWith(frame, "-ERR ") && absl::StartsWith(frame.substr(5), kTooManyConnections)) {
     // The connection's first line, sent at accept before the backend read
     // anything: it refuses the connection, not a request (docs/protocol.md).
     // Whatever is on the wire was not processed and may go elsewhere. Later

@@ -248,7 +248,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void ReadMore();
   void OnRead(const asio::error_code& error, std::size_t bytes);
   bool HandleFrame(absl::string_view frame);
-  void HandleErrorLine(absl::string_view line);
+  // `first_line`: the connection's first line (only that can be a refusal).
+  void HandleErrorLine(absl::string_view line, bool first_line);
   void HandleAnswer();
   // Completes entry `id`: removes it and runs its callback.
   void Complete(uint64_t id, absl::StatusOr<Response> result);
@@ -322,7 +323,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   Response response_;
   WriteBatcher output_;  // Request lines: queued, and the write in flight.
   bool reading_ = false;
-  bool read_a_line_ = false;  // An answer or error line came: a refusal comes first.
+  bool read_a_line_ = false;  // An answer or error line came (a refusal is the first).
   int64_t live_on_wire_ = 0;   // Requests on the wire whose callers still wait.
   int64_t late_on_wire_ = 0;   // Requests on the wire whose callers gave up.
   Clock::time_point last_read_;

@@ -432,21 +432,28 @@ std::chrono::steady_clock::duration PoolControl::BackoffFor(int failures) {
   return std::chrono::duration_cast<Clock::duration>(delay * factor);
 }
 
+std::size_t PoolControl::ConnectionsKept() const {
+  return static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
+}
+
+void PoolControl::OpenKeptConnectionsOnControl(Address& address, bool reconnecting) {
+  while (address.connections.size() < ConnectionsKept()) {
+    if (reconnecting) address.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
+    OpenConnectionOnControl(address);
+  }
+}
+
 void PoolControl::ReplenishOnControl(Address& address, bool at_once) {
   if (control_closed_ || address.draining || address.reconnect_scheduled) return;
-  const std::size_t want = static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
-  if (address.connections.size() >= want) return;
+  if (address.connections.size() >= ConnectionsKept()) return;
   if (!address.connected_once) {
     // First connections of a new address: no delay.
     address.connected_once = true;
-    while (address.connections.size() < want) OpenConnectionOnControl(address);
+    OpenKeptConnectionsOnControl(address, /*reconnecting=*/false);
     return;
   }
   if (at_once) {
-    while (address.connections.size() < want) {
-      address.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
-      OpenConnectionOnControl(address);
-    }
+    OpenKeptConnectionsOnControl(address, /*reconnecting=*/true);
     return;
   }
   Clock::duration delay = BackoffFor(address.consecutive_failures);
@@ -468,13 +475,7 @@ void PoolControl::ScheduleReconnectOnControl(Address& address, Clock::duration d
     Address& target = *it->second;
     if (generation != target.reconnect_generation) return;
     target.reconnect_scheduled = false;
-    if (target.draining) return;
-    const std::size_t wanted = static_cast<std::size_t>(std::max(1, std::min(self->options_.min_idle,
-                                                                            self->options_.size)));
-    while (target.connections.size() < wanted) {
-      target.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
-      self->OpenConnectionOnControl(target);
-    }
+    if (!target.draining) self->OpenKeptConnectionsOnControl(target, /*reconnecting=*/true);
   });
 }
 
@@ -512,7 +513,7 @@ void PoolControl::ArmSweepTimer() {
 
 void PoolControl::SweepOnControl() {
   const Clock::time_point now = Clock::now();
-  const std::size_t keep = static_cast<std::size_t>(std::max(1, std::min(options_.min_idle, options_.size)));
+  const std::size_t keep = ConnectionsKept();
   bool retired = false;
   for (auto& [key, address_ptr] : addresses_) {
     Address& address = *address_ptr;

@@ -109,6 +109,12 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void OpenConnectionOnControl(Address& address);
   void OnConnectionStateOnControl(const std::string& key, ClientConnection* connection, ClientConnection::State state,
                                   const absl::Status& status);
+  // How many connections an address keeps open when idle (min_idle, at
+  // least one, at most size).
+  std::size_t ConnectionsKept() const;
+  // Opens connections to `address` until it has ConnectionsKept(), counted
+  // as reconnects when `reconnecting`.
+  void OpenKeptConnectionsOnControl(Address& address, bool reconnecting);
   // Opens the address's wanted connections: at once for a new address, or
   // with `at_once` (one that served has closed), else after the backoff.
   void ReplenishOnControl(Address& address, bool at_once = false);
