@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "gateway/caller_cancel.h"
 #include "gateway/send_stream_reactor.h"
 #include "gateway/status_mapping.h"
 #include "gateway/wire_messages.h"
@@ -83,7 +84,7 @@ class SendReactor final : public grpc::ServerUnaryReactor {
   std::atomic<int> refs_{2};  // Set-up and OnDone.
   std::mutex mu_;
   tcpcore::CancelHandle handle_;  // Guarded by mu_.
-  absl::Time deadline_cancel_from_;  // Guarded by mu_ (status_mapping.h).
+  absl::Time deadline_cancel_from_;  // Guarded by mu_ (caller_cancel.h).
   bool started_ = false;          // Guarded by mu_.
   bool cancelled_ = false;        // Guarded by mu_.
 };

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/status_mapping.h"
+#include "gateway/caller_cancel.h"
 
 namespace tcpgate {
 namespace {
@@ -208,7 +208,7 @@ void SendStreamReactor::OnCancel() {
     next = PlanLocked();
   }
   // A request whose own deadline ended the stream (the stream's deadline
-  // passed) is cancelled as that deadline: status_mapping.h.
+  // passed) is cancelled as that deadline: caller_cancel.h.
   for (const auto& [handle, deadline_cancel_from] : handles) CancelPoolRequest(handle, deadline_cancel_from);
   Run(next);
 }

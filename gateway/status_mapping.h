@@ -3,39 +3,17 @@
 // is the one place where the two meet (docs/gateway.md lists what each code
 // means for Send).
 //
-// It also decides what a cancelled call means: gRPC cancels a call whose
-// deadline passed (the reactor's OnCancel), and a client cancels its own at
-// its deadline, at about the moment the pool's own deadline for the request
-// fires, with no way to tell either from a caller that gave up. A cancel
-// that close to the request's deadline is taken for the deadline: the pool
-// request is cancelled as DEADLINE_EXCEEDED (as the caller saw it), not
-// CANCELLED, in the metrics and the pool's counters.
-//
-// Thread-safety: pure functions.
+// Thread-safety: a pure function.
 #ifndef GATEWAY_STATUS_MAPPING_H_
 #define GATEWAY_STATUS_MAPPING_H_
 
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
-#include "absl/time/time.h"
-#include "tcpcore/client_connection.h"
 
 namespace tcpgate {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
-
-// From when a cancel of a request that arrived at `start` and is due at
-// `deadline` is taken for the deadline: 10 ms before it (timer wake-ups,
-// clock conversions, a network hop), and 1 % of the request's time more,
-// since clients round the timeout they send up (gRPC: to 10 ms for 1-10 s,
-// 100 ms up to 100 s, and so on), so a client's cancel at its own deadline
-// comes that much before the server's. Never, for an infinite deadline.
-absl::Time DeadlineCancelFrom(absl::Time start, absl::Time deadline);
-
-// Cancels a pool request whose caller gave up: as its deadline from
-// `deadline_cancel_from` on, else as a cancel.
-void CancelPoolRequest(const tcpcore::CancelHandle& handle, absl::Time deadline_cancel_from);
 
 }  // namespace tcpgate
 
