@@ -95,6 +95,9 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
   page.Family("tcpgate_pool_rejected_total", "counter", "Requests the pool refused at once, by reason.");
   page.Sample("tcpgate_pool_rejected_total", {{"reason", "pool_full"}}, pool.rejected_overload);
   page.Sample("tcpgate_pool_rejected_total", {{"reason", "no_backend"}}, pool.rejected_unavailable);
+  page.Family("tcpgate_pool_waited_for_connect_total", "counter",
+              "Requests that found no ready backend connection and waited for one being made.");
+  page.Sample("tcpgate_pool_waited_for_connect_total", {}, pool.waited_for_connect);
   page.Family("tcpgate_late_responses_total", "counter",
               "Backend answers that came after their request had given up (counted and dropped).");
   page.Sample("tcpgate_late_responses_total", {}, pool.total.late_responses);

@@ -8,9 +8,16 @@
 //
 // Send() never blocks and never queues without bound: beyond `max_pending`
 // requests, or when every connection is at its cap, it fails at once with
-// kResourceExhausted; with no healthy connection at all it fails at once
-// with kUnavailable rather than waiting for the deadline. Every other outcome
-// is ClientConnection's (see client_connection.h).
+// kResourceExhausted. With no ready connection, a request waits on a
+// connection being made to an address with no failed connect in a row (the
+// pool's first connections, a new address, the replacement of a connection
+// that served and closed): like a gRPC channel's calls while it is
+// CONNECTING, it goes out when that connect succeeds and fails with
+// kUnavailable when it fails (at most `dial_timeout` later), or with
+// kDeadlineExceeded at its deadline. With no such connection either (the
+// addresses keep failing, or none is known yet) it fails at once with
+// kUnavailable rather than waiting for the deadline. Every other outcome is
+// ClientConnection's (see client_connection.h).
 //
 // Balancing: power of two choices over the ready connections of healthy
 // addresses, comparing pending requests plus pending bytes (one "request"
@@ -112,8 +119,13 @@ struct PoolStats {
   // ejected nor draining, not retired. total.connections_open also counts
   // ready connections that only finish the requests they hold.
   int64_t connections_in_service = 0;
+  // Connections being made that a request finding nothing ready waits on
+  // (see Send()).
+  int64_t connections_awaited = 0;
   uint64_t rejected_overload = 0;     // kResourceExhausted at Send().
   uint64_t rejected_unavailable = 0;  // No healthy connection at Send().
+  // Sent to a connection still being made, nothing being ready.
+  uint64_t waited_for_connect = 0;
 };
 
 class PoolControl;

@@ -103,7 +103,7 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     Choice choice = Pick(bytes);
     if (choice.connection == nullptr) {
       total_pending_.fetch_sub(1, std::memory_order_relaxed);
-      if (!choice.any_ready) {
+      if (!choice.any_open) {
         rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
         std::move(done)(absl::UnavailableError("no healthy backend connection"));
       } else {
@@ -122,6 +122,7 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     };
     CancelHandle handle;
     if (choice.connection->TrySend(request, deadline, admit, handle)) {
+      if (choice.connecting) waited_for_connect_.fetch_add(1, std::memory_order_relaxed);
       if (choice.connection->pending_count() >= options_.grow_at_pending &&
           !counters->grow_requested.exchange(true, std::memory_order_relaxed)) {
         asio::post(control_, [self = shared_from_this(), counters] {
@@ -138,16 +139,20 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
   }
 }
 
+bool PoolControl::HasRoom(const ClientConnection& c, int64_t bytes) const {
+  const int64_t count = c.pending_count();
+  return count < options_.max_pending_per_connection &&
+         (count == 0 || c.pending_bytes() + bytes <= options_.max_pending_bytes_per_connection);
+}
+
 PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
   // A connection that closed stays published until the control loop hears
-  // of it; it is neither chosen nor counted as ready meanwhile.
+  // of it; it is neither chosen nor counted as open meanwhile.
   Choice choice;
   auto usable = [&](const ClientConnection& c) {
     if (c.state() != ClientConnection::State::kReady) return false;
-    choice.any_ready = true;
-    const int64_t count = c.pending_count();
-    return count < options_.max_pending_per_connection &&
-           (count == 0 || c.pending_bytes() + bytes <= options_.max_pending_bytes_per_connection);
+    choice.any_open = true;
+    return HasRoom(c, bytes);
   };
   auto load = [](const ClientConnection& c) { return c.pending_count() + c.pending_bytes() / kBytesPerRequestWeight; };
   // Only the connection is copied out of the lock (it must stay alive for
@@ -174,6 +179,17 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
         }
       }
     }
+  }
+  if (best == nullptr && !choice.any_open) {
+    // Nothing ready: wait on a connection being made (see connecting_). One
+    // that became ready since the control loop published it does as well.
+    for (const ReadyConnection& candidate : connecting_) {
+      const ClientConnection& c = *candidate.connection;
+      if (c.state() == ClientConnection::State::kClosed) continue;
+      choice.any_open = true;
+      if (HasRoom(c, bytes) && (best == nullptr || load(c) < load(*best->connection))) best = &candidate;
+    }
+    choice.connecting = best != nullptr;
   }
   if (best != nullptr) {
     choice.connection = best->connection;
@@ -437,10 +453,13 @@ std::size_t PoolControl::ConnectionsKept() const {
 }
 
 void PoolControl::OpenKeptConnectionsOnControl(Address& address, bool reconnecting) {
+  bool opened = false;
   while (address.connections.size() < ConnectionsKept()) {
     if (reconnecting) address.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
     OpenConnectionOnControl(address);
+    opened = true;
   }
+  if (opened) PublishOnControl();  // Requests may wait on them (connecting_).
 }
 
 void PoolControl::ReplenishOnControl(Address& address, bool at_once) {
@@ -588,18 +607,24 @@ void PoolControl::RemoveAddressOnControl(const std::string& key) {
 
 void PoolControl::PublishOnControl() {
   std::vector<ReadyConnection> ready;
+  std::vector<ReadyConnection> connecting;
   if (!control_closed_) {
     for (const auto& [key, address] : addresses_) {
       if (address->draining || address->counters->ejected.load()) continue;
       for (const auto& connection : address->connections) {
-        if (connection->state() == ClientConnection::State::kReady && !address->retiring.contains(connection.get())) {
+        if (address->retiring.contains(connection.get())) continue;
+        const ClientConnection::State state = connection->state();
+        if (state == ClientConnection::State::kReady) {
           ready.push_back({connection, address->counters});
+        } else if (state == ClientConnection::State::kConnecting && address->consecutive_failures == 0) {
+          connecting.push_back({connection, address->counters});
         }
       }
     }
   }
   std::unique_lock lock(ready_mu_);
   ready_.swap(ready);
+  connecting_.swap(connecting);
 }
 
 // ---- Closing ----
@@ -645,9 +670,11 @@ PoolStats PoolControl::stats() const {
   stats.total.backend = "total";
   stats.rejected_overload = rejected_overload_.load(std::memory_order_relaxed);
   stats.rejected_unavailable = rejected_unavailable_.load(std::memory_order_relaxed);
+  stats.waited_for_connect = waited_for_connect_.load(std::memory_order_relaxed);
   {
     std::shared_lock lock(ready_mu_);
     stats.connections_in_service = static_cast<int64_t>(ready_.size());
+    stats.connections_awaited = static_cast<int64_t>(connecting_.size());
   }
   std::lock_guard lock(state_mu_);
   for (const auto& counters : all_counters_) {

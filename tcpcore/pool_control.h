@@ -97,11 +97,16 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   struct Choice {
     std::shared_ptr<ClientConnection> connection;
     AddressCounters* counters = nullptr;
-    bool any_ready = false;  // Some published connection is still ready.
+    // Some published connection still takes requests (ready, or being made).
+    bool any_open = false;
+    bool connecting = false;  // `connection` is still being made.
   };
 
-  // Power of two choices among the ready connections (any thread).
+  // Power of two choices among the ready connections; with none ready, the
+  // least loaded connection being made (any thread).
   Choice Pick(int64_t bytes) const;
+  // Whether `c` has room for a request of `bytes`.
+  bool HasRoom(const ClientConnection& c, int64_t bytes) const;
 
   void StartOnControl();
   void OnResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
@@ -149,6 +154,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   std::atomic<int64_t> total_pending_{0};
   std::atomic<uint64_t> rejected_overload_{0};
   std::atomic<uint64_t> rejected_unavailable_{0};
+  std::atomic<uint64_t> waited_for_connect_{0};
   std::atomic<uint64_t> probe_seq_{0};
 
   // Control loop.
@@ -160,6 +166,11 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   // Published to senders.
   mutable std::shared_mutex ready_mu_;
   std::vector<ReadyConnection> ready_;  // Guarded by ready_mu_.
+  // Connections being made to addresses with no failed connect in a row (a
+  // first connection, or the replacement of one that served): with nothing
+  // ready, a request waits on one of them, as a gRPC channel's calls wait
+  // while it is CONNECTING. Guarded by ready_mu_.
+  std::vector<ReadyConnection> connecting_;
 
   // Connection bookkeeping for AwaitClosed/AwaitReady, and all counters
   // ever created (for stats).

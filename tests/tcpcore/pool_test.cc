@@ -142,6 +142,34 @@ class GateHandler : public RequestHandler {
   std::vector<std::pair<Request, DeferredReply>> held_;
 };
 
+// Holds a loop's thread from construction until Release() (or destruction):
+// nothing queued on that loop runs meanwhile. Declare it after the Pool that
+// uses the loop, so it lets go before the pool closes.
+class LoopHold {
+ public:
+  explicit LoopHold(asio::io_context& loop) {
+    std::promise<void> holding;
+    asio::post(loop, [&holding, released = released_] {
+      holding.set_value();
+      released.wait();
+    });
+    holding.get_future().wait();
+  }
+  ~LoopHold() { Release(); }
+  LoopHold(const LoopHold&) = delete;
+  LoopHold& operator=(const LoopHold&) = delete;
+  void Release() {
+    if (released_once_) return;
+    released_once_ = true;
+    release_.set_value();
+  }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  bool released_once_ = false;
+};
+
 class PoolTest : public ::testing::Test {
  protected:
   // Starts a backend server on `port` (0: any), with `options` otherwise,
@@ -562,6 +590,114 @@ TEST_F(PoolTest, ConnectionTheBackendClosesWhenIdleIsReplacedAtOnce) {
   const PoolStats stats = pool->stats();
   EXPECT_GE(stats.total.reconnects, 3u);
   EXPECT_EQ(stats.total.connect_failures, 0u);
+}
+
+// Verify: a request that finds no ready connection waits on the pool's
+// first connection while it is being made (its connect held here by
+// holding the loop it runs on) and is answered once it connects. Before, it
+// failed at once with kUnavailable ("no healthy backend connection").
+TEST_F(PoolTest, RequestWaitsForTheFirstConnectionBeingMade) {
+  const uint16_t port = StartBackend();
+  EventLoopGroup loops(2, "first");
+  loops.Next();  // The connection lands on loop 1; the control loop, 0, runs.
+  PoolOptions options = Options({port});
+  options.size = 1;
+  Pool pool(loops, options);
+  LoopHold hold(loops.loop(1));
+  ASSERT_TRUE(pool.Start().ok());
+  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_awaited == 1; }));
+
+  auto future = pool.SendAsync(Request{"early", "v"}, absl::Now() + absl::Seconds(10));
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
+  hold.Release();
+  Result result = Get(future);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->uid, "early");
+  const PoolStats stats = pool.stats();
+  EXPECT_EQ(stats.waited_for_connect, 1u);
+  EXPECT_EQ(stats.rejected_unavailable, 0u);
+  EXPECT_EQ(stats.connections_awaited, 0);
+  EXPECT_EQ(stats.connections_in_service, 1);
+}
+
+// Verify: a request waiting on a connect that is refused fails with
+// kUnavailable saying so, when it is refused (not at its deadline); once the
+// address has failed a connect, its next connects are not waited on: a
+// request then fails at once.
+TEST_F(PoolTest, RequestWaitingOnARefusedConnectFailsWhenItIsRefused) {
+  absl::StatusOr<RawListener> closed = RawListener::Listen();
+  ASSERT_TRUE(closed.ok());
+  const uint16_t closed_port = closed->port();
+  closed->Close();
+  EventLoopGroup loops(2, "refused");
+  loops.Next();
+  PoolOptions options = Options({closed_port});
+  options.size = 1;
+  Pool pool(loops, options);
+  LoopHold hold(loops.loop(1));
+  ASSERT_TRUE(pool.Start().ok());
+  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_awaited == 1; }));
+
+  const absl::Time start = absl::Now();
+  auto waiting = pool.SendAsync(Request{"waits", "v"}, absl::Now() + absl::Seconds(30));
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(waiting).status();
+  hold.Release();
+  Result refused = Get(waiting);
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("cannot connect"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+
+  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.total.connect_failures >= 2; }));
+  auto later = pool.SendAsync(Request{"later", "v"}, absl::Now() + absl::Seconds(30));
+  ASSERT_EQ(later.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  Result fast = Get(later);
+  EXPECT_TRUE(absl::IsUnavailable(fast.status())) << fast.status();
+  EXPECT_THAT(fast.status().message(), ::testing::HasSubstr("no healthy backend connection"));
+  const PoolStats stats = pool.stats();
+  EXPECT_EQ(stats.waited_for_connect, 1u);
+  EXPECT_EQ(stats.rejected_unavailable, 1u);
+}
+
+// Verify: when the backend closes a connection that served, a request sent
+// before its replacement has connected (held here) waits for the
+// replacement and is answered on it. Before, it failed at once with
+// kUnavailable: the window is short but a busy gateway hits it at every
+// close.
+TEST_F(PoolTest, RequestWaitsForTheReplacementOfAConnectionThatServed) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  // The first connection lands on loop 0 (the control loop), its
+  // replacement on loop 1, held from the start.
+  EventLoopGroup loops(2, "replace");
+  PoolOptions options = Options({backend->port()});
+  options.size = 1;
+  Pool pool(loops, options);
+  LoopHold hold(loops.loop(1));
+  ASSERT_TRUE(pool.Start().ok());
+  absl::StatusOr<LineClient> first = backend->Accept();
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(pool.AwaitReady(1, absl::Seconds(10)));
+  // Served for longer than the initial backoff (10 ms): replaced at once.
+  absl::SleepFor(absl::Milliseconds(50));
+  first->Close();
+  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) {
+    return s.connections_in_service == 0 && s.connections_awaited == 1;
+  }));
+
+  auto future = pool.SendAsync(Request{"after-close", "v"}, absl::Now() + absl::Seconds(10));
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
+  hold.Release();
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok());
+  absl::StatusOr<std::string> line = second->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, ::testing::HasSubstr("\"after-close\""));
+  ASSERT_TRUE(second->Write(AnswerLine("after-close")).ok());
+  Result result = Get(future);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->uid, "after-close");
+  EXPECT_EQ(pool.stats().waited_for_connect, 1u);
+  EXPECT_EQ(pool.stats().total.connect_failures, 0u);
 }
 
 // Verify: requests sharing one Uid, in flight together, each get the answer
@@ -1013,12 +1149,7 @@ TEST_F(PoolTest, ConnectionClosedBeforeTheControlLoopHearsIsNotPicked) {
   ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_in_service == 2; }));
 
   // Hold the control loop: from the moment the hold runs until the end.
-  std::promise<void> holding, release;
-  asio::post(loops.loop(0), [&holding, released = release.get_future()] {
-    holding.set_value();
-    released.wait();
-  });
-  holding.get_future().wait();
+  LoopHold hold(loops.loop(0));
   // The pool's connection reads EOF and closes (its state kClosed first);
   // its own close is the EOF this side then reads.
   accepted->ShutdownWrite();
@@ -1037,7 +1168,7 @@ TEST_F(PoolTest, ConnectionClosedBeforeTheControlLoopHearsIsNotPicked) {
   EXPECT_EQ(failed, 0);
   // The closed connection was still in the ready set for all of them.
   EXPECT_EQ(pool.stats().connections_in_service, 2);
-  release.set_value();
+  hold.Release();
   EXPECT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_in_service == 1; }));
   pool.Close();
 }
