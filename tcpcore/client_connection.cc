@@ -108,6 +108,7 @@ void ClientConnection::OnConnected(const asio::error_code& error) {
   state_.store(State::kReady, std::memory_order_release);
   if (listener_) listener_(*this, State::kReady, absl::OkStatus());
   if (state() != State::kReady) return;  // The listener closed it.
+  WriteWaitingEntries();
   Flush();
   ReadMore();
 }
@@ -268,7 +269,18 @@ void ClientConnection::Admit(Outgoing outgoing) {
     MarkOnWire(it->second, outgoing.sent_at);
     return;
   }
-  if (line.ids.size() == 1 && !line.awaiting_late_answer) WriteEntry(it->second);
+  if (line.ids.size() == 1 && !line.awaiting_late_answer && state() == State::kReady) WriteEntry(it->second);
+}
+
+void ClientConnection::WriteWaitingEntries() {
+  std::vector<uint64_t> ids;
+  for (const auto& [uid, line] : lines_) {
+    if (line.awaiting_late_answer || line.ids.empty()) continue;
+    auto entry = entries_.find(line.ids.front());
+    if (entry != entries_.end() && !entry->second.on_wire) ids.push_back(entry->first);
+  }
+  std::sort(ids.begin(), ids.end());  // Ids grow with each send.
+  for (uint64_t id : ids) WriteEntry(entries_.find(id)->second);
 }
 
 void ClientConnection::WriteEntry(Entry& entry) {
@@ -483,7 +495,7 @@ void ClientConnection::AdvanceLine(const std::string& uid) {
     return;
   }
   auto entry = entries_.find(line.ids.front());
-  if (entry != entries_.end() && !entry->second.on_wire && state() != State::kClosed) {
+  if (entry != entries_.end() && !entry->second.on_wire && state() == State::kReady) {
     WriteEntry(entry->second);
   }
 }

@@ -157,7 +157,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
                                                   StateListener listener = nullptr);
   ~ClientConnection();
 
-  // Starts connecting. Requests sent before it is ready wait for it.
+  // Starts connecting. Requests sent before it is ready wait for it, and
+  // are written only once it is (one that gives up first never is).
   void Start();
 
   // Sends `request`; `done` runs once with the answer or an error. A
@@ -240,6 +241,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool TakeDirectWrites();
   void Admit(Outgoing outgoing);
   void WriteEntry(Entry& entry);
+  // At the connect: writes the requests that waited for it (the front one
+  // of each Uid), in the order they were sent. Until then nothing is
+  // written, so a request that gives up meanwhile never reaches the backend
+  // and the read timeout does not count the wait.
+  void WriteWaitingEntries();
   // Books `entry` as on the wire, written at `sent_at` (default: now) by
   // WriteEntry or by a direct write: the read-timeout watchdog covers it.
   void MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at = std::nullopt);

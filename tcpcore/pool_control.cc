@@ -189,7 +189,8 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
       choice.any_open = true;
       if (HasRoom(c, bytes) && (best == nullptr || load(c) < load(*best->connection))) best = &candidate;
     }
-    choice.connecting = best != nullptr;
+    // One the control loop has not republished as ready yet is ready.
+    choice.connecting = best != nullptr && best->connection->state() == ClientConnection::State::kConnecting;
   }
   if (best != nullptr) {
     choice.connection = best->connection;
@@ -256,7 +257,7 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
       Log(LogLevel::kInfo, absl::StrCat("pool: ", address->counters->address, " left ", backend.ToString(),
                                         "; draining it"));
       address->draining = true;
-      if (address->reconnect_timer) address->reconnect_timer->cancel();
+      CancelReconnectOnControl(*address);
       for (const auto& connection : address->connections) RetireOnControl(*address, *connection);
       changed = true;
       if (address->connections.empty()) gone.push_back(key);
@@ -416,6 +417,9 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     replace_at_once = !retired && address.consecutive_failures == 0 &&
                       served_for >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
   }
+  // Again, now that a failed connect is counted (and the address perhaps
+  // ejected): requests no longer wait on the address's other connects.
+  if (closed_before_ready || refused) PublishOnControl();
   if (address.draining && address.connections.empty()) {
     RemoveAddressOnControl(key);
     return;
@@ -496,6 +500,13 @@ void PoolControl::ScheduleReconnectOnControl(Address& address, Clock::duration d
     target.reconnect_scheduled = false;
     if (!target.draining) self->OpenKeptConnectionsOnControl(target, /*reconnecting=*/true);
   });
+}
+
+void PoolControl::CancelReconnectOnControl(Address& address) {
+  address.reconnect_timer->cancel();
+  // A wait that had fired already sees a newer generation and does nothing.
+  ++address.reconnect_generation;
+  address.reconnect_scheduled = false;
 }
 
 void PoolControl::GrowOnControl(const std::string& key) {

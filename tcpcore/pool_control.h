@@ -126,6 +126,9 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   // (Re)arms the address's reconnect timer to open its wanted connections
   // after `delay`.
   void ScheduleReconnectOnControl(Address& address, Clock::duration delay);
+  // Stops the address's pending reconnect, so a later Replenish can arm it
+  // again (an address that leaves DNS and comes back).
+  void CancelReconnectOnControl(Address& address);
   // With no connection left in service, ejection sends requests nowhere:
   // lifts every ejection, so each address reconnects on its backoff.
   void LiftEjectionsOnControl();

@@ -279,6 +279,38 @@ TEST_F(ClientConnectionTest, CancelReachesARequestWhoseWakeUpComesLater) {
   EXPECT_EQ(connection_->pending_count(), 0);
 }
 
+// Verify: requests sent while the connection is connecting are written only
+// once it has connected: one whose deadline passes meanwhile never reaches
+// the backend, and the read timeout (shorter than the wait here) does not
+// count the wait. The connect is held up by a full accept queue: the
+// backend's kernel drops the SYN until the test makes room, and the client
+// sends it again about a second later.
+TEST_F(ClientConnectionTest, RequestsWaitingForTheConnectAreWrittenOnlyOnceItSucceeds) {
+  absl::StatusOr<RawListener> full = RawListener::Listen(/*backlog=*/0);
+  ASSERT_TRUE(full.ok());
+  absl::StatusOr<LineClient> filler = LineClient::Connect(full->port());
+  ASSERT_TRUE(filler.ok()) << filler.status();
+  ConnectionOptions options;
+  options.read_timeout = absl::Milliseconds(300);
+  connection_ = Make(full->port(), options);
+  auto gave_up = Send("gave-up", "v", absl::Now() + absl::Milliseconds(100));
+  auto waits = Send("waits", "v", absl::Now() + absl::Seconds(20));
+  Result gave_up_result = Get(gave_up);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(gave_up_result.status())) << gave_up_result.status();
+  absl::SleepFor(absl::Milliseconds(400));  // Past the read timeout, before the SYN is sent again.
+  ASSERT_EQ(connection_->state(), ClientConnection::State::kConnecting);
+
+  ASSERT_TRUE(full->Accept().ok());  // The filler: room for the client's next SYN.
+  absl::StatusOr<LineClient> peer = full->Accept();
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  peer_ = std::make_unique<LineClient>(*std::move(peer));
+  EXPECT_EQ(NextRequest().uid, "waits") << "a request that gave up before the connect was written";
+  ASSERT_TRUE(peer_->Write(Answer("waits", "ok")).ok());
+  Result result = Get(waits);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->val, "ok");
+}
+
 // Verify: a request with no deadline at all (absl::InfiniteFuture()) waits
 // for its answer instead of failing at once.
 TEST_F(ClientConnectionTest, InfiniteDeadlineWaitsForTheAnswer) {

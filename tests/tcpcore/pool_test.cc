@@ -970,6 +970,57 @@ TEST_F(PoolTest, AddressBackBeforeItsDrainEndsIsUsedAgain) {
   EXPECT_GT(Find(pool->stats(), returning)->sent, 1u) << "the address that came back takes no requests";
 }
 
+// Verify: an address whose reconnect was pending when it left the answer
+// reconnects once it is back. Before, leaving cancelled the reconnect but
+// left it marked pending, so the address never opened a connection again.
+TEST_F(PoolTest, AddressBackAfterItsPendingReconnectWasCancelledReconnects) {
+  absl::StatusOr<RawListener> returning = RawListener::Listen();
+  ASSERT_TRUE(returning.ok());
+  const uint16_t other = StartBackend();
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({returning->port()});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(20);
+  options.size = 2;
+  options.min_idle = 2;
+  // Long enough that the reconnect is still pending when the address
+  // leaves (at least 1 s with jitter; the leaving takes a few resolves).
+  options.reconnect_backoff_initial = absl::Seconds(2);
+  options.reconnect_backoff_max = absl::Seconds(4);
+  auto pool = StartPool(options, resolver);
+  absl::StatusOr<LineClient> kept = returning->Accept();
+  ASSERT_TRUE(kept.ok());
+  absl::StatusOr<LineClient> dropped = returning->Accept();
+  ASSERT_TRUE(dropped.ok());
+  ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
+  dropped->Close();  // Closed before serving a backoff step: its reconnect waits.
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* r = Find(s, returning->port());
+    return r != nullptr && r->connections_open == 1;
+  }));
+  // A request on the kept connection keeps the address while it drains.
+  auto held = pool->SendAsync(Request{"held", "x"}, absl::Now() + absl::Seconds(30));
+  absl::StatusOr<std::string> line = kept->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+
+  resolver->Set({other});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* r = Find(s, returning->port());
+    return r != nullptr && r->draining;
+  }));
+  resolver->Set({returning->port(), other});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* r = Find(s, returning->port());
+    return r != nullptr && !r->draining;
+  }));
+  // Back, with one of its two connections: the second comes on the backoff.
+  absl::StatusOr<LineClient> reconnected = returning->Accept(absl::Seconds(10));
+  EXPECT_TRUE(reconnected.ok()) << "the address that came back never reconnected: " << reconnected.status();
+  ASSERT_TRUE(kept->Write(AnswerLine("held")).ok());
+  ASSERT_TRUE(Get(held).ok());
+}
+
 // Verify: under load, with one address leaving and rejoining the name's
 // answer every few milliseconds, no request fails: a request either goes to
 // a connection that stays open until it is answered, or to another one.
