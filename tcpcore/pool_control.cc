@@ -330,9 +330,14 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
         address.ready.try_emplace(connection, Address::ReadySince{Clock::now(), address.consecutive_failures}).second) {
       ++newly_ready;
     }
-    address.consecutive_failures = 0;
-    if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
-      Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
+    // One that closed before this report (a backend that accepts and turns
+    // it away at once) never served: its close report counts it as a
+    // failed connect, so the address's failures stand.
+    if (newly_ready > 0) {
+      address.consecutive_failures = 0;
+      if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
+        Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
+      }
     }
     // Published before it is counted: whoever sees the connection counted
     // (AwaitReady(), stats()' connections_open) can send on it.
