@@ -198,6 +198,25 @@ class PoolTest : public ::testing::Test {
     EXPECT_TRUE(pool->Start().ok());
     return pool;
   }
+  // A pool of one connection to `port` whose connect waits until
+  // hold->Release() (the loop it runs on is held), on loops of its own:
+  // requests meet the connection while it is being made.
+  struct HeldConnect {
+    EventLoopGroup loops{2, "held"};
+    std::unique_ptr<Pool> pool;
+    std::unique_ptr<LoopHold> hold;  // Destroyed first: lets go before the pool closes.
+  };
+  std::unique_ptr<HeldConnect> StartPoolWithHeldConnect(uint16_t port) {
+    auto held = std::make_unique<HeldConnect>();
+    held->loops.Next();  // The connection lands on loop 1; the control loop, 0, runs.
+    PoolOptions options = Options({port});
+    options.size = 1;
+    held->pool = std::make_unique<Pool>(held->loops, options);
+    held->hold = std::make_unique<LoopHold>(held->loops.loop(1));
+    EXPECT_TRUE(held->pool->Start().ok());
+    EXPECT_TRUE(AwaitStats(*held->pool, [](const PoolStats& s) { return s.connections_awaited == 1; }));
+    return held;
+  }
   // Waits (bounded) for the pool's stats to satisfy `done`.
   static bool AwaitStats(const Pool& pool, const std::function<bool(const PoolStats&)>& done) {
     return tcpgate_test::Eventually([&] { return done(pool.stats()); }, absl::Seconds(15));
@@ -597,19 +616,11 @@ TEST_F(PoolTest, ConnectionTheBackendClosesWhenIdleIsReplacedAtOnce) {
 // holding the loop it runs on) and is answered once it connects. Before, it
 // failed at once with kUnavailable ("no healthy backend connection").
 TEST_F(PoolTest, RequestWaitsForTheFirstConnectionBeingMade) {
-  const uint16_t port = StartBackend();
-  EventLoopGroup loops(2, "first");
-  loops.Next();  // The connection lands on loop 1; the control loop, 0, runs.
-  PoolOptions options = Options({port});
-  options.size = 1;
-  Pool pool(loops, options);
-  LoopHold hold(loops.loop(1));
-  ASSERT_TRUE(pool.Start().ok());
-  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_awaited == 1; }));
-
+  std::unique_ptr<HeldConnect> held = StartPoolWithHeldConnect(StartBackend());
+  Pool& pool = *held->pool;
   auto future = pool.SendAsync(Request{"early", "v"}, absl::Now() + absl::Seconds(10));
   ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
-  hold.Release();
+  held->hold->Release();
   Result result = Get(future);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->uid, "early");
@@ -631,19 +642,12 @@ TEST_F(PoolTest, RequestWaitingOnARefusedConnectFailsWhenItIsRefused) {
   ASSERT_TRUE(closed.ok());
   const uint16_t closed_port = closed->port();
   closed->Close();
-  EventLoopGroup loops(2, "refused");
-  loops.Next();
-  PoolOptions options = Options({closed_port});
-  options.size = 1;
-  Pool pool(loops, options);
-  LoopHold hold(loops.loop(1));
-  ASSERT_TRUE(pool.Start().ok());
-  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.connections_awaited == 1; }));
-
+  std::unique_ptr<HeldConnect> held = StartPoolWithHeldConnect(closed_port);
+  Pool& pool = *held->pool;
   const absl::Time start = absl::Now();
   auto waiting = pool.SendAsync(Request{"waits", "v"}, absl::Now() + absl::Seconds(30));
   ASSERT_EQ(waiting.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(waiting).status();
-  hold.Release();
+  held->hold->Release();
   Result refused = Get(waiting);
   EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
   EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("cannot connect"));
