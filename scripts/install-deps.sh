@@ -1,31 +1,53 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package tcpgate needs to build, run and test.
+# Installs the Debian 12 packages tcpgate needs to build, run and test.
 # Idempotent: asks apt only for what is missing, runs `apt-get update` only
 # then, and uses sudo when not root. Works on a minimal Debian 12 with no
-# compiler. Usage: scripts/install-deps.sh [--bench]  (--bench adds the tools
-# that docs/performance.md compares against: redis, Go).
+# compiler.
+#
+#   scripts/install-deps.sh               build, run and every test
+#   scripts/install-deps.sh --build-only  build and run only (scripts/run.sh,
+#                                         the container image): no test tools
+#   scripts/install-deps.sh --bench       also what docs/performance.md
+#                                         compares against (redis, Go, gnuplot)
 set -euo pipefail
 
+build_only=false
+bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --build-only) build_only=true ;;
+    --bench) bench=true ;;
+    *) echo "install-deps: unknown argument $arg (use --build-only or --bench)" >&2; exit 2 ;;
+  esac
+done
+
+# The compiler, build tools and libraries of the three binaries.
 packages=(
   g++ cmake ninja-build pkg-config ccache make
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev nlohmann-json3-dev libasio-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
-  netcat-openbsd procps openssl python3 python3-grpcio python3-grpc-tools
-  libnss-wrapper  # the scale-out test resolves its backend name from a hosts file of its own
 )
-# Node.js and npm for the Node client test; a machine that has node already
-# (not from Debian) keeps it.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  packages+=(nodejs npm)
+if [[ $build_only == false ]]; then
+  # The tests: GoogleTest, benchmarks, the fuzzer's clang, the clients in
+  # other languages and the tools the end-to-end tests drive.
+  packages+=(
+    libgtest-dev libgmock-dev libbenchmark-dev
+    clang libclang-rt-14-dev
+    netcat-openbsd procps openssl python3 python3-grpcio python3-grpc-tools
+    libnss-wrapper  # the scale-out test resolves its backend name from a hosts file of its own
+  )
+  # Node.js and npm for the Node client test; a machine that has node
+  # already (not from Debian) keeps it.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
+  # kubectl for the manifest tests (`kubectl kustomize`); a machine that has
+  # one already (not from Debian) keeps it.
+  if ! command -v kubectl >/dev/null; then
+    packages+=(kubernetes-client)
+  fi
 fi
-# kubectl for the manifest tests (`kubectl kustomize`); a machine that has
-# one already (not from Debian) keeps it.
-if ! command -v kubectl >/dev/null; then
-  packages+=(kubernetes-client)
-fi
-if [[ "${1:-}" == "--bench" ]]; then
+if [[ $bench == true ]]; then
   packages+=(redis-server redis-tools golang-go gnuplot-nox)
 fi
 

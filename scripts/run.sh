@@ -4,7 +4,7 @@
 # Extra arguments go to tcpgate, e.g. scripts/run.sh --backends=10.0.0.5:3000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --build-only
 cmake --preset default >/dev/null
 cmake --build --preset default --target tcpgate tcpgate-cli tcpgate-backend
 port=50051
