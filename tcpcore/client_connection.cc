@@ -403,7 +403,7 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
     // on, the same words are a request's error like any other.
     refused_by_backend_.store(true, std::memory_order_release);
     Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_),
-                                             " refused the connection: ", frame.substr(5, 200))));
+                                             " refused the connection: ", frame.substr(5, kMaxErrReason))));
     return;
   }
   Log(LogLevel::kWarning, absl::StrCat("backend ", EndpointText(endpoint_), " answered: ", frame.substr(0, 200)));

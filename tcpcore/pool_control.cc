@@ -380,11 +380,18 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   const bool retired = address.retiring.erase(connection) > 0;
   address.connections.erase(c);
   state_changed_.notify_all();
-  PublishOnControl();
-  if (control_closed_) {
+  if (control_closed_) {  // CloseOnControl published the empty sets.
     if (address.connections.empty()) RemoveAddressOnControl(key);
     return;
   }
+  const bool failed_connect = (closed_before_ready || refused) && !retired;
+  if (failed_connect) {
+    address.counters->connect_failures.fetch_add(1, std::memory_order_relaxed);
+    ++address.consecutive_failures;
+  }
+  // Without the closed connection, and with the failure counted: requests
+  // no longer wait on the address's other connects (connecting_).
+  PublishOnControl();
   const bool in_service = AnyInService();
   if (!in_service) LiftEjectionsOnControl();
   if (!retired && !address.draining) {
@@ -393,9 +400,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
   bool replace_at_once = false;
-  if ((closed_before_ready || refused) && !retired) {
-    address.counters->connect_failures.fetch_add(1, std::memory_order_relaxed);
-    ++address.consecutive_failures;
+  if (failed_connect) {
     // Failed connects beside a working connection mean a backend slow to
     // accept, not a dead one: only an address with no ready connection is
     // ejected (ejection takes all of its connections out of service). And
@@ -422,9 +427,6 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     replace_at_once = !retired && address.consecutive_failures == 0 &&
                       served_for >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
   }
-  // Again, now that a failed connect is counted (and the address perhaps
-  // ejected): requests no longer wait on the address's other connects.
-  if (closed_before_ready || refused) PublishOnControl();
   if (address.draining && address.connections.empty()) {
     RemoveAddressOnControl(key);
     return;
