@@ -58,13 +58,14 @@ void SendStreamReactor::OnReadDone(bool ok) {
 
 void SendStreamReactor::Dispatch() {
   const absl::Time arrived = absl::Now();
-  absl::StatusOr<tcpgate::v1::SendRequest> parsed = ParseSendRequest(incoming_);
+  std::string unreadable_uid;  // A request that fails to parse may still have a readable uid.
+  absl::StatusOr<tcpgate::v1::SendRequest> parsed = ParseSendRequest(incoming_, &unreadable_uid);
   // Admission takes uid and val only when it admits, so a refused request
   // still has its uid for the error answer.
   absl::StatusOr<tcpcore::Request> request = parsed.ok() ? admit_(std::move(*parsed)) : parsed.status();
   if (!request.ok()) {
     metrics_.Record(Rpc::kSendStream, static_cast<grpc::StatusCode>(request.status().code()), absl::ZeroDuration());
-    Answer(ErrorResponse(parsed.ok() ? parsed->uid() : std::string(), request.status()));
+    Answer(ErrorResponse(parsed.ok() ? parsed->uid() : unreadable_uid, request.status()));
     return;
   }
   const std::string uid = request->uid;

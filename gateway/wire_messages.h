@@ -11,12 +11,18 @@
 
 #include <grpcpp/support/byte_buffer.h>
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "tcpgate/v1/gateway.pb.h"
 
 namespace tcpgate {
 
-absl::StatusOr<tcpgate::v1::SendRequest> ParseSendRequest(const grpc::ByteBuffer& bytes);
+// Reads a call's request message. When it cannot be read but its uid can
+// (only its val is not UTF-8), `*uid` (if given) gets that uid, so a
+// stream's error answer still names the request it answers; else `*uid` is
+// left empty.
+absl::StatusOr<tcpgate::v1::SendRequest> ParseSendRequest(const grpc::ByteBuffer& bytes, std::string* uid = nullptr);
 grpc::ByteBuffer SerializeSendResponse(const tcpgate::v1::SendResponse& response);
 
 }  // namespace tcpgate

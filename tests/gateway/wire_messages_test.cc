@@ -58,5 +58,29 @@ TEST(ParseSendRequestTest, FieldsAndTheTwoKindsOfBadBytes) {
   EXPECT_THAT(not_utf8.status().message(), HasSubstr("UTF-8"));
 }
 
+// Verify: the message says which string is not UTF-8, and when only the
+// val is, the uid is still read, so a stream's error answer can carry it.
+TEST(ParseSendRequestTest, AValThatIsNotUtf8LeavesTheUidReadable) {
+  std::string uid = "stale";
+  // uid "ok-1", val "\xff".
+  const absl::StatusOr<tcpgate::v1::SendRequest> bad_val = ParseSendRequest(BufferOf("\x0a\x04ok-1\x12\x01\xff"), &uid);
+  EXPECT_EQ(bad_val.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_val.status().message(), HasSubstr("val is not valid UTF-8"));
+  EXPECT_EQ(uid, "ok-1");
+
+  // Proto3 reads the last of repeated fields: the uid too.
+  ASSERT_FALSE(ParseSendRequest(BufferOf("\x0a\x01" "a" "\x12\x01\xff" "\x0a\x01" "b"), &uid).ok());
+  EXPECT_EQ(uid, "b");
+
+  // uid "\xff\xfe", val "x": nothing to name the request by.
+  const absl::StatusOr<tcpgate::v1::SendRequest> bad_uid = ParseSendRequest(BufferOf("\x0a\x02\xff\xfe\x12\x01x"), &uid);
+  EXPECT_EQ(bad_uid.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_uid.status().message(), HasSubstr("uid is not valid UTF-8"));
+  EXPECT_EQ(uid, "");
+
+  ASSERT_FALSE(ParseSendRequest(BufferOf("\x0a\x04ok-1\xff\xff"), &uid).ok());
+  EXPECT_EQ(uid, "") << "bytes that are not a SendRequest name no uid";
+}
+
 }  // namespace
 }  // namespace tcpgate
