@@ -66,8 +66,8 @@ ABSL_FLAG(int, grow_at_pending, 64,
           "--pool_size)");
 ABSL_FLAG(int64_t, max_pending_bytes_per_connection, 16 << 20, "request bytes pending on one backend connection");
 ABSL_FLAG(int64_t, backend_max_line_bytes, 1 << 20,
-          "longest request line the backends accept (their --max_frame_bytes), JSON escapes included; a longer "
-          "request is refused with INVALID_ARGUMENT instead of being sent");
+          "longest request line the backends accept (their --max_frame_bytes; the embedded backend's own limit), "
+          "JSON escapes included; a longer request is refused with INVALID_ARGUMENT instead of being sent");
 ABSL_FLAG(absl::Duration, dial_timeout, absl::Seconds(5), "backend connect timeout");
 ABSL_FLAG(absl::Duration, tcp_user_timeout, absl::ZeroDuration(),
           "TCP_USER_TIMEOUT on backend connections (unacknowledged data); 0: kernel default");
@@ -303,6 +303,9 @@ int main(int argc, char** argv) {
     tcpcore::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.log_connections = false;
+    // The backend takes the lines the pool lets through
+    // (--backend_max_line_bytes), not its own 1 MiB default.
+    options.frame_limits.max_frame_bytes = pool_options.connection.max_request_line_bytes;
     embedded = std::make_unique<tcpcore::Server>(loops, options, std::make_shared<tcpcore::HelloHandler>());
     if (absl::Status status = embedded->Start(); !status.ok()) Fatal(status.message());
     backends.push_back(absl::StrCat("127.0.0.1:", embedded->local_endpoint().port()));

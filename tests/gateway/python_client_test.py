@@ -62,7 +62,7 @@ def await_serving(channel):
 
 
 started = time.time()
-proc, port = start_gateway()
+proc, port = start_gateway("--backend_max_line_bytes=2000000")
 try:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     stub = gateway_pb2_grpc.GatewayStub(channel)
@@ -99,11 +99,23 @@ try:
                   f"{name}: {code.name} ({error.code().name}: {error.details()})")
     raw_stream = channel.stream_stream("/tcpgate.v1.Gateway/SendStream", request_serializer=lambda b: b,
                                        response_deserializer=gateway_pb2.SendResponse.FromString)
-    answers = list(raw_stream(iter([b"\x0a\x02\xff\xfe", gateway_pb2.SendRequest(uid="after", val="v").SerializeToString()]),
+    answers = list(raw_stream(iter([b"\x0a\x02\xff\xfe", b"\x0a\x07bad-val\x12\x03ok\xc3",
+                                    gateway_pb2.SendRequest(uid="after", val="v").SerializeToString()]),
                               timeout=5))
-    check(len(answers) == 2 and answers[0].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-          and "UTF-8" in answers[0].error.message and answers[1].val == "server: hello, v",
+    check(len(answers) == 3 and answers[0].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+          and "uid is not valid UTF-8" in answers[0].error.message and answers[2].val == "server: hello, v",
           "SendStream answers a non-UTF-8 request with an error and goes on")
+    check(answers[1].uid == "bad-val" and answers[1].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+          and "val is not valid UTF-8" in answers[1].error.message,
+          f"SendStream's error for a non-UTF-8 val carries the request's uid ({answers[1]})")
+
+    # --backend_max_line_bytes is the embedded backend's line limit too: a
+    # val of control characters, escaped six times longer (1.8 MB), goes
+    # through a gateway started with 2 MB, where the backend's 1 MiB default
+    # would refuse it.
+    wide = stub.Send(gateway_pb2.SendRequest(uid="wide", val="\x01" * 300_000), timeout=10)
+    check(wide.val == "server: hello, " + "\x01" * 300_000,
+          "a 1.8 MB request line within --backend_max_line_bytes is answered by the embedded backend")
 
     # A compressed request is refused before it is inflated: gRPC 1.51 would
     # inflate it whole first (a gzip bomb of 64 MiB in a few hundred KB).
@@ -162,12 +174,12 @@ try:
     # /metrics counts exactly what this client saw.
     metrics = scrape(proc)
     want = {
-        'tcpgate_requests_total{rpc="Send",code="OK"}': 2,
+        'tcpgate_requests_total{rpc="Send",code="OK"}': 3,
         'tcpgate_requests_total{rpc="SendStream",code="OK"}': 51,
-        'tcpgate_requests_total{rpc="SendStream",code="INVALID_ARGUMENT"}': 2,
+        'tcpgate_requests_total{rpc="SendStream",code="INVALID_ARGUMENT"}': 3,
         'tcpgate_requests_total{rpc="Send",code="INVALID_ARGUMENT"}': 3,
-        'tcpgate_request_duration_seconds_count{rpc="Send"}': 5,
-        'tcpgate_request_duration_seconds_bucket{rpc="SendStream",le="+Inf"}': 53,
+        'tcpgate_request_duration_seconds_count{rpc="Send"}': 6,
+        'tcpgate_request_duration_seconds_bucket{rpc="SendStream",le="+Inf"}': 54,
         "tcpgate_pool_pending": 0,
     }
     got = {name: metrics.get(name) for name in want}
