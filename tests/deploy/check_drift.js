@@ -6,10 +6,12 @@
 // connections must fit under the backend's --max_connections; what the
 // gateway may hold (calls, request bytes) must fit in its memory limit; and each
 // binary, started with its container's configuration, must get as far as
-// listening.
+// listening. Across objects: an overlay whose args replace the base's must
+// pass every flag the base passes, and the containers of one render log in
+// one format.
 // Usage: node check_drift.js --bin BIN_DIR --repo REPO_ROOT [--base LABEL]... [LABEL=]RENDERED.yaml ...
 //   --base LABEL: that render is a kustomize base, never deployed as is, so
-//   its images need not be pinned.
+//   its images need not be pinned; overlays' args are compared with it.
 "use strict";
 
 const childProcess = require("node:child_process");
@@ -103,6 +105,7 @@ class Checker {
   constructor(opts) {
     this.binDir = opts.bin;
     this.bases = opts.bases;
+    this.baseArgFlags = new Map();  // "Kind/name/container" -> flags its args pass, from the bases
     this.binaries = new Map();
     this.services = protoServices(opts.repo);
     this.uid = dockerfileUid(opts.repo);
@@ -140,6 +143,7 @@ class Checker {
     this.loaded = new Set();  // ConfigMaps some container loads
     const maxConns = new Map();  // workload object -> max_connections
 
+    const logFormats = [];  // {where, value, source}
     for (const w of workloads) {
       const ns = namespaceOf(w.obj);
       for (const c of w.pod.spec.containers || []) {
@@ -147,11 +151,20 @@ class Checker {
         const where = `${label}: ${describe(w.obj)} container ${c.name}`;
         const result = this.checkContainer(label, where, w, c, (name) => find("ConfigMap", ns, name));
         if (!result) continue;
+        if (result.logFormat) logFormats.push({ where, ...result.logFormat });
+        this.checkArgsKept(label, where, `${w.obj.kind}/${w.obj.metadata.name}/${c.name}`, result.argFlags);
         if (result.backends) {
           gateways.push({ w, where, poolSize: result.poolSize, targets: result.backends, memory: result.memory });
         }
         if (result.maxConnections !== undefined) maxConns.set(w.obj, result.maxConnections);
       }
+    }
+
+    // One log format per deployment: a log pipeline parses one (an overlay
+    // that made the gateway's logs JSON left the backend's text).
+    const formats = new Set(logFormats.map((f) => f.value));
+    if (formats.size > 1) {
+      this.fail(label, `containers log in different formats: ${logFormats.map((f) => `${f.where.slice(label.length + 2)}: ${f.value} (${f.source})`).join("; ")}`);
     }
 
     // A ConfigMap of flags that no container loads configures nothing.
@@ -300,6 +313,23 @@ class Checker {
         this.checkMemory(g.where, g.memory, backendPods * g.poolSize * g.memory.bytesPerConnection,
           `${backendPods} backend pods x pool_size ${g.poolSize} x --max_pending_bytes_per_connection ${g.memory.bytesPerConnection}`);
       }
+    }
+  }
+
+  // An overlay's patch replaces a container's whole args list (strategic
+  // merge replaces lists of strings): every flag the base passes must be
+  // passed again (its value may change), or the overlay drops a setting
+  // without saying so. Bases are checked first (see main) and remembered.
+  checkArgsKept(label, where, key, argFlags) {
+    if (this.bases.has(label)) {
+      this.baseArgFlags.set(key, argFlags);
+      return;
+    }
+    const base = this.baseArgFlags.get(key);
+    if (!base) return;
+    const dropped = [...base].filter((flag) => !argFlags.has(flag));
+    if (dropped.length > 0) {
+      this.fail(where, `args drop ${dropped.map((f) => `--${f}`).join(", ")}, which the base passes: an overlay that replaces args must repeat every base flag`);
     }
   }
 
@@ -464,6 +494,8 @@ class Checker {
       }
     }
     if (bin.flags.has("max_connections")) result.maxConnections = Number(value("max_connections"));
+    result.argFlags = new Set([...settings].filter(([, s]) => s.source.startsWith("-")).map(([flag]) => flag));
+    if (bin.flags.has("log_format")) result.logFormat = { value: value("log_format"), source: sourceOf("log_format") };
     if (memory) {
       if (result.backends) result.memory = memory;
       else this.checkMemory(where, memory, 0, "an embedded backend");
@@ -523,7 +555,9 @@ function main(argv) {
     return 2;
   }
   const checker = new Checker(opts);
-  for (const { label, path: file } of opts.renders) {
+  // Bases first: overlays are compared with them (checkArgsKept).
+  const ordered = [...opts.renders].sort((a, b) => Number(opts.bases.has(b.label)) - Number(opts.bases.has(a.label)));
+  for (const { label, path: file } of ordered) {
     let objects;
     try {
       objects = loadObjects(file);

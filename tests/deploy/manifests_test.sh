@@ -4,7 +4,8 @@
 #   validate_schema.js  Kubernetes API schema (kubernetes-models) and unknown fields
 #   check_drift.js      flags, ports, probes, grace period, connection and memory budgets
 #                       against the binaries' own --helpfull; NetworkPolicies
-#                       that would keep the gateway out
+#                       that would keep the gateway out; base flags an
+#                       overlay's args drop; one log format per render
 #   compare_renders.js  kustomize v5 and kubectl 1.20's kustomize v2.0.3 (Debian
 #                       12's kubernetes-client) render the same objects
 # and the Grafana dashboard (check_dashboard.js: JSON, the metric names).
