@@ -19,7 +19,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "gateway/client_security.h"
 #include "gateway/grpc_load.h"
+#include "tools/own_flags_help.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gateway host:port");
@@ -159,9 +159,12 @@ int Bench(const tcpgate::ClientSecurity& security) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  tcpgate::ListOwnFlagsInHelp(
+      __FILE__,
       "A client of the tcpgate gateway.\n"
-      "Usage: tcpgate-cli send --target=127.0.0.1:50051 --uid=pixel-1 --val=pixelpig! [--timeout=3s]");
+      "Usage: tcpgate-cli send --target=127.0.0.1:50051 --uid=pixel-1 --val=pixelpig! [--timeout=3s]\n"
+      "       tcpgate-cli bench --target=127.0.0.1:50051 [--connections=C] [--in_flight=P] [--duration=D] "
+      "[--stream] [--json]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // As in tcpgate: costly under load.
   const std::string command = args.size() == 2 ? args[1] : "";

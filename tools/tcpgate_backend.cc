@@ -10,7 +10,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "asio/io_context.hpp"
@@ -23,6 +22,7 @@
 #include "tcpcore/server.h"
 #include "tcpcore/server_options_check.h"
 #include "tools/delayed_hello_handler.h"
+#include "tools/own_flags_help.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:3000", "host:port to listen on (port 0: any free port)");
 ABSL_FLAG(int, threads, 0, "event-loop threads; 0 means one per core");
@@ -41,9 +41,9 @@ ABSL_FLAG(absl::Duration, answer_delay, absl::ZeroDuration(),
           "answer each request this long after it arrived, to model a slow backend; 0: at once");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "The tcpgate reference backend: newline-delimited JSON over TCP.\n"
-      "Usage: tcpgate-backend [--listen=0.0.0.0:3000] [--threads=N] ...");
+  tcpgate::ListOwnFlagsInHelp(__FILE__,
+                              "The tcpgate reference backend: newline-delimited JSON over TCP.\n"
+                              "Usage: tcpgate-backend [--listen=0.0.0.0:3000] [--threads=N] ...");
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   auto refuse = [](absl::string_view why) {
     tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate-backend: ", why));

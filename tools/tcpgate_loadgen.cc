@@ -12,12 +12,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "tcpcore/log.h"
 #include "tools/pipeline_load.h"
+#include "tools/own_flags_help.h"
 #include "tools/pool_load.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:3000", "backend host:port");
@@ -34,7 +34,8 @@ ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "unmeasured time before the 
 ABSL_FLAG(std::string, val, "pixelpig!", "the Val of every request");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  tcpgate::ListOwnFlagsInHelp(
+      __FILE__,
       "Load generator for newline-JSON TCP backends.\n"
       "  tcpgate-loadgen --target=127.0.0.1:3000 --connections=50 --pipeline=16 --duration=10s\n"
       "  tcpgate-loadgen --target=127.0.0.1:3000 --mode=pool --callers=64 --pool_size=1");

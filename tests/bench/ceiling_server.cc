@@ -23,6 +23,7 @@
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/rfc3339_time.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
+#include "tools/own_flags_help.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "host:port to listen on");
 ABSL_FLAG(bool, finish_on_loop, false, "finish unary calls from an Asio loop thread instead of the handler");
@@ -120,6 +121,9 @@ class CeilingService final : public tcpgate::v1::Gateway::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tcpgate::ListOwnFlagsInHelp(__FILE__,
+                              "The benchmark's ceiling: a gRPC callback server that answers Send itself.\n"
+                              "Usage: tcpgate-ceiling --listen=127.0.0.1:0");
   absl::ParseCommandLine(argc, argv);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // As in tcpgate, for a fair ceiling.
   std::unique_ptr<tcpcore::EventLoopGroup> loop;

@@ -23,6 +23,7 @@
 #include "asio/post.hpp"
 #include "tcpcore/host_port.h"
 #include "tests/fault/fault_proxy.h"
+#include "tools/own_flags_help.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "host:port to listen on");
 ABSL_FLAG(std::string, target, "", "backend host:port (an IP address)");
@@ -58,6 +59,9 @@ std::string Execute(tcpgate::fault::FaultProxy& proxy, const std::string& line) 
 }  // namespace
 
 int main(int argc, char** argv) {
+  tcpgate::ListOwnFlagsInHelp(__FILE__,
+                              "A TCP proxy whose faults (delay, stall, cut, refuse, blackhole) a test commands on stdin.\n"
+                              "Usage: tcpgate-faultproxy --listen=127.0.0.1:0 --target=IP:PORT");
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<tcpcore::HostPort> listen = tcpcore::HostPort::Parse(absl::GetFlag(FLAGS_listen));
   absl::StatusOr<tcpcore::HostPort> target = tcpcore::HostPort::Parse(absl::GetFlag(FLAGS_target));

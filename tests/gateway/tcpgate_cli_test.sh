@@ -7,7 +7,15 @@ tcpgate=$1
 cli=$2
 source "$(dirname "$0")/../port_from_log.sh"
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill ${pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# --help lists each binary's flags (absl's default listed none for
+# tcpgate-cli: it looked for a file named after the binary).
+for binary_flag in "$tcpgate:--backends" "$cli:--target" "$cli:--json" "$cli:--histogram_out"; do
+  "${binary_flag%%:--*}" --help >"$work/help.txt" 2>&1 || true
+  flag=--${binary_flag##*:--}
+  grep -q -- "^    $flag " "$work/help.txt" || { echo "FAIL: ${binary_flag%%:--*} --help does not list $flag"; exit 1; }
+done
 
 TCPGATE_DEFAULT_TIMEOUT=2s TCPGATE_DRAIN_TIMEOUT=1s TCPGATE_ADMIN_LISTEN=127.0.0.1:0 "$tcpgate" --listen=127.0.0.1:0 2>"$work/log" &
 pid=$!

@@ -9,6 +9,12 @@ source "$(dirname "$0")/../one_process_test.sh"
 if "$backend" --no_such_flag 2>"$work/badflag.log"; then
   echo "FAIL: an unknown flag was accepted"; exit 1
 fi
+# --help lists its flags (absl's default looked for a file named after the
+# binary and listed none).
+"$backend" --help >"$work/help.txt" 2>&1 || true
+for flag in --listen --max_frame_bytes --log_format --answer_delay; do
+  grep -q -- "^    $flag " "$work/help.txt" || { echo "FAIL: --help does not list $flag"; cat "$work/help.txt"; exit 1; }
+done
 # Values that cannot work, and stray words, stop it at once, naming them.
 for bad in "--max_frame_bytes=0" "--max_depth=0" "--max_connections=-1" "--idle_timeout=-1s" "--threads=-1" "stray" \
            "--log_format=xml" "--log_level=loud"; do
