@@ -62,8 +62,8 @@ ABSL_FLAG(int, max_pending, 65536,
           "requests pending in the pool; beyond: RESOURCE_EXHAUSTED (each call held costs ~17 KiB of memory)");
 ABSL_FLAG(int, max_pending_per_connection, 1024, "requests pending on one backend connection");
 ABSL_FLAG(int, grow_at_pending, 64,
-          "a backend connection with this many requests pending makes the pool open another to its address (up to "
-          "--pool_size)");
+          "a backend connection with this many requests pending (each 4 KiB pending counts as one more), or half of "
+          "--max_pending_bytes_per_connection, makes the pool open another to its address (up to --pool_size)");
 ABSL_FLAG(int64_t, max_pending_bytes_per_connection, 16 << 20, "request bytes pending on one backend connection");
 ABSL_FLAG(int64_t, backend_max_line_bytes, 1 << 20,
           "longest request line the backends accept (their --max_frame_bytes; the embedded backend's own limit), "

@@ -73,7 +73,10 @@ struct PoolOptions {
   int max_pending_per_connection = 1024;
   int64_t max_pending_bytes_per_connection = 16 << 20;
   int max_pending = 65536;
-  // A connection with this many pending asks for another (up to `size`).
+  // A connection this loaded asks for another to its address (up to
+  // `size`): this many pending requests, each 4 KiB pending counting as one
+  // more, or half of max_pending_bytes_per_connection pending. The pool
+  // opens one when every connection of the address is that loaded.
   int grow_at_pending = 64;
   // How often names are resolved again.
   absl::Duration resolve_interval = absl::Seconds(10);

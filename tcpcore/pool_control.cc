@@ -16,6 +16,10 @@ namespace {
 
 constexpr int64_t kBytesPerRequestWeight = 4096;
 
+// How loaded `c` is: its pending requests, plus one per 4 KiB pending, so
+// one huge request weighs like many small ones.
+int64_t Load(const ClientConnection& c) { return c.pending_count() + c.pending_bytes() / kBytesPerRequestWeight; }
+
 // A fast per-thread generator for the two random choices.
 uint64_t NextRandom() {
   thread_local uint64_t state = std::random_device{}() | 1;
@@ -123,8 +127,7 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     CancelHandle handle;
     if (choice.connection->TrySend(request, deadline, admit, handle)) {
       if (choice.connecting) waited_for_connect_.fetch_add(1, std::memory_order_relaxed);
-      if (choice.connection->pending_count() >= options_.grow_at_pending &&
-          !counters->grow_requested.exchange(true, std::memory_order_relaxed)) {
+      if (IsBusy(*choice.connection) && !counters->grow_requested.exchange(true, std::memory_order_relaxed)) {
         asio::post(control_, [self = shared_from_this(), counters] {
           counters->grow_requested.store(false, std::memory_order_relaxed);
           self->GrowOnControl(absl::StrCat(counters->backend, "|", counters->address));
@@ -137,6 +140,10 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
       return {};
     }
   }
+}
+
+bool PoolControl::IsBusy(const ClientConnection& c) const {
+  return Load(c) >= options_.grow_at_pending || c.pending_bytes() >= options_.max_pending_bytes_per_connection / 2;
 }
 
 bool PoolControl::HasRoom(const ClientConnection& c, int64_t bytes) const {
@@ -154,7 +161,6 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
     choice.any_open = true;
     return HasRoom(c, bytes);
   };
-  auto load = [](const ClientConnection& c) { return c.pending_count() + c.pending_bytes() / kBytesPerRequestWeight; };
   // Only the connection is copied out of the lock (it must stay alive for
   // the send); the counters live as long as the pool (all_counters_).
   std::shared_lock lock(ready_mu_);
@@ -167,14 +173,14 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
     std::size_t j = NextRandom() % (n - 1);
     if (j >= i) ++j;
     for (std::size_t k : {i, j}) {
-      if (usable(*ready_[k].connection) && (best == nullptr || load(*ready_[k].connection) < load(*best->connection))) {
+      if (usable(*ready_[k].connection) && (best == nullptr || Load(*ready_[k].connection) < Load(*best->connection))) {
         best = &ready_[k];
       }
     }
     if (best == nullptr) {  // Both closed or at their cap: look at every connection.
       for (const ReadyConnection& candidate : ready_) {
         if (usable(*candidate.connection) &&
-            (best == nullptr || load(*candidate.connection) < load(*best->connection))) {
+            (best == nullptr || Load(*candidate.connection) < Load(*best->connection))) {
           best = &candidate;
         }
       }
@@ -187,7 +193,7 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
       const ClientConnection& c = *candidate.connection;
       if (c.state() == ClientConnection::State::kClosed) continue;
       choice.any_open = true;
-      if (HasRoom(c, bytes) && (best == nullptr || load(c) < load(*best->connection))) best = &candidate;
+      if (HasRoom(c, bytes) && (best == nullptr || Load(c) < Load(*best->connection))) best = &candidate;
     }
     // One the control loop has not republished as ready yet is ready.
     choice.connecting = best != nullptr && best->connection->state() == ClientConnection::State::kConnecting;
@@ -528,8 +534,7 @@ void PoolControl::GrowOnControl(const std::string& key) {
   // Grow only when every connection of this address is busy.
   for (const auto& connection : address.connections) {
     if (address.retiring.contains(connection.get())) continue;
-    if (connection->state() != ClientConnection::State::kReady ||
-        connection->pending_count() < options_.grow_at_pending) {
+    if (connection->state() != ClientConnection::State::kReady || !IsBusy(*connection)) {
       return;
     }
   }

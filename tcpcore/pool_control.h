@@ -107,6 +107,10 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   Choice Pick(int64_t bytes) const;
   // Whether `c` has room for a request of `bytes`.
   bool HasRoom(const ClientConnection& c, int64_t bytes) const;
+  // Whether `c` is loaded enough to want another connection beside it:
+  // grow_at_pending requests, counting one per 4 KiB pending (large requests
+  // reach the byte cap long before the count), or half its byte cap.
+  bool IsBusy(const ClientConnection& c) const;
 
   void StartOnControl();
   void OnResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);

@@ -740,6 +740,45 @@ TEST_F(PoolTest, RejectsBeyondMaxPending) {
   for (auto& future : held) EXPECT_TRUE(absl::IsUnavailable(Get(future).status()));
 }
 
+// Verify: large requests make the pool open another connection long before
+// the byte cap refuses them. Before, only the count of requests did: 80 KB
+// requests fill a 1 MiB cap at 13, never 64 (grow_at_pending), so the pool
+// stayed at one connection and refused the rest RESOURCE_EXHAUSTED (an
+// auditor: 190 of 200 calls of 400 KB with the manifests' settings). Now
+// each 4 KiB pending counts as a request: 4 such requests make it grow.
+TEST_F(PoolTest, LargeRequestsGrowThePoolBeforeTheByteCap) {
+  auto gate = std::make_shared<GateHandler>();
+  const uint16_t port = StartBackend(gate);
+  PoolOptions options = Options({port});
+  options.size = 2;
+  options.min_idle = 1;
+  options.grow_at_pending = 64;
+  options.max_pending_bytes_per_connection = 1 << 20;
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(5)));
+  const std::string val(80'000, 'v');
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::vector<std::future<absl::StatusOr<Response>>> answers;
+  auto send = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      answers.push_back(pool->SendAsync(Request{absl::StrCat("big-", answers.size()), val}, deadline));
+    }
+  };
+  send(4);  // 320 KB on the one connection.
+  ASSERT_TRUE(AwaitStats(*pool, [](const PoolStats& s) { return s.total.connections_open == 2; }))
+      << "4 requests of 80 KB did not make the pool open a second connection";
+  ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(5)));
+  send(16);  // 1.6 MB in all: more than one connection's cap, under two.
+  EXPECT_TRUE(tcpgate_test::Eventually([&] { return gate->held() == 20; }, absl::Seconds(10)));
+  gate->Open();
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    absl::StatusOr<Response> answer = answers[i].get();
+    ASSERT_TRUE(answer.ok()) << "request " << i << ": " << answer.status();
+    EXPECT_EQ(answer->uid, absl::StrCat("big-", i));
+  }
+  EXPECT_EQ(pool->stats().rejected_overload, 0u);
+}
+
 // Verify: a huge request on one connection does not hold up small ones: they
 // go to the other connection and are answered while it is pending.
 TEST_F(PoolTest, HugeRequestDoesNotStarveSmallOnes) {
