@@ -265,7 +265,10 @@ void ClientConnection::Admit(Outgoing outgoing) {
   PublishLines();
   if (outgoing.written) {
     // TrySend wrote it (nothing else was on this connection then).
-    if (!outgoing.unsent.empty()) output_.queue().insert(0, outgoing.unsent);
+    if (!outgoing.unsent.empty()) {
+      output_.queue().insert(0, outgoing.unsent);
+      it->second.batch = batches_started_ + 1;
+    }
     MarkOnWire(it->second, outgoing.sent_at);
     return;
   }
@@ -285,6 +288,7 @@ void ClientConnection::WriteWaitingEntries() {
 
 void ClientConnection::WriteEntry(Entry& entry) {
   AppendRequestLine(entry.request, output_.queue());
+  entry.batch = batches_started_ + 1;  // The next batch takes everything queued.
   output_idle_.store(false, std::memory_order_release);
   MarkOnWire(entry);
 }
@@ -301,6 +305,7 @@ void ClientConnection::Flush() {
   const bool writing = state() == State::kReady && output_.StartBatch();
   PublishOutput();
   if (!writing) return;
+  ++batches_started_;
   asio::async_write(socket_, asio::buffer(output_.batch()),
                     [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                       self->OnWritten(error);
@@ -390,6 +395,13 @@ void ClientConnection::HandleAnswer() {
     return;
   }
   const uint64_t id = line.ids.front();
+  auto entry = entries_.find(id);
+  if (entry == entries_.end() || !Sent(entry->second)) {
+    // The Uid's next request is not on the socket yet: this answers the one
+    // before it again (a backend answering twice), never this one.
+    counters_->late_responses.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   Complete(id, std::move(response_));
   response_ = Response();
 }
@@ -424,6 +436,12 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
     }
     auto entry = entries_.find(line.ids.front());
     if (entry != entries_.end() && entry->second.on_wire) {
+      if (!Sent(entry->second)) {
+        // Written after this line was read: the line answers no request.
+        Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"",
+                                                 frame.substr(0, 200), "\" with no request in flight")));
+        return;
+      }
       // The reason goes to the caller in a status message: a few hundred
       // bytes at most (gRPC refuses metadata over 8 KiB, so a backend's
       // long reason would turn the answer into RESOURCE_EXHAUSTED).

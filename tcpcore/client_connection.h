@@ -12,7 +12,9 @@
 //   before the backend has the request (docs/performance.md).
 // - Two requests with the same Uid are never on the wire together: the second
 //   is held until the first is answered, so each caller gets its own answer
-//   and the backend still sees the caller's Uid. If the first gave up
+//   and the backend still sees the caller's Uid. An answer read before the
+//   second was written (a backend answering the first twice) is counted as
+//   late and dropped, not given to the second. If the first gave up
 //   (deadline, cancel) while on the wire, the Uid stays blocked until the late
 //   answer arrives (it is counted and dropped) or `late_response_window`
 //   passes, so a late answer cannot reach the wrong caller within that
@@ -222,6 +224,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     ResponseCallback done;
     int64_t bytes;
     bool on_wire = false;
+    // The output batch that carries it (0: written whole by TrySend). Until
+    // that batch goes to the socket (batches_started_ reaches it) no answer
+    // can be its: a line read before then answered someone else.
+    uint64_t batch = 0;
   };
   // The requests of one Uid: the front one may be on the wire; the rest wait.
   struct UidLine {
@@ -249,6 +255,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Books `entry` as on the wire, written at `sent_at` (default: now) by
   // WriteEntry or by a direct write: the read-timeout watchdog covers it.
   void MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at = std::nullopt);
+  // Whether `entry` has gone to the socket, so a line read now may answer it.
+  bool Sent(const Entry& entry) const { return entry.on_wire && entry.batch <= batches_started_; }
   void Flush();
   void OnWritten(const asio::error_code& error);
   void ReadMore();
@@ -328,6 +336,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   FrameSplitter splitter_;
   Response response_;
   WriteBatcher output_;  // Request lines: queued, and the write in flight.
+  uint64_t batches_started_ = 0;  // Output batches handed to the socket.
   bool reading_ = false;
   bool read_a_line_ = false;  // An answer or error line came (a refusal is the first).
   int64_t live_on_wire_ = 0;   // Requests on the wire whose callers still wait.

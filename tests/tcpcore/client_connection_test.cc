@@ -419,6 +419,41 @@ TEST_F(ClientConnectionTest, SameUidTwiceEachGetsItsOwnAnswer) {
   EXPECT_EQ(Get(second)->val, "for 2");
 }
 
+// Verify: a backend that answers a request twice, both answers in one
+// write, never hands the duplicate to the next request with that Uid: that
+// request was not written when the duplicate was read, so the duplicate is
+// counted late and dropped, and the next request gets its own answer.
+// Before, the duplicate completed it (an auditor: 10 of 10 crossed).
+TEST_F(ClientConnectionTest, AnswerRepeatedByTheBackendNeverReachesTheNextRequestWithItsUid) {
+  ConnectToRaw();
+  auto first = Send("twice", "1");
+  auto second = Send("twice", "2");
+  EXPECT_EQ(NextRequest().val, "1");
+  ASSERT_TRUE(peer_->Write(Answer("twice", "for 1") + Answer("twice", "for 1 again")).ok());
+  EXPECT_EQ(NextRequest().val, "2");
+  ASSERT_TRUE(peer_->Write(Answer("twice", "for 2")).ok());
+  EXPECT_EQ(Get(first)->val, "for 1");
+  EXPECT_EQ(Get(second)->val, "for 2");
+  EXPECT_EQ(counters_->late_responses.load(), 1u);
+}
+
+// Verify: an "-ERR" line that comes with the answer of the only request on
+// the wire, in one write, answers no request: the Uid's next request, not
+// written when the line was read, is not failed INVALID_ARGUMENT for it; the
+// connection is broken (the backend answered something nobody asked), and
+// that request, never sent, fails UNAVAILABLE and may go elsewhere.
+TEST_F(ClientConnectionTest, ErrLineAfterTheOnlyAnswerIsNotTheNextRequestsError) {
+  ConnectToRaw();
+  auto first = Send("e", "1");
+  auto second = Send("e", "2");
+  EXPECT_EQ(NextRequest().val, "1");
+  ASSERT_TRUE(peer_->Write(Answer("e", "for 1") + "-ERR whatever\n").ok());
+  EXPECT_EQ(Get(first)->val, "for 1");
+  Result result = Get(second);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("no request in flight"));
+}
+
 // Verify: after a request gave up on the wire, a new request with its Uid
 // waits for the late answer, so the late answer cannot reach the new caller.
 TEST_F(ClientConnectionTest, LateAnswerNeverReachesNewRequestWithSameUid) {
