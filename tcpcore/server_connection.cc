@@ -137,14 +137,11 @@ void ServerConnection::HandleFrames() {
         HandleFrame(event.frame);
         break;
       case FrameSplitter::Kind::kTooLong:
-        ++bad_requests_;
-        AppendError(absl::StrCat("frame longer than ", limits.max_frame_bytes, " bytes; closing"));
-        Finish("frame too long", FinishMode::kError);
+        FailFraming(absl::StrCat("frame longer than ", limits.max_frame_bytes, " bytes; closing"), "frame too long");
         return;
       case FrameSplitter::Kind::kTooDeep:
-        ++bad_requests_;
-        AppendError(absl::StrCat("JSON nested deeper than ", limits.max_depth, " levels; closing"));
-        Finish("JSON nested too deep", FinishMode::kError);
+        FailFraming(absl::StrCat("JSON nested deeper than ", limits.max_depth, " levels; closing"),
+                    "JSON nested too deep");
         return;
     }
     if (close_requested_) Finish("closed by the request handler", FinishMode::kError);
@@ -171,6 +168,17 @@ void ServerConnection::AppendError(absl::string_view reason) {
   out.append("-ERR ");
   out.append(reason.data(), reason.size());
   out.push_back('\n');
+}
+
+void ServerConnection::FailFraming(absl::string_view reason, absl::string_view why) {
+  ++bad_requests_;
+  if (deferred_outstanding_ == 0) {
+    AppendError(reason);
+    Finish(why, FinishMode::kError);
+    return;
+  }
+  held_error_ = std::string(reason);
+  Finish(why, FinishMode::kErrorAfterOwed);
 }
 
 bool ServerConnection::OutputFull() const {
@@ -219,7 +227,7 @@ void ServerConnection::Finish(absl::string_view why, FinishMode mode) {
   if (phase_ != Phase::kOpen) return;
   phase_ = Phase::kFinishing;
   finish_reason_ = std::string(why);
-  wait_for_deferred_ = mode == FinishMode::kPeerClosed;
+  wait_for_deferred_ = mode == FinishMode::kPeerClosed || mode == FinishMode::kErrorAfterOwed;
   if (mode == FinishMode::kError) {
     ArmTimer(absl::ToChronoNanoseconds(core_->options().close_linger));
   } else if (mode == FinishMode::kDrain) {
@@ -239,6 +247,15 @@ void ServerConnection::MaybeCloseAfterFinish() {
   if (!output_.idle()) return;
   if (wait_for_deferred_ && deferred_outstanding_ > 0) {
     if (!awaiting_owed_answers_) awaiting_owed_answers_ = shared_from_this();
+    return;
+  }
+  if (!held_error_.empty()) {
+    // Every answer owed is written: now the error, then close as kError.
+    AppendError(held_error_);
+    held_error_.clear();
+    wait_for_deferred_ = false;
+    ArmTimer(absl::ToChronoNanoseconds(core_->options().close_linger));
+    Flush();  // OnWritten() comes back here.
     return;
   }
   if (peer_closed_) {

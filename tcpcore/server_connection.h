@@ -63,6 +63,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void HandleFrames();
   void HandleFrame(absl::string_view frame);
   void AppendError(absl::string_view reason);
+  // A frame the connection cannot go on after: "-ERR reason", then close.
+  // Answers owed to the requests before it go first, deferred ones included.
+  void FailFraming(absl::string_view reason, absl::string_view why);
   void Flush();
   void OnWritten(const asio::error_code& error);
   bool OutputFull() const;
@@ -70,6 +73,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   enum class FinishMode {
     kPeerClosed,  // Owes computed and deferred answers; idle timeout bounds it.
     kError,       // Owes computed answers; close_linger bounds it.
+    kErrorAfterOwed,  // Owes deferred answers too, then held_error_; as kPeerClosed, then kError.
     kDrain,       // Owes computed answers; the server's shutdown grace bounds it.
   };
   // Stops taking requests; closes once the answers owed are written.
@@ -107,6 +111,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool peer_closed_ = false;
   bool frames_waiting_ = false;  // HandleFrames() stopped at a full output.
   bool wait_for_deferred_ = false;
+  std::string held_error_;  // FailFraming()'s reason while deferred answers are owed.
   bool close_requested_ = false;
   int deferred_outstanding_ = 0;
   // Itself, while it waits for answers owed to a peer that closed its side:

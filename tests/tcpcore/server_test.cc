@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -376,6 +377,34 @@ TEST_F(ServerTest, AnswersOwedAfterPeerHalfClose) {
   EXPECT_EQ(ParseResponse(rest->substr(0, rest->size() - 1)).val, "late 1");
   // And its slot under max_connections is given back.
   EXPECT_TRUE(AwaitStats([](const ServerStats& s) { return s.connections_open == 0; }));
+}
+
+// Verify: when the handler answers later, a frame the connection cannot go on
+// after still comes last: the answers owed to the requests before it are
+// written (in the order they are given), then its "-ERR", then the server
+// closes (docs/protocol.md, "Errors"). Before, the "-ERR" went at once and
+// the connection closed: the answers owed were lost.
+TEST_F(ServerTest, AnswersDeferredBeforeAnOverlongFrameComeBeforeItsErr) {
+  auto handler = std::make_shared<DeferringHandler>();
+  ServerOptions options;
+  options.frame_limits.max_frame_bytes = 1024;
+  StartServer(options, handler);
+  LineClient client = Connect();
+  ASSERT_TRUE(
+      client.Write(RequestLine("a", "1") + RequestLine("b", "2") + RequestLine("big", std::string(2000, 'x'))).ok());
+  handler->AwaitHeld(2);
+  // The bad frame is handled before the answers exist.
+  ASSERT_TRUE(AwaitStats([](const ServerStats& s) { return s.bad_requests == 1; }));
+  handler->Answer(1);
+  handler->Answer(0);
+  absl::StatusOr<std::string> rest = client.ReadToEof();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  const std::vector<std::string> lines = absl::StrSplit(*rest, '\n');
+  ASSERT_EQ(lines.size(), 4u) << *rest;
+  EXPECT_EQ(ParseResponse(lines[0]), (Response{"b", "late 2", ""}));
+  EXPECT_EQ(ParseResponse(lines[1]), (Response{"a", "late 1", ""}));
+  EXPECT_EQ(lines[2], "-ERR frame longer than 1024 bytes; closing");
+  EXPECT_EQ(lines[3], "");
 }
 
 // Verify: a handler may answer later and out of order; each answer carries
