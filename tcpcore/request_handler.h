@@ -12,7 +12,11 @@
 #ifndef TCPCORE_REQUEST_HANDLER_H_
 #define TCPCORE_REQUEST_HANDLER_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <utility>
+
 #include "absl/strings/string_view.h"
 
 #include "tcpcore/message.h"
@@ -26,10 +30,14 @@ class ServerConnection;
 // without Send() drops the request. Send(), CloseConnection() and the
 // destructor post to the connection's loop, so the EventLoopGroup that runs
 // the server must outlive every DeferredReply and every thread using one.
+// Until it is sent or dropped, the answer counts against the connection's
+// max_output_bytes at its request's size: a peer that sends and never reads
+// cannot make the server hold requests without bound.
 class DeferredReply {
  public:
   DeferredReply() = default;
-  DeferredReply(DeferredReply&& other) noexcept = default;
+  DeferredReply(DeferredReply&& other) noexcept
+      : connection_(std::move(other.connection_)), bytes_(std::exchange(other.bytes_, 0)) {}
   DeferredReply& operator=(DeferredReply&& other) noexcept;
   ~DeferredReply();
 
@@ -41,10 +49,12 @@ class DeferredReply {
 
  private:
   friend class ReplyContext;
-  explicit DeferredReply(std::weak_ptr<ServerConnection> connection) : connection_(std::move(connection)) {}
+  DeferredReply(std::weak_ptr<ServerConnection> connection, int64_t bytes)
+      : connection_(std::move(connection)), bytes_(bytes) {}
   void Release();
 
   std::weak_ptr<ServerConnection> connection_;
+  int64_t bytes_ = 0;  // Its request's size, counted by the connection until answered.
 };
 
 // How a handler answers the request it is looking at. Valid only during
@@ -62,8 +72,10 @@ class ReplyContext {
 
  private:
   friend class ServerConnection;
-  explicit ReplyContext(ServerConnection& connection) : connection_(connection) {}
+  ReplyContext(ServerConnection& connection, std::size_t frame_bytes)
+      : connection_(connection), frame_bytes_(static_cast<int64_t>(frame_bytes)) {}
   ServerConnection& connection_;
+  const int64_t frame_bytes_;
 };
 
 class RequestHandler {

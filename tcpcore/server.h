@@ -44,7 +44,8 @@ struct ServerOptions {
   bool log_connections = true;
   // Answers queued for a connection beyond which it stops reading requests
   // until the peer has read some (so a peer that only writes cannot make the
-  // server buffer without bound).
+  // server buffer without bound). Answers a handler has deferred count too,
+  // at their request's size, until it gives or drops them.
   std::size_t max_output_bytes = 4 << 20;
   // How long a connection that is being closed (after an error or a
   // shutdown) may take to flush its answers, and how long it then reads and

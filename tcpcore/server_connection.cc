@@ -68,7 +68,13 @@ void ServerConnection::ReadMore() {
   if (reading_) return;
   asio::mutable_buffer target;
   if (phase_ == Phase::kOpen) {
-    if (OutputFull()) return;  // OnWritten() resumes reading.
+    if (OutputFull()) {
+      // OnWritten(), or a deferred answer's end (ResumeIfRoom()), resumes
+      // reading. With nothing being written only those answers can: they
+      // hold this connection until then.
+      if (deferred_outstanding_ > 0 && !awaiting_owed_answers_) awaiting_owed_answers_ = shared_from_this();
+      return;
+    }
     // At most one chunk per read, however large the buffer grew for a
     // long line: the frames of one read are answered before the output
     // limit is looked at again.
@@ -87,6 +93,8 @@ void ServerConnection::ReadMore() {
   socket_.async_read_some(target, [self = shared_from_this()](const asio::error_code& error, std::size_t bytes) {
     self->OnRead(error, bytes);
   });
+  // The read holds it now (safe to let go: the handler above keeps it).
+  if (phase_ == Phase::kOpen) awaiting_owed_answers_.reset();
 }
 
 void ServerConnection::OnRead(const asio::error_code& error, std::size_t bytes) {
@@ -157,7 +165,7 @@ void ServerConnection::HandleFrame(absl::string_view frame) {
   }
   if (request_.uid.empty() && request_.val.empty()) return;  // Ignored, as in the article.
   ++requests_;
-  ReplyContext context(*this);
+  ReplyContext context(*this, frame.size());
   core_->handler().OnRequest(request_, context);
 }
 
@@ -182,7 +190,8 @@ void ServerConnection::FailFraming(absl::string_view reason, absl::string_view w
 }
 
 bool ServerConnection::OutputFull() const {
-  return output_.size() >= core_->options().max_output_bytes;
+  // Answers a handler still owes count at their request's size.
+  return output_.size() + static_cast<std::size_t>(deferred_bytes_) >= core_->options().max_output_bytes;
 }
 
 void ServerConnection::Flush() {
@@ -330,18 +339,32 @@ void ServerConnection::PublishCounts() {
   write_batches_published_ = write_batches_;
 }
 
-void ServerConnection::DeferredSent(const Response& response) {
+void ServerConnection::DeferredSent(const Response& response, int64_t bytes) {
   --deferred_outstanding_;
+  deferred_bytes_ -= bytes;
   if (phase_ == Phase::kOpen || (phase_ == Phase::kFinishing && wait_for_deferred_)) {
     AppendReply(response);
     Flush();
   }
+  ResumeIfRoom();
   MaybeCloseAfterFinish();
 }
 
-void ServerConnection::DeferredDropped() {
+void ServerConnection::DeferredDropped(int64_t bytes) {
   --deferred_outstanding_;
+  deferred_bytes_ -= bytes;
+  ResumeIfRoom();
   MaybeCloseAfterFinish();
+}
+
+void ServerConnection::ResumeIfRoom() {
+  if (phase_ != Phase::kOpen || OutputFull()) return;
+  if (frames_waiting_) {
+    HandleFrames();
+    PublishCounts();
+    Flush();
+  }
+  ReadMore();
 }
 
 void ServerConnection::CloseRequested() { Finish("closed by the request handler", FinishMode::kError); }
@@ -352,7 +375,8 @@ void ReplyContext::Reply(const Response& response) { connection_.AppendReply(res
 
 DeferredReply ReplyContext::Defer() {
   ++connection_.deferred_outstanding_;
-  return DeferredReply(connection_.weak_from_this());
+  connection_.deferred_bytes_ += frame_bytes_;
+  return DeferredReply(connection_.weak_from_this(), frame_bytes_);
 }
 
 void ReplyContext::CloseConnection() { connection_.close_requested_ = true; }
@@ -363,6 +387,7 @@ DeferredReply& DeferredReply::operator=(DeferredReply&& other) noexcept {
   if (this != &other) {
     Release();
     connection_ = std::move(other.connection_);
+    bytes_ = std::exchange(other.bytes_, 0);
   }
   return *this;
 }
@@ -373,8 +398,8 @@ void DeferredReply::Send(Response response) {
   std::shared_ptr<ServerConnection> connection = connection_.lock();
   connection_.reset();
   if (!connection) return;
-  asio::post(connection->executor(), [connection, response = std::move(response)] {
-    connection->DeferredSent(response);
+  asio::post(connection->executor(), [connection, response = std::move(response), bytes = bytes_] {
+    connection->DeferredSent(response, bytes);
   });
 }
 
@@ -382,8 +407,8 @@ void DeferredReply::CloseConnection() {
   std::shared_ptr<ServerConnection> connection = connection_.lock();
   connection_.reset();
   if (!connection) return;
-  asio::post(connection->executor(), [connection] {
-    connection->DeferredDropped();
+  asio::post(connection->executor(), [connection, bytes = bytes_] {
+    connection->DeferredDropped(bytes);
     connection->CloseRequested();
   });
 }
@@ -392,7 +417,7 @@ void DeferredReply::Release() {
   std::shared_ptr<ServerConnection> connection = connection_.lock();
   connection_.reset();
   if (!connection) return;
-  asio::post(connection->executor(), [connection] { connection->DeferredDropped(); });
+  asio::post(connection->executor(), [connection, bytes = bytes_] { connection->DeferredDropped(bytes); });
 }
 
 }  // namespace tcpcore

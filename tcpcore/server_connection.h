@@ -91,8 +91,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   // Used by ReplyContext / DeferredReply.
   void AppendReply(const Response& response);
-  void DeferredSent(const Response& response);
-  void DeferredDropped();
+  void DeferredSent(const Response& response, int64_t bytes);
+  void DeferredDropped(int64_t bytes);
+  // Reads again if a deferred answer's end made room (see OutputFull()).
+  void ResumeIfRoom();
   void CloseRequested();
 
   asio::ip::tcp::socket socket_;
@@ -114,9 +116,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::string held_error_;  // FailFraming()'s reason while deferred answers are owed.
   bool close_requested_ = false;
   int deferred_outstanding_ = 0;
-  // Itself, while it waits for answers owed to a peer that closed its side:
-  // then no read, write or timer of its own holds it (DeferredReply holds
-  // it weakly). Released by Close().
+  int64_t deferred_bytes_ = 0;  // Their requests' sizes: counted as output owed.
+  // Itself, while only answers a handler owes can move it on (the peer
+  // closed its side, or those answers fill max_output_bytes so it does not
+  // read): then no read, write or timer of its own holds it (DeferredReply
+  // holds it weakly). Released by Close(), or when it reads again.
   std::shared_ptr<ServerConnection> awaiting_owed_answers_;
   uint64_t requests_ = 0;
   uint64_t bad_requests_ = 0;

@@ -53,6 +53,10 @@ class DeferringHandler : public RequestHandler {
     held_.push_back({request, reply.Defer()});
     held_changed_.notify_all();
   }
+  std::size_t held() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
   // Waits until `count` requests are held.
   void AwaitHeld(std::size_t count) {
     std::unique_lock lock(mu_);
@@ -62,6 +66,11 @@ class DeferringHandler : public RequestHandler {
   void Answer(std::size_t i) {
     std::lock_guard lock(mu_);
     held_[i].reply.Send(Response{held_[i].request.uid, "late " + held_[i].request.val, ""});
+  }
+  // Drops every held request unanswered (as a handler that gives up).
+  void DropAll() {
+    std::lock_guard lock(mu_);
+    for (Held& held : held_) held.reply = DeferredReply();
   }
   void CloseVia(std::size_t i) {
     std::lock_guard lock(mu_);
@@ -405,6 +414,33 @@ TEST_F(ServerTest, AnswersDeferredBeforeAnOverlongFrameComeBeforeItsErr) {
   EXPECT_EQ(ParseResponse(lines[1]), (Response{"a", "late 1", ""}));
   EXPECT_EQ(lines[2], "-ERR frame longer than 1024 bytes; closing");
   EXPECT_EQ(lines[3], "");
+}
+
+// Verify: answers a handler has deferred count against max_output_bytes: a
+// peer that sends without pause while the handler answers nothing makes the
+// server stop reading once the requests held weigh max_output_bytes, not
+// hold every request it can read. Before, it read them all (an auditor's
+// tcpgate-backend --answer_delay=20s grew to 2.1 GB).
+TEST_F(ServerTest, DeferredAnswersHoldBackReadingLikeQueuedOnes) {
+  auto handler = std::make_shared<DeferringHandler>();
+  ServerOptions options;
+  options.max_output_bytes = 64 << 10;
+  StartServer(options, handler);
+  LineClient client = Connect();
+  const std::string line = RequestLine("u", std::string(100, 'v'));
+  const std::size_t cap = options.max_output_bytes / (line.size() - 1) + 1;  // Frames are counted without "\n".
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += line;  // ~125 KB: twice the cap.
+  ASSERT_TRUE(client.Write(burst).ok());
+  handler->AwaitHeld(cap);
+  // The stimulus for "reads no further": time in which the old code took
+  // the other half of the burst.
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(handler->held(), cap) << "held beyond max_output_bytes";
+  // Dropping the held answers makes room: the rest is read.
+  handler->DropAll();
+  EXPECT_TRUE(AwaitStats([](const ServerStats& s) { return s.requests == 1000; }))
+      << "read " << server_->stats().requests << " of 1000 after the held answers were dropped";
 }
 
 // Verify: a handler may answer later and out of order; each answer carries
