@@ -14,6 +14,7 @@
 #include <climits>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -151,7 +152,12 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
 
 void Fatal(absl::string_view message) {
   tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate: ", message));
-  std::exit(1);
+  // Not exit(): the event loops (pool, embedded backend) may be running,
+  // and static destructors run under them: UBSan caught a loop thread
+  // using an error category exit() had destroyed (a gateway refused its
+  // port, tcpgate_flags_test under ASan+UBSan).
+  std::fflush(nullptr);
+  std::_Exit(1);
 }
 
 // --backends as entries, each trimmed (CheckPoolOptions checks each is
