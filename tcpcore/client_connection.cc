@@ -387,8 +387,11 @@ void ClientConnection::HandleAnswer() {
   }
   UidLine& line = line_it->second;
   if (line.awaiting_late_answer) {
-    // The answer to a request whose caller gave up; the next may go now.
     counters_->late_responses.fetch_add(1, std::memory_order_relaxed);
+    // Read before the request that gave up went out: an answer repeated by
+    // the backend. Its own late answer is still to come.
+    if (line.late_batch > batches_started_) return;
+    // The answer to a request whose caller gave up; the next may go now.
     line.awaiting_late_answer = false;
     --late_on_wire_;
     AdvanceLine(response_.uid);
@@ -428,6 +431,12 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
   // Exactly one request is on the wire: the error is its answer.
   for (auto& [uid, line] : lines_) {
     if (line.awaiting_late_answer) {
+      if (line.late_batch > batches_started_) {
+        // Its request was not out yet: the line answers no request.
+        Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"",
+                                                 frame.substr(0, 200), "\" with no request in flight")));
+        return;
+      }
       line.awaiting_late_answer = false;
       --late_on_wire_;
       std::string key = uid;
@@ -468,6 +477,7 @@ void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
       UidLine& line = lines_[entry.request.uid];
       line.ids.erase(line.ids.begin());
       line.awaiting_late_answer = true;
+      line.late_batch = entry.batch;
       line.late_until = SteadyAfter(options_.late_response_window);
       late_windows_.emplace_back(line.late_until, entry.request.uid);
       ++late_on_wire_;

@@ -225,14 +225,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     int64_t bytes;
     bool on_wire = false;
     // The output batch that carries it (0: written whole by TrySend). Until
-    // that batch goes to the socket (batches_started_ reaches it) no answer
-    // can be its: a line read before then answered someone else.
+    // that batch is handed to the socket (batches_started_ reaches it) no
+    // answer can be its: a line read before then answered someone else.
     uint64_t batch = 0;
   };
   // The requests of one Uid: the front one may be on the wire; the rest wait.
   struct UidLine {
     absl::InlinedVector<uint64_t, 2> ids;  // Rarely more than one: no allocation.
     bool awaiting_late_answer = false;  // Its request gave up on the wire.
+    uint64_t late_batch = 0;  // That request's output batch: no line read before it went is its answer.
     Clock::time_point late_until;
   };
 
@@ -255,7 +256,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Books `entry` as on the wire, written at `sent_at` (default: now) by
   // WriteEntry or by a direct write: the read-timeout watchdog covers it.
   void MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at = std::nullopt);
-  // Whether `entry` has gone to the socket, so a line read now may answer it.
+  // Whether `entry` was handed to the socket, so a line read now may answer it.
   bool Sent(const Entry& entry) const { return entry.on_wire && entry.batch <= batches_started_; }
   void Flush();
   void OnWritten(const asio::error_code& error);

@@ -20,6 +20,7 @@
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/message_codec.h"
 #include "tcpcore/server.h"
+#include "tests/eventually.h"
 #include "tests/tcpcore/line_client.h"
 
 namespace tcpcore {
@@ -435,6 +436,43 @@ TEST_F(ClientConnectionTest, AnswerRepeatedByTheBackendNeverReachesTheNextReques
   EXPECT_EQ(Get(first)->val, "for 1");
   EXPECT_EQ(Get(second)->val, "for 2");
   EXPECT_EQ(counters_->late_responses.load(), 1u);
+}
+
+// Verify: a request that gives up while still queued behind a write in
+// flight leaves its Uid waiting for its own late answer, and an answer the
+// backend repeats meanwhile (read before that request went out) does not
+// end the wait: the Uid's next request gets its own answer, not the late
+// one. Before, the repeat ended the wait and the next request took the
+// late answer (found by review).
+TEST_F(ClientConnectionTest, RepeatedAnswerDoesNotEndTheWaitOfARequestNotYetOut) {
+  ConnectionOptions options;
+  options.max_request_line_bytes = 64 << 20;
+  ConnectToRaw(options);
+  auto a = Send("u", "a");
+  EXPECT_EQ(NextRequest().val, "a");
+  // A request larger than the socket buffers keeps the next write in
+  // flight until the backend reads it.
+  auto huge = Send("x", std::string(32 << 20, 'h'));
+  std::promise<Result> b_result;
+  CancelHandle b = connection_->Send(Request{"u", "b"}, Far(),
+                                     [&b_result](Result result) { b_result.set_value(std::move(result)); });
+  auto c = Send("u", "c");
+  // Answering a writes b (its Uid's next) behind the huge write, before a's
+  // caller hears; then b gives up there.
+  ASSERT_TRUE(peer_->Write(Answer("u", "for a")).ok());
+  EXPECT_EQ(Get(a)->val, "for a");
+  b.Cancel();
+  EXPECT_TRUE(absl::IsCancelled(b_result.get_future().get().status()));
+  ASSERT_TRUE(peer_->Write(Answer("u", "for a again")).ok());
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return counters_->late_responses.load() == 1; }, absl::Seconds(10)))
+      << "the repeated answer was not read";
+  EXPECT_EQ(NextRequest().uid, "x");
+  EXPECT_EQ(NextRequest().val, "b");
+  ASSERT_TRUE(peer_->Write(Answer("u", "for b")).ok());
+  EXPECT_EQ(NextRequest().val, "c");
+  ASSERT_TRUE(peer_->Write(Answer("u", "for c")).ok());
+  EXPECT_EQ(Get(c)->val, "for c");
+  EXPECT_EQ(counters_->late_responses.load(), 2u);  // The repeat and b's answer.
 }
 
 // Verify: an "-ERR" line that comes with the answer of the only request on
