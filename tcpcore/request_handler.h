@@ -32,7 +32,9 @@ class ServerConnection;
 // the server must outlive every DeferredReply and every thread using one.
 // Until it is sent or dropped, the answer counts against the connection's
 // max_output_bytes at its request's size: a peer that sends and never reads
-// cannot make the server hold requests without bound.
+// cannot make the server hold requests without bound. So a handler must not
+// make its answers wait for later requests on the same connection beyond
+// that much: the connection stops reading until some answers are given.
 class DeferredReply {
  public:
   DeferredReply() = default;

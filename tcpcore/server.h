@@ -36,7 +36,9 @@ struct ServerOptions {
   // closed. Answers still leaving (a long write, or the kernel's send queue
   // shrinking as the peer reads) are traffic; the queue is looked at when the
   // timeout falls due, so a peer that stops reading with answers queued is
-  // closed within two timeouts. Zero means never.
+  // closed within two timeouts. While the handler still owes answers the
+  // connection is not idle (after the peer's half-close it is: the timeout
+  // bounds that wait). Zero means never.
   absl::Duration idle_timeout = absl::ZeroDuration();
   FrameLimits frame_limits;
   bool tcp_nodelay = true;

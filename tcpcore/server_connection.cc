@@ -299,6 +299,10 @@ void ServerConnection::OnTimer(const asio::error_code& error) {
   const auto idle_timeout = absl::ToChronoNanoseconds(core_->options().idle_timeout);
   if (idle_timeout <= std::chrono::steady_clock::duration::zero()) return;
   if (now - last_activity_ >= idle_timeout && SendQueueMoved()) last_activity_ = now;
+  // Answers the handler still owes (and, when they fill max_output_bytes,
+  // requests it does not read meanwhile): the wait is the server's, not an
+  // idle peer's. After the peer's half-close the timeout bounds that wait.
+  if (phase_ == Phase::kOpen && deferred_outstanding_ > 0) last_activity_ = now;
   const auto idle_for = now - last_activity_;
   if (idle_for >= idle_timeout) {
     Close("idle timeout");

@@ -300,6 +300,28 @@ TEST_F(ServerTest, ClosesAfterErrForTooDeepNesting) {
 }
 
 // Verify: with idle_timeout set, a silent connection is closed by the server.
+// Verify: a connection the handler still owes an answer to is not idle: it
+// outlives the idle timeout and the answer arrives; then, with nothing owed,
+// the timeout closes it. Before, it was closed as idle with the answer owed.
+TEST_F(ServerTest, ConnectionOwedAnAnswerIsNotIdle) {
+  auto handler = std::make_shared<DeferringHandler>();
+  ServerOptions options;
+  options.idle_timeout = absl::Milliseconds(100);
+  StartServer(options, handler);
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write(RequestLine("slow", "1")).ok());
+  handler->AwaitHeld(1);
+  // The stimulus: three idle timeouts pass while the answer is owed.
+  absl::SleepFor(absl::Milliseconds(300));
+  handler->Answer(0);
+  absl::StatusOr<std::string> line = client.ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status() << ": closed with the answer owed";
+  EXPECT_EQ(ParseResponse(*line).val, "late 1");
+  absl::StatusOr<std::string> rest = client.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, "");
+}
+
 TEST_F(ServerTest, ClosesIdleConnection) {
   ServerOptions options;
   options.idle_timeout = absl::Milliseconds(50);
