@@ -143,7 +143,8 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
 }
 
 bool PoolControl::IsBusy(const ClientConnection& c) const {
-  return Load(c) >= options_.grow_at_pending || c.pending_bytes() >= options_.max_pending_bytes_per_connection / 2;
+  return Load(c) >= options_.grow_at_pending ||
+         (c.pending_count() > 0 && c.pending_bytes() * 2 >= options_.max_pending_bytes_per_connection);
 }
 
 bool PoolControl::HasRoom(const ClientConnection& c, int64_t bytes) const {
