@@ -20,10 +20,10 @@ namespace tcpgate {
 // deadline runs from when the call reached it, the client's from when it
 // started the call: a network hop and a busy server's queueing apart, and
 // timer wake-ups; 10 ms was too little under ASan in CI), and 1 % of the
-// request's time more,
-// since clients round the timeout they send up (gRPC: to 10 ms for 1-10 s,
-// 100 ms up to 100 s, and so on), so a client's cancel at its own deadline
-// comes that much before the server's. Never, for an infinite deadline.
+// request's time more, since clients round the timeout they send up (gRPC:
+// to 10 ms for 1-10 s, 100 ms up to 100 s, and so on), so a client's cancel
+// at its own deadline comes that much before the server's. Never, for an
+// infinite deadline.
 absl::Time DeadlineCancelFrom(absl::Time start, absl::Time deadline);
 
 // Cancels a pool request whose caller gave up: as its deadline from
