@@ -390,22 +390,21 @@ void ClientConnection::HandleAnswer() {
     counters_->late_responses.fetch_add(1, std::memory_order_relaxed);
     // Read before the request that gave up went out: an answer repeated by
     // the backend. Its own late answer is still to come.
-    if (line.late_batch > batches_started_) return;
+    if (!BatchOut(line.late_batch)) return;
     // The answer to a request whose caller gave up; the next may go now.
     line.awaiting_late_answer = false;
     --late_on_wire_;
     AdvanceLine(response_.uid);
     return;
   }
-  const uint64_t id = line.ids.front();
-  auto entry = entries_.find(id);
+  auto entry = entries_.find(line.ids.front());
   if (entry == entries_.end() || !Sent(entry->second)) {
     // The Uid's next request is not on the socket yet: this answers the one
     // before it again (a backend answering twice), never this one.
     counters_->late_responses.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  Complete(id, std::move(response_));
+  Complete(entry, std::move(response_));
   response_ = Response();
 }
 
@@ -431,10 +430,8 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
   // Exactly one request is on the wire: the error is its answer.
   for (auto& [uid, line] : lines_) {
     if (line.awaiting_late_answer) {
-      if (line.late_batch > batches_started_) {
-        // Its request was not out yet: the line answers no request.
-        Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"",
-                                                 frame.substr(0, 200), "\" with no request in flight")));
+      if (!BatchOut(line.late_batch)) {  // Its request was not out yet.
+        FailOnUnaskedLine(frame);
         return;
       }
       line.awaiting_late_answer = false;
@@ -445,27 +442,34 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
     }
     auto entry = entries_.find(line.ids.front());
     if (entry != entries_.end() && entry->second.on_wire) {
-      if (!Sent(entry->second)) {
-        // Written after this line was read: the line answers no request.
-        Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"",
-                                                 frame.substr(0, 200), "\" with no request in flight")));
+      if (!Sent(entry->second)) {  // Written after this line was read.
+        FailOnUnaskedLine(frame);
         return;
       }
       // The reason goes to the caller in a status message: a few hundred
       // bytes at most (gRPC refuses metadata over 8 KiB, so a backend's
       // long reason would turn the answer into RESOURCE_EXHAUSTED).
       absl::string_view reason = frame.size() > 5 ? frame.substr(5) : frame;
-      Complete(line.ids.front(),
-               absl::InvalidArgumentError(absl::StrCat("backend rejected the request: ", reason.substr(0, kMaxErrReason),
-                                                       reason.size() > kMaxErrReason ? "..." : "")));
+      Complete(entry, absl::InvalidArgumentError(absl::StrCat("backend rejected the request: ",
+                                                              reason.substr(0, kMaxErrReason),
+                                                              reason.size() > kMaxErrReason ? "..." : "")));
       return;
     }
   }
 }
 
+void ClientConnection::FailOnUnaskedLine(absl::string_view frame) {
+  Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"", frame.substr(0, 200),
+                                           "\" with no request in flight")));
+}
+
 void ClientConnection::Complete(uint64_t id, absl::StatusOr<Response> result) {
   auto it = entries_.find(id);
-  if (it == entries_.end()) return;
+  if (it != entries_.end()) Complete(it, std::move(result));
+}
+
+void ClientConnection::Complete(absl::flat_hash_map<uint64_t, Entry>::iterator it, absl::StatusOr<Response> result) {
+  const uint64_t id = it->first;
   Entry entry = std::move(it->second);
   entries_.erase(it);
   deadlines_.erase({entry.deadline, id});

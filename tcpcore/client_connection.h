@@ -256,8 +256,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Books `entry` as on the wire, written at `sent_at` (default: now) by
   // WriteEntry or by a direct write: the read-timeout watchdog covers it.
   void MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at = std::nullopt);
-  // Whether `entry` was handed to the socket, so a line read now may answer it.
-  bool Sent(const Entry& entry) const { return entry.on_wire && entry.batch <= batches_started_; }
+  // Whether output batch `batch` was handed to the socket, so a line read
+  // now may answer a request it carried.
+  bool BatchOut(uint64_t batch) const { return batch <= batches_started_; }
+  bool Sent(const Entry& entry) const { return entry.on_wire && BatchOut(entry.batch); }
   void Flush();
   void OnWritten(const asio::error_code& error);
   void ReadMore();
@@ -268,6 +270,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void HandleAnswer();
   // Completes entry `id`: removes it and runs its callback.
   void Complete(uint64_t id, absl::StatusOr<Response> result);
+  void Complete(absl::flat_hash_map<uint64_t, Entry>::iterator it, absl::StatusOr<Response> result);
+  // A line read now that no request can have asked for (see Entry::batch):
+  // the connection cannot be trusted to match its lines.
+  void FailOnUnaskedLine(absl::string_view frame);
   // Removes `id` from its Uid line, unblocking the next request when allowed.
   void Unlink(const std::string& uid, uint64_t id, bool answered);
   void AdvanceLine(const std::string& uid);

@@ -143,8 +143,10 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
 }
 
 bool PoolControl::IsBusy(const ClientConnection& c) const {
-  return Load(c) >= options_.grow_at_pending ||
-         (c.pending_count() > 0 && c.pending_bytes() * 2 >= options_.max_pending_bytes_per_connection);
+  const int64_t count = c.pending_count();
+  const int64_t bytes = c.pending_bytes();
+  return count + bytes / kBytesPerRequestWeight >= options_.grow_at_pending ||
+         (count > 0 && bytes * 2 >= options_.max_pending_bytes_per_connection);
 }
 
 bool PoolControl::HasRoom(const ClientConnection& c, int64_t bytes) const {
@@ -167,24 +169,19 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
   std::shared_lock lock(ready_mu_);
   const std::size_t n = ready_.size();
   const ReadyConnection* best = nullptr;
+  // Keeps `candidate` if it can take the request and is less loaded.
+  auto consider = [&](const ReadyConnection& candidate, bool can_take) {
+    if (can_take && (best == nullptr || Load(*candidate.connection) < Load(*best->connection))) best = &candidate;
+  };
   if (n == 1) {
-    if (usable(*ready_[0].connection)) best = &ready_[0];
+    consider(ready_[0], usable(*ready_[0].connection));
   } else if (n > 1) {
     const std::size_t i = NextRandom() % n;
     std::size_t j = NextRandom() % (n - 1);
     if (j >= i) ++j;
-    for (std::size_t k : {i, j}) {
-      if (usable(*ready_[k].connection) && (best == nullptr || Load(*ready_[k].connection) < Load(*best->connection))) {
-        best = &ready_[k];
-      }
-    }
+    for (std::size_t k : {i, j}) consider(ready_[k], usable(*ready_[k].connection));
     if (best == nullptr) {  // Both closed or at their cap: look at every connection.
-      for (const ReadyConnection& candidate : ready_) {
-        if (usable(*candidate.connection) &&
-            (best == nullptr || Load(*candidate.connection) < Load(*best->connection))) {
-          best = &candidate;
-        }
-      }
+      for (const ReadyConnection& candidate : ready_) consider(candidate, usable(*candidate.connection));
     }
   }
   if (best == nullptr && !choice.any_open) {
@@ -194,7 +191,7 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
       const ClientConnection& c = *candidate.connection;
       if (c.state() == ClientConnection::State::kClosed) continue;
       choice.any_open = true;
-      if (HasRoom(c, bytes) && (best == nullptr || Load(c) < Load(*best->connection))) best = &candidate;
+      consider(candidate, HasRoom(c, bytes));
     }
     // One the control loop has not republished as ready yet is ready.
     choice.connecting = best != nullptr && best->connection->state() == ClientConnection::State::kConnecting;

@@ -69,7 +69,7 @@ void ServerConnection::ReadMore() {
   asio::mutable_buffer target;
   if (phase_ == Phase::kOpen) {
     if (OutputFull()) {
-      // OnWritten(), or a deferred answer's end (ResumeIfRoom()), resumes
+      // OnWritten(), or a deferred answer's end (ResumeReading()), resumes
       // reading. With nothing being written only those answers can: they
       // hold this connection until then.
       if (deferred_outstanding_ > 0 && !awaiting_owed_answers_) awaiting_owed_answers_ = shared_from_this();
@@ -220,14 +220,10 @@ void ServerConnection::OnWritten(const asio::error_code& error) {
     return;
   }
   Touch();
-  if (phase_ == Phase::kOpen && frames_waiting_) {
-    HandleFrames();  // Those left waiting while the output was full.
-    PublishCounts();
-  }
-  Flush();
   if (phase_ == Phase::kOpen) {
-    ReadMore();  // Resumes reading if OutputFull() had paused it.
+    ResumeReading();
   } else {
+    Flush();
     MaybeCloseAfterFinish();
   }
 }
@@ -346,29 +342,30 @@ void ServerConnection::PublishCounts() {
 void ServerConnection::DeferredSent(const Response& response, int64_t bytes) {
   --deferred_outstanding_;
   deferred_bytes_ -= bytes;
-  if (phase_ == Phase::kOpen || (phase_ == Phase::kFinishing && wait_for_deferred_)) {
+  if (phase_ == Phase::kOpen) {
+    AppendReply(response);
+    ResumeReading();
+  } else if (phase_ == Phase::kFinishing && wait_for_deferred_) {
     AppendReply(response);
     Flush();
   }
-  ResumeIfRoom();
   MaybeCloseAfterFinish();
 }
 
 void ServerConnection::DeferredDropped(int64_t bytes) {
   --deferred_outstanding_;
   deferred_bytes_ -= bytes;
-  ResumeIfRoom();
+  if (phase_ == Phase::kOpen) ResumeReading();
   MaybeCloseAfterFinish();
 }
 
-void ServerConnection::ResumeIfRoom() {
-  if (phase_ != Phase::kOpen || OutputFull()) return;
+void ServerConnection::ResumeReading() {
   if (frames_waiting_) {
-    HandleFrames();
+    HandleFrames();  // Those left waiting while the output was full.
     PublishCounts();
-    Flush();
   }
-  ReadMore();
+  Flush();
+  ReadMore();  // Unless the output is still full.
 }
 
 void ServerConnection::CloseRequested() { Finish("closed by the request handler", FinishMode::kError); }

@@ -93,8 +93,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void AppendReply(const Response& response);
   void DeferredSent(const Response& response, int64_t bytes);
   void DeferredDropped(int64_t bytes);
-  // Reads again if a deferred answer's end made room (see OutputFull()).
-  void ResumeIfRoom();
+  // Open phase, after a write or a deferred answer's end made room (see
+  // OutputFull()): handles the frames left waiting, writes, reads again.
+  void ResumeReading();
   void CloseRequested();
 
   asio::ip::tcp::socket socket_;
