@@ -11,6 +11,8 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,10 +34,19 @@ using ::testing::StartsWith;
 using tcpgate::v1::SendRequest;
 using tcpgate::v1::SendResponse;
 
-// Holds every request unanswered; tells the test how many it holds.
+// Holds every request unanswered (or, given a val, only the requests with
+// that val, answering the rest as the reference backend does); tells the
+// test how many it holds.
 class StallingHandler : public tcpcore::RequestHandler {
  public:
-  void OnRequest(const tcpcore::Request&, tcpcore::ReplyContext& reply) override {
+  StallingHandler() = default;
+  explicit StallingHandler(std::string only_val) : only_val_(std::move(only_val)) {}
+
+  void OnRequest(const tcpcore::Request& request, tcpcore::ReplyContext& reply) override {
+    if (only_val_.has_value() && request.val != *only_val_) {
+      hello_.OnRequest(request, reply);
+      return;
+    }
     std::lock_guard lock(mu_);
     held_.push_back(reply.Defer());
     changed_.notify_all();
@@ -46,6 +57,8 @@ class StallingHandler : public tcpcore::RequestHandler {
   }
 
  private:
+  const std::optional<std::string> only_val_;
+  tcpcore::HelloHandler hello_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::vector<tcpcore::DeferredReply> held_;
@@ -133,15 +146,88 @@ TEST_F(GatewayServiceTest, GeneratesUidWhenEmpty) {
 }
 
 // Verify: with a backend that never answers, the caller's deadline gives
-// DEADLINE_EXCEEDED on time and nothing stays pending in the pool.
-TEST_F(GatewayServiceTest, DeadlineWithStallingBackend) {
+// DEADLINE_EXCEEDED on time, the pool request itself ends at that deadline
+// (as DEADLINE_EXCEEDED, not as a cancel: a gateway that gave the pool
+// request --default_timeout instead would see the client's cancel long
+// before its own deadline and count it CANCELLED), and nothing stays
+// pending in the pool.
+TEST_F(GatewayServiceTest, CallerDeadlineEndsAStalledCallAndItsPoolRequest) {
+  gateway_options_.default_timeout = absl::Seconds(30);
   Start(std::make_shared<StallingHandler>());
   SendResponse response;
   const absl::Time start = absl::Now();
   grpc::Status status = Call("slow", "v", &response, absl::Milliseconds(200));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(200 + 50));
-  EXPECT_TRUE(AwaitPoolIdle());
+  ASSERT_TRUE(AwaitPoolIdle());
+  EXPECT_EQ(pool_->stats().total.deadline, 1u);
+  EXPECT_EQ(pool_->stats().total.other_errors, 0u) << "the pool request ended as a cancel";
+  EXPECT_EQ(service_->metrics().requests(Rpc::kSend, grpc::StatusCode::DEADLINE_EXCEEDED), 1u);
+}
+
+// Verify: a call that carries no deadline gets --default_timeout from the
+// gateway: with a backend that never answers, the gateway itself ends it
+// DEADLINE_EXCEEDED then (the client would wait forever), and nothing stays
+// pending in the pool.
+TEST_F(GatewayServiceTest, CallWithoutDeadlineEndsAtTheDefaultTimeout) {
+  gateway_options_.default_timeout = absl::Milliseconds(200);
+  Start(std::make_shared<StallingHandler>());
+  grpc::ClientContext context;  // No deadline.
+  SendRequest request;
+  request.set_uid("no-deadline");
+  SendResponse response;
+  std::promise<grpc::Status> done;
+  const absl::Time start = absl::Now();
+  stub_->async()->Send(&context, &request, &response, [&](grpc::Status s) { done.set_value(std::move(s)); });
+  std::future<grpc::Status> ended = done.get_future();
+  if (ended.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    context.TryCancel();  // So that a failing run ends.
+    ended.wait();
+    FAIL() << "the gateway did not end the call at its default timeout";
+  }
+  const absl::Duration took = absl::Now() - start;
+  const grpc::Status status = ended.get();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_GE(took, absl::Milliseconds(200));
+  EXPECT_LT(took, absl::Milliseconds(200 + 50));
+  ASSERT_TRUE(AwaitPoolIdle());
+  EXPECT_EQ(pool_->stats().total.deadline, 1u);
+}
+
+// Verify: on a stream without a deadline each request gets
+// --default_timeout from when the gateway read it: a request the backend
+// never answers gets its own DEADLINE_EXCEEDED answer, carrying its uid,
+// and the stream goes on (a request written after it is answered, and the
+// stream ends OK).
+TEST_F(GatewayServiceTest, StreamRequestPastTheDefaultTimeoutGetsItsOwnErrorAndTheStreamGoesOn) {
+  gateway_options_.default_timeout = absl::Milliseconds(200);
+  auto handler = std::make_shared<StallingHandler>("stall");
+  Start(handler);
+  grpc::ClientContext context;  // No deadline.
+  auto stream = stub_->SendStream(&context);
+  SendRequest request;
+  request.set_uid("stalled");
+  request.set_val("stall");
+  ASSERT_TRUE(stream->Write(request));
+  handler->AwaitHeld(1);
+  SendResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.uid(), "stalled");
+  ASSERT_TRUE(response.has_error());
+  EXPECT_EQ(response.error().code(), static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED));
+  request.set_uid("after");
+  request.set_val("v");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->WritesDone());
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.uid(), "after");
+  EXPECT_FALSE(response.has_error());
+  EXPECT_EQ(response.val(), "server: hello, v");
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(AwaitPoolIdle());
+  EXPECT_EQ(pool_->stats().total.deadline, 1u);
 }
 
 // Verify: calls that run out of time are counted as DEADLINE_EXCEEDED, in
@@ -188,6 +274,20 @@ TEST_F(GatewayServiceTest, RejectsOversizedVal) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("limit"));
   EXPECT_EQ(pool_->stats().total.sent, 0u);
+}
+
+// Verify: a uid over the limit (1 KiB by default) is INVALID_ARGUMENT and
+// never reaches a backend; one at the limit goes through.
+TEST_F(GatewayServiceTest, RejectsOversizedUid) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  SendResponse response;
+  grpc::Status status = Call(std::string(gateway_options_.max_uid_bytes + 1, 'u'), "v", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("uid is 1025 bytes"));
+  EXPECT_EQ(pool_->stats().total.sent, 0u);
+  status = Call(std::string(gateway_options_.max_uid_bytes, 'u'), "v", &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.uid().size(), gateway_options_.max_uid_bytes);
 }
 
 // Verify: when the backend dies, calls fail fast with UNAVAILABLE.
