@@ -152,7 +152,8 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* GatewayService::Sen
       pool_, [this](tcpgate::v1::SendRequest&& request) { return Admit(std::move(request)); }, deadline,
       options_.default_timeout,
       SendStreamReactor::Limits{.requests = options_.max_pending_per_stream,
-                                .bytes = options_.max_held_bytes_per_stream},
+                                .bytes = options_.max_held_bytes_per_stream,
+                                .echoed_uid_bytes = options_.max_uid_bytes},
       in_flight_, metrics_);
 }
 

@@ -65,7 +65,8 @@ void SendStreamReactor::Dispatch() {
   absl::StatusOr<tcpcore::Request> request = parsed.ok() ? admit_(std::move(*parsed)) : parsed.status();
   if (!request.ok()) {
     metrics_.Record(Rpc::kSendStream, static_cast<grpc::StatusCode>(request.status().code()), absl::ZeroDuration());
-    Answer(ErrorResponse(parsed.ok() ? parsed->uid() : unreadable_uid, request.status()));
+    const std::string& uid = parsed.ok() ? parsed->uid() : unreadable_uid;
+    Answer(ErrorResponse(uid.size() <= limits_.echoed_uid_bytes ? uid : std::string(), request.status()));
     return;
   }
   const std::string uid = request->uid;

@@ -43,6 +43,10 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer,
   struct Limits {
     int requests = 1024;
     int64_t bytes = 8 << 20;
+    // The longest uid a refused request's error answer carries back; one
+    // longer is refused for its length and answered with an empty uid (echoed,
+    // a uid near the message limit made an answer over the client's).
+    std::size_t echoed_uid_bytes = 1024;
   };
 
   SendStreamReactor(tcpcore::Pool& pool, Admission admit, absl::Time call_deadline, absl::Duration default_timeout,

@@ -405,6 +405,36 @@ TEST_F(GatewayServiceTest, StreamAnswersEveryRequestAndReportsErrorsInline) {
   for (int i = 0; i < kRequests; ++i) EXPECT_EQ(seen[i], 1) << "request " << i;
 }
 
+// Verify: on a stream, a request refused for a uid over the limit gets its
+// INVALID_ARGUMENT answer with an empty uid (echoing a uid near the message
+// limit made an answer over the client's limit, which ended the client's
+// stream), and the stream goes on.
+TEST_F(GatewayServiceTest, StreamAnswersAnOverlongUidWithoutEchoingIt) {
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  auto stream = stub_->SendStream(&context);
+  SendRequest request;
+  request.set_uid(std::string(gateway_options_.max_uid_bytes + 1, 'u'));
+  ASSERT_TRUE(stream->Write(request));
+  request.set_uid("next");
+  request.set_val("v");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->WritesDone());
+  SendResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.uid(), "");
+  ASSERT_TRUE(response.has_error());
+  EXPECT_EQ(response.error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(response.error().message(), HasSubstr("uid is 1025 bytes"));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.uid(), "next");
+  EXPECT_EQ(response.val(), "server: hello, v");
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 // Verify: cancelling a stream cancels its pending pool requests.
 TEST_F(GatewayServiceTest, StreamCancelCancelsPendingRequests) {
   auto handler = std::make_shared<StallingHandler>();
