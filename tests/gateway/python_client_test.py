@@ -318,9 +318,29 @@ def sigterm_with_a_call_held(what, uid, *flags):
     return proc, port, channel, call
 
 
-proc, port, channel, in_flight = sigterm_with_a_call_held("drain", "in-flight", "--drain_timeout=10s")
+# The notice (step 1 of docs/gateway.md "Shutdown") is long enough to look
+# at the gateway during it, and ends well before the held call's answer.
+proc, port, channel, in_flight = sigterm_with_a_call_held("drain", "in-flight", "--drain_timeout=10s",
+                                                          "--drain_notice=800ms")
 stub = gateway_pb2_grpc.GatewayStub(channel)
-check(wait_log(proc, "draining") is not None, "drain: the gateway took the signal")
+check(wait_log(proc, r"health: NOT_SERVING \(draining\)") is not None, "drain: the gateway took the signal")
+# During the notice, on the connection the client already has: health says
+# NOT_SERVING for both names, /readyz 503, and a new call reaches the
+# service and is refused by it, not by gRPC or a failed connect.
+health = health_pb2_grpc.HealthStub(channel)
+for name in ("", "tcpgate.v1.Gateway"):
+    status = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status
+    check(status == health_pb2.HealthCheckResponse.NOT_SERVING, f"drain: health NOT_SERVING for {name!r} ({status})")
+check(readyz(proc) == 503, "drain: /readyz 503")
+refused = None
+try:
+    stub.Send(gateway_pb2.SendRequest(uid="during-notice", val="v"), timeout=5)
+except grpc.RpcError as error:
+    refused = error
+check(refused is not None and refused.code() == grpc.StatusCode.UNAVAILABLE
+      and "gateway is shutting down" in refused.details(),
+      f"drain: a call during the notice is refused by the gateway ({refused and refused.details()})")
+check(not in_flight.done(), "drain: the call in flight is still held during the notice")
 
 
 def connection_refused(until):
