@@ -104,16 +104,22 @@ TEST_F(AdminServerTest, HeadArrivingByteByByteIsAnswered) {
 }
 
 // Verify: a client whose request head does not arrive within the head
-// timeout is closed.
+// timeout is closed, at that timeout: not before it, and well before the
+// default one (2 s), so the configured limit is the one in force.
 TEST_F(AdminServerTest, HeadNotReceivedInTimeIsClosed) {
   AdminServer::Limits limits;
   limits.head_timeout = absl::Milliseconds(100);
+  ASSERT_GT(AdminServer::Limits().head_timeout, absl::Seconds(1));
   Start(limits);
+  const absl::Time start = absl::Now();  // The server's clock starts at the accept, after this.
   LineClient slow = Connect();
   ASSERT_TRUE(slow.Write("GET /healthz HTTP/1.1\r\nX-Slow: ").ok());
   absl::StatusOr<std::string> rest = slow.ReadToEof(absl::Seconds(10));
+  const absl::Duration took = absl::Now() - start;
   ASSERT_TRUE(rest.ok()) << rest.status();
   EXPECT_EQ(*rest, "");
+  EXPECT_GE(took, limits.head_timeout);
+  EXPECT_LT(took, absl::Seconds(1));
 }
 
 // Verify: a request head over the limit gets 431 and is not kept: a

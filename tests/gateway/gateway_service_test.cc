@@ -522,16 +522,19 @@ TEST_F(GatewayServiceTest, StreamFloodIsAnsweredAndLeavesNothingOpen) {
 // few MiB).
 constexpr uint64_t kAnswersInClientWindows = 92;
 
-// Writes 500 requests of 60 KiB on one stream and never reads it; returns
+// Writes 500 requests of 60 KiB on one stream and does not read it; returns
 // how many reached the backend once the gateway stopped taking them (the
 // count held still for 300 ms, or 20 s passed). A stream whose limits do
-// not hold is read to the end: 500.
+// not hold is read to the end: 500. Then the client reads, and the gateway
+// must take the rest: every request answered once, the stream ends OK.
 uint64_t GatewayServiceTest::RequestsTakenFromAStreamNeverRead() {
+  constexpr int kRequests = 500;
   grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));  // Bounds a wedged stream.
   auto stream = stub_->SendStream(&context);
   std::thread writer([&] {
     // Big answers (60 KiB), so that the client's windows fill quickly.
-    for (int i = 0; i < 500; ++i) {
+    for (int i = 0; i < kRequests; ++i) {
       SendRequest request;
       request.set_uid(absl::StrCat("n", i));
       request.set_val(std::string(60 * 1024, 'x'));
@@ -554,8 +557,22 @@ uint64_t GatewayServiceTest::RequestsTakenFromAStreamNeverRead() {
       still_since = absl::Now();
     }
   }
-  std::move(stop_writer).Invoke();
-  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  std::vector<int> seen(kRequests, 0);
+  SendResponse response;
+  int answers = 0;
+  while (answers < kRequests && stream->Read(&response)) {
+    ++answers;
+    EXPECT_FALSE(response.has_error()) << response.uid() << ": " << response.error().message();
+    const int index = std::stoi(response.uid().substr(1));
+    if (index >= 0 && index < kRequests) ++seen[index];
+  }
+  EXPECT_EQ(answers, kRequests) << "the stream did not go on once read";
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kRequests) << "a request was not answered exactly once";
+  std::move(stop_writer).Cancel();
+  writer.join();
+  EXPECT_TRUE(stream->WritesDone());
+  const grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(AwaitPoolIdle());
   return sent;
 }
@@ -563,8 +580,9 @@ uint64_t GatewayServiceTest::RequestsTakenFromAStreamNeverRead() {
 // A client that writes and never reads: once the stream's answers waiting to
 // be written plus its requests at the backend reach the stream's limit, the
 // gateway stops reading it (flow control then holds the client back), so
-// the answers cannot pile up in the gateway.
-TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
+// the answers cannot pile up in the gateway; once the client reads, the
+// gateway reads again and answers every request.
+TEST_F(GatewayServiceTest, StreamNotReadStopsTakingRequestsAtItsLimitUntilRead) {
   gateway_options_.max_pending_per_stream = 8;
   Start(std::make_shared<tcpcore::HelloHandler>());
   const uint64_t sent = RequestsTakenFromAStreamNeverRead();
@@ -575,7 +593,7 @@ TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsLimit) {
 // The same with the count far away and a byte budget of 1 MiB: the
 // stream stops at the bytes its requests and unwritten answers hold (18 of
 // 60 KiB), not at 1,024 answers of up to half a MiB each.
-TEST_F(GatewayServiceTest, StreamNeverReadStopsTakingRequestsAtItsByteBudget) {
+TEST_F(GatewayServiceTest, StreamNotReadStopsTakingRequestsAtItsByteBudgetUntilRead) {
   gateway_options_.max_held_bytes_per_stream = 1 << 20;
   ASSERT_GE(gateway_options_.max_pending_per_stream, 500) << "the count must not be what stops it";
   Start(std::make_shared<tcpcore::HelloHandler>());

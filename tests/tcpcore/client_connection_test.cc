@@ -724,7 +724,7 @@ TEST_F(ClientConnectionTest, DialTimeoutIsHonoured) {
 
 // Verify: against the real server, a thousand requests in flight at once on
 // one connection each get their own answer.
-TEST_F(ClientConnectionTest, ThousandInFlightAgainstRealServer) {
+TEST_F(ClientConnectionTest, ThousandInFlightOnOneConnectionEachGetTheirOwnAnswer) {
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   server_options.log_connections = false;

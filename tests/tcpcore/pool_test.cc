@@ -326,6 +326,7 @@ TEST_F(PoolTest, DeadBackendFailsFastAndIsUsedAgainWhenBack) {
   }
   EXPECT_LT(absl::Now() - killed_at, absl::Seconds(10)) << "pending requests waited for their deadline";
   EXPECT_GT(ok, 0);
+  EXPECT_GT(unavailable, 0) << "no request was pending on the backend that died: nothing was checked";
   // With the victim gone, every new request is answered by the survivor.
   for (int i = 0; i < 50; ++i) {
     auto future = pool->SendAsync(Request{absl::StrCat("a", i), "x"}, absl::Now() + absl::Seconds(30));
@@ -600,7 +601,13 @@ TEST_F(PoolTest, ConnectionTheBackendClosesWhenIdleIsReplacedAtOnce) {
   ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
   int failed = 0;
   for (int i = 0; i < 3; ++i) {
-    absl::SleepFor(absl::Milliseconds(650));  // The backend closes the connection 500 ms into it.
+    // The backend closes the connection 500 ms into it (the i+1-th close).
+    ASSERT_TRUE(tcpgate_test::Eventually([&] {
+      const ServerStats server = servers_[0]->stats();
+      return server.connections_accepted - server.connections_open >= static_cast<uint64_t>(i + 1);
+    })) << "close " << i + 1 << " did not come";
+    // The stimulus: a call 150 ms after the close, inside the old backoff.
+    absl::SleepFor(absl::Milliseconds(150));
     auto future = pool->SendAsync(Request{absl::StrCat("after-idle-", i), "v"}, absl::Now() + absl::Seconds(5));
     Result result = Get(future);
     if (!result.ok()) ++failed;
@@ -1269,36 +1276,52 @@ TEST_F(PoolTest, ConnectionClosedBeforeTheControlLoopHearsIsNotPicked) {
   pool.Close();
 }
 
-// Verify: Close() under load completes every request exactly once, is safe
-// to call twice, and later sends fail inline.
+// Verify: Close() under load completes every request exactly once (each
+// request's callback is counted on its own, so a lost one and a doubled one
+// cannot cancel out), is safe to call twice, and later sends fail inline.
 TEST_F(PoolTest, CloseUnderLoadCompletesEveryRequestOnce) {
   auto handler = std::make_shared<DelayingHandler>(delay_loops_, std::chrono::milliseconds(2));
   auto pool = StartPool(Options({StartBackend(handler), StartBackend(handler)}));
   ASSERT_TRUE(pool->AwaitReady(2, absl::Seconds(10)));
+  constexpr int kMaxRequests = 1 << 20;
+  std::vector<std::atomic<int>> callbacks(kMaxRequests);
   std::atomic<int> sent{0}, completed{0}, unexpected{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> senders;
   for (int t = 0; t < 8; ++t) {
     senders.emplace_back([&] {
       while (!stop.load()) {
-        sent.fetch_add(1);
-        pool->Send(Request{"u", "v"}, absl::Now() + absl::Seconds(30), [&](Result result) {
+        const int id = sent.fetch_add(1);
+        if (id >= kMaxRequests) {
+          sent.fetch_sub(1);
+          return;
+        }
+        pool->Send(Request{"u", "v"}, absl::Now() + absl::Seconds(30), [&, id](Result result) {
           if (!result.ok() && !absl::IsUnavailable(result.status()) && !absl::IsResourceExhausted(result.status())) {
             unexpected.fetch_add(1);
           }
+          callbacks[id].fetch_add(1);
           completed.fetch_add(1);
         });
       }
     });
   }
-  while (completed.load() < 500) std::this_thread::yield();
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return completed.load() >= 500; }));
   pool->Close();
   pool->Close();
   stop.store(true);
   for (auto& thread : senders) thread.join();
+  int not_once = 0;
+  for (int id = 0; id < sent.load(); ++id) {
+    if (callbacks[id].load() != 1 && ++not_once <= 5) {
+      ADD_FAILURE() << "request " << id << " completed " << callbacks[id].load() << " times";
+    }
+  }
+  EXPECT_EQ(not_once, 0);
   EXPECT_EQ(completed.load(), sent.load());
   EXPECT_EQ(unexpected.load(), 0);
   auto after = pool->SendAsync(Request{"late", "v"}, absl::Now() + absl::Seconds(5));
+  ASSERT_EQ(after.wait_for(std::chrono::seconds(0)), std::future_status::ready) << "a send after Close() waited";
   EXPECT_TRUE(absl::IsUnavailable(Get(after).status()));
 }
 
