@@ -212,8 +212,13 @@ try:
     took.sort()
     check(took[2] < 30, "a call after a quiet second is answered without waiting for a gRPC thread "
           f"(median of 5: {took[2]:.1f} ms)")
+    # docs/operations.md: request payloads never appear in metrics or logs,
+    # whatever the requests above did (answered, refused, bad UTF-8, -ERR).
+    metrics_text = urllib.request.urlopen(f"http://127.0.0.1:{proc.admin}/metrics", timeout=5).read().decode()
+    check("pixelpig" not in metrics_text, "no request payload in /metrics")
 finally:
     stop(proc)
+check("pixelpig" not in log_text(proc), "no request payload in the gateway's log")
 check(re.search(r"W \S+Z grpc src/\S+:\d+: \d+ more from here dropped since the last one written", log_text(proc)),
       "dropped library lines from a source gone quiet are reported at exit")
 

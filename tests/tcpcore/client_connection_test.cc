@@ -509,6 +509,31 @@ TEST_F(ClientConnectionTest, LateAnswerNeverReachesNewRequestWithSameUid) {
   EXPECT_EQ(counters_->late_responses.load(), 1u);
 }
 
+// Verify: a late answer that never comes blocks its Uid only for
+// late_response_window: then the Uid's next request is written and
+// answered (docs/protocol.md). Not before the window: that is
+// LateAnswerNeverReachesNewRequestWithSameUid.
+TEST_F(ClientConnectionTest, LateAnswerThatNeverComesBlocksItsUidOnlyForTheWindow) {
+  ConnectionOptions options;
+  options.late_response_window = absl::Milliseconds(300);
+  options.read_timeout = absl::Seconds(3);  // Longer than the backend's silence here.
+  ConnectToRaw(options);
+  const absl::Time start = absl::Now();
+  auto gave_up = Send("x", "old", start + absl::Milliseconds(30));
+  NextRequest();
+  ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
+  auto fresh = Send("x", "new");
+  absl::StatusOr<std::string> line = peer_->ReadLine(absl::Seconds(2));
+  ASSERT_TRUE(line.ok()) << line.status() << ": the Uid stayed blocked past its window";
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(30 + 300)) << "written before the window ended";
+  Request request;
+  ASSERT_TRUE(DecodeRequest(*line, request).ok()) << *line;
+  EXPECT_EQ(request.val, "new");
+  ASSERT_TRUE(peer_->Write(Answer("x", "answer to new")).ok());
+  EXPECT_EQ(Get(fresh)->val, "answer to new");
+  EXPECT_EQ(counters_->late_responses.load(), 0u);
+}
+
 // Verify: when the backend closes, every pending request fails at once with
 // kUnavailable, long before its deadline.
 TEST_F(ClientConnectionTest, PeerCloseFailsEveryPendingRequestAtOnce) {

@@ -373,6 +373,33 @@ TEST_F(ServerTest, SlowReaderIsNotClosedAsIdleWhileAnswersFlow) {
   EXPECT_EQ(answers, kRequests) << "closed while answers were still being read";
 }
 
+// Verify: a peer that stops reading altogether, with answers queued to it,
+// is closed by the idle timeout: answers stuck in the kernel's send queue
+// are not traffic once they stop moving (docs/protocol.md).
+TEST_F(ServerTest, PeerThatStopsReadingIsClosedAtTheIdleTimeout) {
+  ServerOptions options;
+  options.idle_timeout = absl::Milliseconds(300);
+  StartServer(options);
+  LineClient client = Connect();
+  const int small_buffer = 32 << 10;
+  ASSERT_EQ(setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof(small_buffer)), 0);
+  const std::string request = RequestLine("big", std::string(256 << 10, 'v'));
+  // Writes until the server, its output full, stops reading and the
+  // kernel's buffers fill; the write then fails once the server closes.
+  std::thread writer([&] {
+    for (int i = 0; i < 1000; ++i) {
+      if (!client.Write(request).ok()) return;
+    }
+  });
+  ASSERT_TRUE(AwaitStats([](const ServerStats& s) { return s.requests > 0; }));
+  const bool closed =
+      AwaitStats([](const ServerStats& s) { return s.connections_open == 0; }, absl::Seconds(10));
+  client.ShutdownWrite();  // Unblocks the writer if the server never closed.
+  ::shutdown(client.fd(), SHUT_RD);
+  writer.join();
+  EXPECT_TRUE(closed) << "a peer that reads nothing was never closed as idle";
+}
+
 // Verify: frames read while the output is over max_output_bytes wait in the
 // splitter and are answered, in order, as the output drains: none is lost
 // when no more bytes arrive to wake the connection up.
