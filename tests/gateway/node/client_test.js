@@ -39,13 +39,27 @@ function startGateway(flags) {
       if (match) resolve({ proc, port: Number(match[1]) });
     });
     proc.on('exit', (code) => reject(new Error(`tcpgate exited early (${code}): ${log}`)));
+    setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`tcpgate did not report its port within 20 s: ${log}`));
+    }, 20000).unref();
   });
 }
 
+// SIGTERM; resolves with the exit code, or 'killed' if the gateway had not
+// exited 20 s later (then SIGKILLed).
 function stop(proc) {
   return new Promise((resolve) => {
     proc.removeAllListeners('exit');
-    proc.on('exit', (code) => resolve(code));
+    const giveUp = setTimeout(() => {
+      proc.removeAllListeners('exit');
+      proc.kill('SIGKILL');
+      resolve('killed');
+    }, 20000);
+    proc.on('exit', (code) => {
+      clearTimeout(giveUp);
+      resolve(code);
+    });
     proc.kill('SIGTERM');
   });
 }
@@ -130,12 +144,23 @@ async function main() {
   // A backend that accepts and never answers.
   const silent = net.createServer(() => {});
   await new Promise((r) => silent.listen(0, '127.0.0.1', r));
-  ({ proc, port } = await startGateway([`--backends=127.0.0.1:${silent.address().port}`]));
-  check(await awaitServing(port), 'health follows the pool');
+  ({ proc, port } = await startGateway([`--backends=127.0.0.1:${silent.address().port}`, '--default_timeout=300ms']));
+  check(await awaitServing(port), 'health SERVING once the pool is connected');
   const slowClient = new Gateway(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const slow = await call(slowClient, 'Send', { uid: 'slow', val: 'v' }, 300);
   check(slow.error && slow.error.code === grpc.status.DEADLINE_EXCEEDED,
     `DEADLINE_EXCEEDED (got ${slow.error && slow.error.code})`);
+  // With no deadline of the client's own, only the gateway's
+  // --default_timeout can end the call: the status comes from the gateway.
+  const fromGateway = await new Promise((resolve) => {
+    const pending = slowClient.Send({ uid: 'no-deadline', val: 'v' }, (error) => {
+      clearTimeout(giveUp);
+      resolve(error);
+    });
+    const giveUp = setTimeout(() => pending.cancel(), 5000);  // Bounds a failing run.
+  });
+  check(fromGateway && fromGateway.code === grpc.status.DEADLINE_EXCEEDED,
+    `the gateway's own DEADLINE_EXCEEDED reaches a call without a deadline (got ${fromGateway && fromGateway.code})`);
   slowClient.close();
   await stop(proc);
   silent.close();
