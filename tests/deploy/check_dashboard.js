@@ -1,13 +1,15 @@
 // Checks deploy/grafana/tcpgate.json: valid JSON, unique panel ids, every
-// panel queries something, and every metric it queries is one tcpgate
-// exports (the list below, as in docs/operations.md).
-// Usage: node check_dashboard.js DASHBOARD.json
+// panel queries something, every metric it queries is one tcpgate exports
+// (read from the /metrics page of the built binary, so a metric renamed in
+// the code fails here), and the metrics an operator needs have a panel.
+// Usage: node check_dashboard.js DASHBOARD.json TCPGATE_BINARY
 "use strict";
 
+const childProcess = require("node:child_process");
 const fs = require("node:fs");
 
-// name -> type; a histogram also exports NAME_bucket, NAME_sum, NAME_count.
-const METRICS = {
+// The metrics the dashboard must show (docs/operations.md), with their type.
+const MUST_SHOW = {
   tcpgate_requests_total: "counter",
   tcpgate_request_duration_seconds: "histogram",
   tcpgate_requests_in_flight: "gauge",
@@ -21,18 +23,66 @@ const METRICS = {
   process_max_fds: "gauge",
 };
 
-function exportedSeries() {
+// Starts tcpgate (embedded backend, loopback ports), reads its /metrics
+// page and stops it; resolves with {family name: type} from its # TYPE lines.
+function exportedFamilies(binary) {
+  return new Promise((resolve, reject) => {
+    const proc = childProcess.spawn(binary, ["--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0"],
+      { stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    let asked = false;
+    const giveUp = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`tcpgate did not report its admin port within 20 s: ${log}`));
+    }, 20000);
+    let exited = false;
+    const finish = (error, families) => {
+      clearTimeout(giveUp);
+      const settle = () => (error ? reject(error) : resolve(families));
+      if (exited) return settle();
+      // Settles once the gateway has exited, so no process outlives the check.
+      proc.removeAllListeners("exit");
+      const kill = setTimeout(() => proc.kill("SIGKILL"), 10000);
+      proc.on("exit", () => {
+        clearTimeout(kill);
+        settle();
+      });
+      proc.kill("SIGTERM");
+    };
+    proc.on("exit", (code) => {
+      exited = true;
+      if (!asked) finish(new Error(`tcpgate exited early (${code}): ${log}`));
+    });
+    proc.stderr.on("data", (chunk) => {
+      log += chunk;
+      const match = /admin listening on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (!match || asked) return;
+      asked = true;
+      fetch(`http://127.0.0.1:${match[1]}/metrics`)
+        .then((response) => response.text())
+        .then((page) => {
+          const families = {};
+          for (const m of page.matchAll(/^# TYPE (\S+) (\S+)$/gm)) families[m[1]] = m[2];
+          finish(null, families);
+        }, (error) => finish(error));
+    });
+  });
+}
+
+// Every series name a family exports: a histogram's are NAME_bucket,
+// NAME_sum and NAME_count.
+function exportedSeries(families) {
   const names = new Set();
-  for (const [name, type] of Object.entries(METRICS)) {
+  for (const [name, type] of Object.entries(families)) {
     if (type === "histogram") for (const s of ["_bucket", "_sum", "_count"]) names.add(name + s);
     else names.add(name);
   }
   return names;
 }
 
-function main(args) {
-  if (args.length !== 1) {
-    console.error("usage: node check_dashboard.js DASHBOARD.json");
+async function main(args) {
+  if (args.length !== 2) {
+    console.error("usage: node check_dashboard.js DASHBOARD.json TCPGATE_BINARY");
     return 2;
   }
   const problems = [];
@@ -43,7 +93,11 @@ function main(args) {
     console.error(`FAIL ${args[0]}: ${e.message}`);
     return 1;
   }
-  const series = exportedSeries();
+  const families = await exportedFamilies(args[1]);
+  for (const [name, type] of Object.entries(MUST_SHOW)) {
+    if (families[name] !== type) problems.push(`tcpgate exports no ${type} ${name} (it has: ${families[name] || "none"})`);
+  }
+  const series = exportedSeries(families);
   const used = new Set();
   const ids = new Set();
   const panels = dash.panels || [];
@@ -70,8 +124,8 @@ function main(args) {
       if (/\brate\((?!\w+_total\b|\w+_bucket\b|\w+_sum\b|\w+_count\b)/.test(t.expr)) problems.push(`${where}: rate() over something that is not a counter: ${t.expr}`);
     }
   }
-  for (const name of Object.keys(METRICS)) {
-    const family = METRICS[name] === "histogram" ? [`${name}_bucket`] : [name];
+  for (const name of Object.keys(MUST_SHOW)) {
+    const family = MUST_SHOW[name] === "histogram" ? [`${name}_bucket`] : [name];
     if (!family.some((n) => used.has(n))) problems.push(`no panel shows ${name}`);
   }
   for (const p of problems) console.error(`FAIL ${args[0]}: ${p}`);
@@ -79,4 +133,7 @@ function main(args) {
   return problems.length === 0 ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error) => {
+  console.error(`FAIL: ${error.message}`);
+  process.exitCode = 1;
+});

@@ -17,6 +17,26 @@
 const childProcess = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+
+// Run by checkStarts() as `node -e`: starts argv[1..] and prints its output;
+// SIGTERM at its first "listening on" (then waits for the exit), SIGKILL
+// after 15 s without one.
+const RUN_UNTIL_LISTENING = `
+const proc = require("node:child_process").spawn(process.argv[1], process.argv.slice(2),
+  { stdio: ["ignore", "pipe", "pipe"] });
+let log = "";
+const kill = setTimeout(() => proc.kill("SIGKILL"), 15000);
+const take = (chunk) => {
+  log += chunk;
+  if (/listening on/.test(log)) proc.kill("SIGTERM");
+};
+proc.stdout.on("data", take);
+proc.stderr.on("data", take);
+proc.on("exit", () => {
+  clearTimeout(kill);
+  process.stdout.write(log);
+});
+`;
 const { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, labelSelectorMatches, namespaceOf } = require("./lib/manifests");
 const { describeBinary, durationSeconds } = require("./lib/flags");
 
@@ -513,8 +533,12 @@ class Checker {
     const childEnv = { PATH: process.env.PATH };
     for (const e of env) childEnv[e.name] = String(e.value);
     const overrides = listenFlags.map((flag) => `--${flag}=127.0.0.1:0`);
-    const run = childProcess.spawnSync(path.join(this.binDir, binaryName), [...args, ...overrides], {
-      env: childEnv, timeout: 1500, killSignal: "SIGTERM", encoding: "utf8",
+    // A small Node program runs the binary and stops it at its first
+    // "listening on" (or its exit, or after 15 s on a slow machine), so a
+    // quick start costs little and a slow one is not taken for a refusal.
+    const run = childProcess.spawnSync(process.execPath, ["-e", RUN_UNTIL_LISTENING,
+      path.join(this.binDir, binaryName), ...args, ...overrides], {
+      env: childEnv, timeout: 30000, killSignal: "SIGKILL", encoding: "utf8",
     });
     const log = `${run.stdout || ""}${run.stderr || ""}`;
     if (!/listening on/.test(log)) {

@@ -8,7 +8,8 @@
 #                       overlay's args drop; one log format per render
 #   compare_renders.js  kustomize v5 and kubectl 1.20's kustomize v2.0.3 (Debian
 #                       12's kubernetes-client) render the same objects
-# and the Grafana dashboard (check_dashboard.js: JSON, the metric names).
+# and the Grafana dashboard (check_dashboard.js: JSON, the metric names
+# against the /metrics page of the built tcpgate).
 # Usage: manifests_test.sh [BIN_DIR]   (default build/default/bin)
 # Environment: KUBECTL (default kubectl); OLD_KUBECTL, a kubectl 1.20. Without
 # it the script unpacks Debian's kubernetes-client into build/tools/ once
@@ -116,7 +117,7 @@ if [[ ${#renderers[@]} -gt 1 ]]; then
   done
 fi
 
-check "dashboard" node "$here/check_dashboard.js" "$root/deploy/grafana/tcpgate.json"
+check "dashboard" node "$here/check_dashboard.js" "$root/deploy/grafana/tcpgate.json" "$bin_dir/tcpgate"
 
 echo "manifests_test: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
