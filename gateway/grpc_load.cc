@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -36,8 +37,10 @@ struct Run {
   Clock::time_point measure_from;
   Clock::time_point end;
   std::chrono::nanoseconds lateness_base{0};
-  std::atomic<uint64_t> answered{0};
-  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> answered{0};   // OK answers that came in the measured window.
+  std::atomic<uint64_t> errors{0};     // Errors (statuses, crossed) that came in it.
+  std::atomic<uint64_t> ok_all{0};     // OK answers at any time (the progress line).
+  std::atomic<uint64_t> errors_all{0}; // Errors at any time.
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> crossed{0};
   std::atomic<int64_t> max_lateness_ns{std::numeric_limits<int64_t>::min()};
@@ -47,6 +50,21 @@ struct Run {
   int active = 0;  // Guarded by mu: slots (or streams) still running.
 
   void Record(int code) { status_counts[code >= 0 && code < 17 ? code : 2].fetch_add(1, std::memory_order_relaxed); }
+  bool InWindow(Clock::time_point t) const { return t >= measure_from && t <= end; }
+  // One request's outcome, counted when it comes: an answer that comes in
+  // the measured window counts there whenever its request was sent (warm-up
+  // included), so the rate is completions per second of the window.
+  void CountError(Clock::time_point at) {
+    errors_all.fetch_add(1, std::memory_order_relaxed);
+    if (InWindow(at)) errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  // True when the answer counts in the window (then its latency is recorded).
+  bool CountOk(Clock::time_point at) {
+    ok_all.fetch_add(1, std::memory_order_relaxed);
+    if (!InWindow(at)) return false;
+    answered.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
   void RecordLateness(Clock::time_point started, Clock::time_point answered_at) {
     const int64_t late = (answered_at - (started + lateness_base)).count();
     int64_t seen = max_lateness_ns.load(std::memory_order_relaxed);
@@ -133,10 +151,9 @@ class UnarySlot {
     const bool crossed = status.ok() && !Run::Matches(request_.uid(), request_.val(), response_);
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
     if (!status.ok() || crossed) {
-      run_.errors.fetch_add(1, std::memory_order_relaxed);
-    } else if (started_ >= run_.measure_from && now <= run_.end) {
+      run_.CountError(now);
+    } else if (run_.CountOk(now)) {
       ++answered;
-      run_.answered.fetch_add(1, std::memory_order_relaxed);
       latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started_).count());
     }
     // A channel without a connection fails each call as it starts; its
@@ -161,12 +178,12 @@ class UnarySlot {
 };
 
 // One SendStream keeping `in_flight` requests outstanding: every answer read
-// lets one more request be written. One write and one read in flight. While
-// at least half the window is out at the server, writes carry gRPC's buffer
-// hint, so several requests leave in one flush, as a streaming client's
-// library would send them (one sendmsg per request made the load tool, not
-// the server, the bottleneck of a streaming run). No gRPC operation is
-// started while mu_ is held (a reaction may run inline).
+// lets one more request be written. One write and one read in flight. A
+// write that another follows at once carries gRPC's buffer hint, so a burst
+// of requests leaves in one flush, as a streaming client's library would
+// send them (one sendmsg per request made the load tool, not the server,
+// the bottleneck of a streaming run). No gRPC operation is started while
+// mu_ is held (a reaction may run inline).
 class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
  public:
   StreamSlot(tcpgate::v1::Gateway::Stub& stub, Run& run, const GrpcLoadOptions& options, int id)
@@ -219,10 +236,9 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     const bool crossed = !started || (code == 0 && !Run::Matches(uid, options_.val, response_));
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
     if (code != 0 || crossed) {
-      run_.errors.fetch_add(1, std::memory_order_relaxed);
-    } else if (*started >= run_.measure_from && now <= run_.end) {
+      run_.CountError(now);
+    } else if (run_.CountOk(now)) {
       ++answered;
-      run_.answered.fetch_add(1, std::memory_order_relaxed);
       latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - *started).count());
     }
     Step step;
@@ -236,11 +252,28 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     StartRead(&response_);
   }
   void OnDone(const grpc::Status& status) override {
+    const Clock::time_point now = Clock::now();
+    std::size_t open = 0;
+    {
+      std::lock_guard lock(mu_);
+      open = sent_at_.size();
+      sent_at_.clear();
+      done_ = true;
+    }
+    // The stream's status is the answer of each request it left without
+    // one (or, with none left, of the stream itself).
     if (!status.ok()) {
-      run_.Record(status.error_code());
-      run_.errors.fetch_add(1, std::memory_order_relaxed);
+      for (std::size_t i = 0; i < std::max<std::size_t>(open, 1); ++i) {
+        run_.Record(status.error_code());
+        run_.CountError(now);
+      }
     }
     run_.Finished();
+  }
+  // Requests still without an answer, for a stream that never finished.
+  uint64_t Unanswered() {
+    std::lock_guard lock(mu_);
+    return done_ ? 0 : sent_at_.size();
   }
 
  private:
@@ -264,11 +297,13 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     run_.sent.fetch_add(1, std::memory_order_relaxed);
     --to_write_;
     writing_ = true;
-    // While enough requests are out at the gateway, their answers will come
-    // and bring the next writes: gRPC may hold this one back to send it with
-    // those, one flush for several. When too few are out, this write goes at
-    // once and takes the held ones with it.
-    const bool may_wait = outstanding_ - unflushed_ >= std::max(1, options_.in_flight / 2);
+    // Another write follows at once (answers freed several slots): gRPC may
+    // hold this one to send it with that one, one flush for several. The
+    // last write of such a burst goes at once and takes the held ones with
+    // it, so no request waits in this tool for an answer to come back (an
+    // earlier rule, "hold while half the window is out", held some for a
+    // whole service time, which counted as their latency).
+    const bool may_wait = to_write_ > 0;
     ++outstanding_;
     unflushed_ = may_wait ? unflushed_ + 1 : 0;
     return may_wait ? Step::kWriteMayWait : Step::kWrite;
@@ -297,6 +332,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
   bool writing_ = false;
   bool writes_done_ = false;
   bool broken_ = false;
+  bool done_ = false;  // OnDone ran.
 };
 
 }  // namespace
@@ -356,7 +392,7 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
         break;
       }
       if (options.progress) {
-        options.progress(absl::FromChrono(Clock::now() - start), run.answered.load(), run.errors.load());
+        options.progress(absl::FromChrono(Clock::now() - start), run.ok_all.load(), run.errors_all.load());
       }
     }
   }
@@ -364,9 +400,14 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   retrier.join();
   GrpcLoadResult result;
   if (unanswered_slots > 0) {
-    // A stream slot that never finished has at least one request open; a
-    // unary slot exactly one. gRPC still owns them: leak rather than free.
-    result.unanswered = static_cast<uint64_t>(unanswered_slots);
+    // A unary slot that never finished has exactly one request open; a
+    // stream, those it sent and saw no answer for. gRPC still owns them:
+    // leak rather than free.
+    if (options.streaming) {
+      for (auto& slot : streams) result.unanswered += slot->Unanswered();
+    } else {
+      result.unanswered = static_cast<uint64_t>(unanswered_slots);
+    }
   }
   result.sent = run.sent.load();
   result.crossed = run.crossed.load();
@@ -375,6 +416,8 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   }
   result.load.seconds = absl::ToDoubleSeconds(options.duration);
   result.load.errors = run.errors.load();
+  result.errors_all = run.errors_all.load();
+  result.abandoned = unanswered_slots > 0;
   for (auto& slot : unary) {
     result.load.answered += slot->answered;
     result.load.latency.Merge(slot->latency);

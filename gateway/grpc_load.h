@@ -34,22 +34,32 @@ struct GrpcLoadOptions {
   bool streaming = false;
   absl::Duration duration = absl::Seconds(10);
   absl::Duration warmup = absl::Seconds(1);
-  absl::Duration timeout = absl::Seconds(3);  // Per call (unary) or request; zero: none.
+  // Each unary call's deadline; zero: none. A stream carries no deadline
+  // per request (gRPC has none): the server's own (tcpgate's
+  // --default_timeout) applies, and this is only the lateness base.
+  absl::Duration timeout = absl::Seconds(3);
   // Lateness of an answer is measured against its start + this (default:
   // `timeout`). With timeout zero the server's own deadline (tcpgate's
   // --default_timeout) is what a late answer is late for.
   absl::Duration lateness_base = absl::ZeroDuration();
   std::string val = "pixelpig!";
-  // Called about once a second with (elapsed, answered so far, errors so far).
+  // Called about once a second with (elapsed, OK answers so far, errors so
+  // far), warm-up included.
   std::function<void(absl::Duration, uint64_t, uint64_t)> progress;
 };
 
 struct GrpcLoadResult {
+  // answered and errors: what came in the measured window (an answer counts
+  // when it comes, whenever its request was sent); latencies of those answers.
   LoadResult load;
+  uint64_t errors_all = 0;  // Errors at any time, warm-up and the end's stragglers included.
   std::map<std::string, uint64_t> statuses;  // Status name -> count, OK included.
   uint64_t sent = 0;        // Requests sent, warm-up included.
   uint64_t crossed = 0;     // OK answers carrying another request's uid or val.
   uint64_t unanswered = 0;  // Requests that never got an answer or a status.
+  // Some call or stream never finished: gRPC still holds state of this run,
+  // so the caller must leave without unwinding it (std::_Exit).
+  bool abandoned = false;
   // Latest answer relative to its request's start + lateness_base (negative
   // when every answer came before its deadline).
   absl::Duration max_lateness = -absl::InfiniteDuration();

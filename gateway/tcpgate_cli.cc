@@ -34,7 +34,8 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gateway host:port");
 ABSL_FLAG(std::string, uid, "", "request uid; empty: the gateway makes one");
 ABSL_FLAG(std::string, val, "", "request val");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(3),
-          "call deadline; 0 or inf: none (the gateway's --default_timeout applies)");
+          "call deadline (bench: each unary call's; a --stream bench sets none per request, so the "
+          "gateway's --default_timeout applies); 0 or inf: none (the gateway's --default_timeout applies)");
 ABSL_FLAG(int, connections, 1, "bench: gRPC channels, each its own TCP connection (C)");
 ABSL_FLAG(int, in_flight, 1, "bench: requests outstanding per channel (P)");
 ABSL_FLAG(bool, stream, false, "bench: one SendStream per channel instead of unary calls");
@@ -101,9 +102,16 @@ int Bench(const tcpgate::ClientSecurity& security) {
   if (!absl::GetFlag(FLAGS_val).empty()) options.val = absl::GetFlag(FLAGS_val);
   const bool live = ::isatty(STDERR_FILENO) != 0;
   if (live) {
-    options.progress = [](absl::Duration elapsed, uint64_t answered, uint64_t errors) {
-      std::fprintf(stderr, "\r%6.1fs  %10llu answered  %8llu errors", absl::ToDoubleSeconds(elapsed),
-                   static_cast<unsigned long long>(answered), static_cast<unsigned long long>(errors));
+    // Elapsed time, the rate of answers since the last line (warm-up
+    // included), and the errors so far.
+    options.progress = [last_elapsed = absl::ZeroDuration(), last_answers = uint64_t{0}](
+                           absl::Duration elapsed, uint64_t answers, uint64_t errors) mutable {
+      const double seconds = absl::ToDoubleSeconds(elapsed - last_elapsed);
+      const double rate = seconds > 0 ? static_cast<double>(answers - last_answers) / seconds : 0.0;
+      last_elapsed = elapsed;
+      last_answers = answers;
+      std::fprintf(stderr, "\r%6.1fs  %10.0f answers/s  %8llu errors", absl::ToDoubleSeconds(elapsed), rate,
+                   static_cast<unsigned long long>(errors));
     };
   }
   absl::StatusOr<tcpgate::GrpcLoadResult> result = tcpgate::RunGrpcLoad(options);
@@ -148,12 +156,12 @@ int Bench(const tcpgate::ClientSecurity& security) {
       out << p << " " << static_cast<double>(load.latency.Percentile(p)) / 1e3 << "\n";
     }
   }
-  if (result->unanswered > 0) {
+  if (result->abandoned) {
     // Calls still held by gRPC reference this run: leave without unwinding.
     std::fflush(stdout);
     std::_Exit(1);
   }
-  return load.errors == 0 && load.answered > 0 ? 0 : 1;
+  return result->errors_all == 0 && result->crossed == 0 && load.answered > 0 ? 0 : 1;
 }
 
 }  // namespace

@@ -37,7 +37,11 @@ void LoadHistogram::Merge(const LoadHistogram& other) {
 
 int64_t LoadHistogram::Percentile(double percentile) const {
   if (count_ == 0) return 0;
-  const auto rank = static_cast<uint64_t>(std::ceil(percentile / 100.0 * static_cast<double>(count_)));
+  // Nearest rank, ceil(percentile/100 * count), in integers to 0.01 of a
+  // percent: in doubles, 99.9/100 * 1000 came to a hair over 999 and the
+  // rank to 1000, the maximum, for most counts that are multiples of 1000.
+  const auto hundredths = static_cast<uint64_t>(std::llround(std::clamp(percentile, 0.0, 100.0) * 100.0));
+  const uint64_t rank = (hundredths * count_ + 9'999) / 10'000;
   uint64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
     seen += counts_[i];
