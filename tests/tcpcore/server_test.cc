@@ -89,7 +89,17 @@ class DeferringHandler : public RequestHandler {
   std::vector<Held> held_;  // Guarded by mu_.
 };
 
-using ServerTest = ServerFixture;
+class ServerTest : public ServerFixture {
+ protected:
+  // A client whose receive buffer is small (32 KiB), so that answers back up
+  // in the server's send queue as soon as it reads slowly or not at all.
+  LineClient ConnectWithSmallReceiveBuffer() {
+    LineClient client = Connect();
+    const int small_buffer = 32 << 10;
+    EXPECT_EQ(setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof(small_buffer)), 0);
+    return client;
+  }
+};
 
 // Verify: the article's request gets "server: hello, " + Val, its Uid, and a
 // current RFC 3339 UTC timestamp with nanoseconds.
@@ -346,9 +356,7 @@ TEST_F(ServerTest, SlowReaderIsNotClosedAsIdleWhileAnswersFlow) {
   ServerOptions options;
   options.idle_timeout = absl::Milliseconds(500);
   StartServer(options);
-  LineClient client = Connect();
-  const int small_buffer = 32 << 10;
-  ASSERT_EQ(setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof(small_buffer)), 0);
+  LineClient client = ConnectWithSmallReceiveBuffer();
   constexpr int kRequests = 16;
   const std::string val(512 << 10, 'v');
   // The writer thread: the server stops reading while its output is full,
@@ -380,9 +388,7 @@ TEST_F(ServerTest, PeerThatStopsReadingIsClosedAtTheIdleTimeout) {
   ServerOptions options;
   options.idle_timeout = absl::Milliseconds(300);
   StartServer(options);
-  LineClient client = Connect();
-  const int small_buffer = 32 << 10;
-  ASSERT_EQ(setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof(small_buffer)), 0);
+  LineClient client = ConnectWithSmallReceiveBuffer();
   const std::string request = RequestLine("big", std::string(256 << 10, 'v'));
   // Writes until the server, its output full, stops reading and the
   // kernel's buffers fill; the write then fails once the server closes.
