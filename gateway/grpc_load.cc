@@ -42,6 +42,7 @@ struct Run {
   std::atomic<uint64_t> ok_all{0};     // OK answers at any time (the progress line).
   std::atomic<uint64_t> errors_all{0}; // Errors at any time.
   std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> lost{0};       // Left unanswered by a stream that ended OK.
   std::atomic<uint64_t> crossed{0};
   std::atomic<int64_t> max_lateness_ns{std::numeric_limits<int64_t>::min()};
   std::atomic<uint64_t> status_counts[17] = {};
@@ -260,13 +261,15 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
       sent_at_.clear();
       done_ = true;
     }
-    // The stream's status is the answer of each request it left without
-    // one (or, with none left, of the stream itself).
+    // A failed stream's status is the answer of each request it left
+    // without one; failing with none left, it is an error of no request
+    // (counted in errors, not in statuses, which sum to the requests sent).
+    // A stream that ended OK with requests still unanswered lost them.
     if (!status.ok()) {
-      for (std::size_t i = 0; i < std::max<std::size_t>(open, 1); ++i) {
-        run_.Record(status.error_code());
-        run_.CountError(now);
-      }
+      for (std::size_t i = 0; i < open; ++i) run_.Record(status.error_code());
+      for (std::size_t i = 0; i < std::max<std::size_t>(open, 1); ++i) run_.CountError(now);
+    } else if (open > 0) {
+      run_.lost.fetch_add(open, std::memory_order_relaxed);
     }
     run_.Finished();
   }
@@ -409,6 +412,7 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
       result.unanswered = static_cast<uint64_t>(unanswered_slots);
     }
   }
+  result.unanswered += run.lost.load();
   result.sent = run.sent.load();
   result.crossed = run.crossed.load();
   if (const int64_t late = run.max_lateness_ns.load(); late != std::numeric_limits<int64_t>::min()) {

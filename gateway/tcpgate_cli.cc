@@ -97,8 +97,11 @@ int Bench(const tcpgate::ClientSecurity& security) {
   options.streaming = absl::GetFlag(FLAGS_stream);
   options.duration = absl::GetFlag(FLAGS_duration);
   options.warmup = absl::GetFlag(FLAGS_warmup);
-  options.timeout = absl::GetFlag(FLAGS_timeout);
-  options.lateness_base = absl::GetFlag(FLAGS_lateness_base);
+  // "inf" means none, as for send: the load tool takes zero for that (an
+  // infinite duration would overflow the deadlines it computes).
+  const auto finite_or_zero = [](absl::Duration d) { return d == absl::InfiniteDuration() ? absl::ZeroDuration() : d; };
+  options.timeout = finite_or_zero(absl::GetFlag(FLAGS_timeout));
+  options.lateness_base = finite_or_zero(absl::GetFlag(FLAGS_lateness_base));
   if (!absl::GetFlag(FLAGS_val).empty()) options.val = absl::GetFlag(FLAGS_val);
   const bool live = ::isatty(STDERR_FILENO) != 0;
   if (live) {
@@ -161,7 +164,7 @@ int Bench(const tcpgate::ClientSecurity& security) {
     std::fflush(stdout);
     std::_Exit(1);
   }
-  return result->errors_all == 0 && result->crossed == 0 && load.answered > 0 ? 0 : 1;
+  return result->errors_all == 0 && result->crossed == 0 && result->unanswered == 0 && load.answered > 0 ? 0 : 1;
 }
 
 }  // namespace

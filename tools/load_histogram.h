@@ -18,7 +18,8 @@ class LoadHistogram {
   uint64_t count() const { return count_; }
   int64_t max() const { return max_; }
   // The value at or below which `percentile` percent of samples fall (an
-  // upper bound of its bucket), 0 when empty.
+  // upper bound of its bucket), 0 when empty. The nearest rank, with
+  // `percentile` taken to 0.01 (99.999 counts as 100).
   int64_t Percentile(double percentile) const;
 
  private:
