@@ -3,7 +3,7 @@
 # behind a backend that holds every answer 30 ms, no answer may be measured
 # faster than 30 ms, whatever order the answers come back in (four pool
 # connections and two streams reorder them), and none may wait in the tool
-# for another answer before it is sent (p99 under 45 ms: a rule that held
+# for another answer before it is sent (p99 under 50 ms: a rule that held
 # writes while half the window was out made p99 a whole service time more).
 # Every answer is one of ours (crossed 0) and every request is answered.
 set -euo pipefail
@@ -26,6 +26,6 @@ assert result["answered"] > 500, "too few answers to mean anything"
 assert result["crossed"] == 0 and result["unanswered"] == 0, result
 assert result["statuses"] == {"OK": result["sent"]}, result["statuses"]
 assert fastest_us >= 30000, f"an answer measured {fastest_us} us, faster than the backend's 30 ms delay"
-assert result["p99_us"] < 45000, f"p99 {result['p99_us']} us behind a 30 ms backend: requests waited in the tool"
+assert result["p99_us"] < 50000, f"p99 {result['p99_us']} us behind a 30 ms backend: requests waited in the tool"
 print("PASS")
 PY

@@ -33,16 +33,22 @@ function startGateway(flags) {
   return new Promise((resolve, reject) => {
     const proc = spawn(tcpgate, ['--listen=127.0.0.1:0', '--admin_listen=', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
+    const giveUp = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`tcpgate did not report its port within 20 s: ${log}`));
+    }, 20000);
     proc.stderr.on('data', (chunk) => {
       log += chunk;
       const match = /tcpgate listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (match) resolve({ proc, port: Number(match[1]) });
+      if (match) {
+        clearTimeout(giveUp);
+        resolve({ proc, port: Number(match[1]) });
+      }
     });
-    proc.on('exit', (code) => reject(new Error(`tcpgate exited early (${code}): ${log}`)));
-    setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`tcpgate did not report its port within 20 s: ${log}`));
-    }, 20000).unref();
+    proc.on('exit', (code) => {
+      clearTimeout(giveUp);
+      reject(new Error(`tcpgate exited early (${code}): ${log}`));
+    });
   });
 }
 
