@@ -24,6 +24,9 @@ WORK = tempfile.mkdtemp(prefix="tcpgate-conn-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gateway_process import Checks, generate_stubs, start_gateway, stop  # noqa: E402
+from gateway_process import exit_with_stacks_after  # noqa: E402
+
+exit_with_stacks_after(100)  # Under ctest's TIMEOUT for this test.
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402

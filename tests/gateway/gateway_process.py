@@ -3,6 +3,7 @@ from proto/ at test time, the real binary started on a free port, and
 ok/FAIL bookkeeping. Needs Debian's python3-grpcio and python3-grpc-tools
 (run with /usr/bin/python3).
 """
+import faulthandler
 import os
 import re
 import shutil
@@ -10,6 +11,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+
+def exit_with_stacks_after(seconds):
+    """Arms a watchdog: a test still running `seconds` from now is stuck, so
+    it prints every thread's Python stack and exits 1, before ctest's timeout
+    kills it without a word (set it under the test's TIMEOUT)."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
 
 
 def generate_stubs(root, work):

@@ -22,6 +22,9 @@ WORK = tempfile.mkdtemp(prefix="tcpgate-py-")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gateway_process import (Checks, eventually, generate_stubs, log_text, open_fds, peak_rss_kib, scrape,  # noqa: E402
                              start_gateway as start, stop, wait_log)
+from gateway_process import exit_with_stacks_after  # noqa: E402
+
+exit_with_stacks_after(100)  # Under ctest's TIMEOUT for this test.
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402

@@ -27,6 +27,9 @@ atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # Keys and tokens.
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gateway_process import Checks, generate_stubs, log_text, scrape, start_gateway, stop  # noqa: E402
+from gateway_process import exit_with_stacks_after  # noqa: E402
+
+exit_with_stacks_after(160)  # Under ctest's TIMEOUT for this test.
 
 generate_stubs(ROOT, WORK)
 import grpc  # noqa: E402
