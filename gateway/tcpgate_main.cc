@@ -371,11 +371,16 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen),
-                       absl::GetFlag(FLAGS_tls_cert).empty()
-                           ? ""
-                           : " (or gRPC refused --tls_cert/--tls_key, e.g. a key that is not the certificate's: "
-                             "see its error above)"));
+    // gRPC checks the TLS files only here; its own error lines above say which.
+    std::string tls_hint;
+    if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+      tls_hint = absl::GetFlag(FLAGS_tls_client_ca).empty()
+                     ? " (or gRPC refused --tls_cert/--tls_key, e.g. a key that is not the certificate's: see its "
+                       "error above)"
+                     : " (or gRPC refused --tls_cert/--tls_key/--tls_client_ca, e.g. a key that is not the "
+                       "certificate's, or a client CA file without a usable certificate: see its error above)";
+    }
+    Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen), tls_hint));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
 

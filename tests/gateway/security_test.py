@@ -202,7 +202,11 @@ for flags, message in [
         ([f"--tls_key={path('server.key')}"], "--tls_key needs --tls_cert"),
         ([f"--tls_client_ca={path('ca.pem')}"], "--tls_client_ca needs --tls_cert"),
         ([f"--tls_cert={path('missing.pem')}", f"--tls_key={path('server.key')}"], "--tls_cert: cannot read"),
-        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}"], "refused --tls_cert/--tls_key"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}"], "refused --tls_cert/--tls_key,"),
+        # A PEM block that is no certificate (a key) as the client CA: the
+        # message names that flag too (it named only cert and key).
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+          f"--tls_client_ca={path('server.key')}"], "refused --tls_cert/--tls_key/--tls_client_ca"),
         ([f"--auth_token_file={path('empty-token')}"], "the token is empty"),
         ([f"--auth_token_file={path('missing-token')}"], "--auth_token_file: cannot read")]:
     result = subprocess.run([TCPGATE, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags],
