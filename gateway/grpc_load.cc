@@ -37,8 +37,7 @@ struct Run {
   Clock::time_point measure_from;
   Clock::time_point end;
   std::chrono::nanoseconds lateness_base{0};
-  std::atomic<uint64_t> answered{0};   // OK answers that came in the measured window.
-  std::atomic<uint64_t> errors{0};     // Errors (statuses, crossed) that came in it.
+  std::atomic<uint64_t> errors{0};     // Errors (statuses, crossed) that came in the measured window.
   std::atomic<uint64_t> ok_all{0};     // OK answers at any time (the progress line).
   std::atomic<uint64_t> errors_all{0}; // Errors at any time.
   std::atomic<uint64_t> sent{0};
@@ -50,21 +49,22 @@ struct Run {
   std::condition_variable done;
   int active = 0;  // Guarded by mu: slots (or streams) still running.
 
-  void Record(int code) { status_counts[code >= 0 && code < 17 ? code : 2].fetch_add(1, std::memory_order_relaxed); }
+  void Record(int code, uint64_t n = 1) {
+    status_counts[code >= 0 && code < 17 ? code : 2].fetch_add(n, std::memory_order_relaxed);
+  }
   bool InWindow(Clock::time_point t) const { return t >= measure_from && t <= end; }
   // One request's outcome, counted when it comes: an answer that comes in
   // the measured window counts there whenever its request was sent (warm-up
   // included), so the rate is completions per second of the window.
-  void CountError(Clock::time_point at) {
-    errors_all.fetch_add(1, std::memory_order_relaxed);
-    if (InWindow(at)) errors.fetch_add(1, std::memory_order_relaxed);
+  void CountError(Clock::time_point at, uint64_t n = 1) {
+    errors_all.fetch_add(n, std::memory_order_relaxed);
+    if (InWindow(at)) errors.fetch_add(n, std::memory_order_relaxed);
   }
-  // True when the answer counts in the window (then its latency is recorded).
+  // True when the answer counts in the window: the slot then counts it and
+  // records its latency (the slots' own counts are summed at the end).
   bool CountOk(Clock::time_point at) {
     ok_all.fetch_add(1, std::memory_order_relaxed);
-    if (!InWindow(at)) return false;
-    answered.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return InWindow(at);
   }
   void RecordLateness(Clock::time_point started, Clock::time_point answered_at) {
     const int64_t late = (answered_at - (started + lateness_base)).count();
@@ -258,16 +258,15 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     {
       std::lock_guard lock(mu_);
       open = sent_at_.size();
-      sent_at_.clear();
-      done_ = true;
+      sent_at_.clear();  // So Unanswered() is 0 from now on.
     }
     // A failed stream's status is the answer of each request it left
     // without one; failing with none left, it is an error of no request
     // (counted in errors, not in statuses, which sum to the requests sent).
     // A stream that ended OK with requests still unanswered lost them.
     if (!status.ok()) {
-      for (std::size_t i = 0; i < open; ++i) run_.Record(status.error_code());
-      for (std::size_t i = 0; i < std::max<std::size_t>(open, 1); ++i) run_.CountError(now);
+      run_.Record(status.error_code(), open);
+      run_.CountError(now, std::max<std::size_t>(open, 1));
     } else if (open > 0) {
       run_.lost.fetch_add(open, std::memory_order_relaxed);
     }
@@ -276,7 +275,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
   // Requests still without an answer, for a stream that never finished.
   uint64_t Unanswered() {
     std::lock_guard lock(mu_);
-    return done_ ? 0 : sent_at_.size();
+    return sent_at_.size();
   }
 
  private:
@@ -288,7 +287,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     if (now >= run_.end) {
       // A write sent with the buffer hint may still sit in gRPC's buffer,
       // its answer never coming: the half-close flushes it.
-      if (outstanding_ > 0 && unflushed_ == 0) return Step::kNone;
+      if (outstanding_ > 0 && !last_write_held_) return Step::kNone;
       writes_done_ = true;
       return Step::kWritesDone;
     }
@@ -308,7 +307,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     // whole service time, which counted as their latency).
     const bool may_wait = to_write_ > 0;
     ++outstanding_;
-    unflushed_ = may_wait ? unflushed_ + 1 : 0;
+    last_write_held_ = may_wait;
     return may_wait ? Step::kWriteMayWait : Step::kWrite;
   }
   void Apply(Step step) {
@@ -331,11 +330,10 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
   uint64_t seq_ = 0;
   int to_write_ = 0;
   int outstanding_ = 0;
-  int unflushed_ = 0;  // Requests written with the buffer hint since the last flush.
+  bool last_write_held_ = false;  // The last write carried the buffer hint: not flushed yet.
   bool writing_ = false;
   bool writes_done_ = false;
   bool broken_ = false;
-  bool done_ = false;  // OnDone ran.
 };
 
 }  // namespace

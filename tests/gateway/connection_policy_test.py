@@ -15,20 +15,15 @@ Usage: connection_policy_test.py TCPGATE_BINARY REPO_ROOT
 """
 import os
 import sys
-import tempfile
 import threading
 import time
 
 TCPGATE, ROOT = sys.argv[1], sys.argv[2]
-WORK = tempfile.mkdtemp(prefix="tcpgate-conn-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, generate_stubs, start_gateway, stop  # noqa: E402
-from gateway_process import exit_with_stacks_after  # noqa: E402
+from gateway_process import Checks, begin_test, start_gateway, stop  # noqa: E402
 
-exit_with_stacks_after(100)  # Under ctest's TIMEOUT for this test.
-
-generate_stubs(ROOT, WORK)
+WORK = begin_test(ROOT, "tcpgate-conn-", stuck_after=100)
 import grpc  # noqa: E402
 from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 

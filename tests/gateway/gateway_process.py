@@ -9,15 +9,22 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
 
-def exit_with_stacks_after(seconds):
-    """Arms a watchdog: a test still running `seconds` from now is stuck, so
-    it prints every thread's Python stack and exits 1, before ctest's timeout
-    kills it without a word (set it under the test's TIMEOUT)."""
-    faulthandler.dump_traceback_later(seconds, exit=True)
+def begin_test(root, prefix, stuck_after):
+    """What every process-level test does first: arms a watchdog (a test
+    still running `stuck_after` seconds from now is stuck, so it prints every
+    thread's Python stack and exits 1, before ctest's TIMEOUT, which must be
+    longer, kills it without a word), makes a scratch directory named
+    `prefix`..., and generates the gRPC stubs there, importable. Returns the
+    directory."""
+    faulthandler.dump_traceback_later(stuck_after, exit=True)
+    work = tempfile.mkdtemp(prefix=prefix)
+    generate_stubs(root, work)
+    return work
 
 
 def generate_stubs(root, work):

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -103,7 +104,7 @@ class GatewayServiceTest : public ::testing::Test {
     return stub_->Send(&context, request, response);
   }
   // See the definition, before the tests that use it.
-  uint64_t RequestsTakenFromAStreamNeverRead();
+  uint64_t RequestsTakenBeforeTheClientReads();
   // Waits (bounded) until nothing is pending in the pool.
   bool AwaitPoolIdle() {
     return tcpgate_test::Eventually(
@@ -527,7 +528,7 @@ constexpr uint64_t kAnswersInClientWindows = 92;
 // count held still for 300 ms, or 20 s passed). A stream whose limits do
 // not hold is read to the end: 500. Then the client reads, and the gateway
 // must take the rest: every request answered once, the stream ends OK.
-uint64_t GatewayServiceTest::RequestsTakenFromAStreamNeverRead() {
+uint64_t GatewayServiceTest::RequestsTakenBeforeTheClientReads() {
   constexpr int kRequests = 500;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));  // Bounds a wedged stream.
@@ -563,8 +564,10 @@ uint64_t GatewayServiceTest::RequestsTakenFromAStreamNeverRead() {
   while (answers < kRequests && stream->Read(&response)) {
     ++answers;
     EXPECT_FALSE(response.has_error()) << response.uid() << ": " << response.error().message();
-    const int index = std::stoi(response.uid().substr(1));
-    if (index >= 0 && index < kRequests) ++seen[index];
+    int index = -1;
+    if (absl::SimpleAtoi(absl::string_view(response.uid()).substr(1), &index) && index >= 0 && index < kRequests) {
+      ++seen[index];
+    }
   }
   EXPECT_EQ(answers, kRequests) << "the stream did not go on once read";
   EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kRequests) << "a request was not answered exactly once";
@@ -585,7 +588,7 @@ uint64_t GatewayServiceTest::RequestsTakenFromAStreamNeverRead() {
 TEST_F(GatewayServiceTest, StreamNotReadStopsTakingRequestsAtItsLimitUntilRead) {
   gateway_options_.max_pending_per_stream = 8;
   Start(std::make_shared<tcpcore::HelloHandler>());
-  const uint64_t sent = RequestsTakenFromAStreamNeverRead();
+  const uint64_t sent = RequestsTakenBeforeTheClientReads();
   ASSERT_GE(sent, 8u);
   EXPECT_LE(sent, 8 + kAnswersInClientWindows) << "a stream that is never read kept being read";
 }
@@ -597,7 +600,7 @@ TEST_F(GatewayServiceTest, StreamNotReadStopsTakingRequestsAtItsByteBudgetUntilR
   gateway_options_.max_held_bytes_per_stream = 1 << 20;
   ASSERT_GE(gateway_options_.max_pending_per_stream, 500) << "the count must not be what stops it";
   Start(std::make_shared<tcpcore::HelloHandler>());
-  const uint64_t sent = RequestsTakenFromAStreamNeverRead();
+  const uint64_t sent = RequestsTakenBeforeTheClientReads();
   ASSERT_GE(sent, 8u);
   EXPECT_LE(sent, 18 + kAnswersInClientWindows) << "a stream that is never read kept being read";
 }

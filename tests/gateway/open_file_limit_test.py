@@ -12,18 +12,13 @@ import os
 import resource
 import socket
 import sys
-import tempfile
 
 TCPGATE, ROOT = sys.argv[1], sys.argv[2]
-WORK = tempfile.mkdtemp(prefix="tcpgate-fds-")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, eventually, generate_stubs, log_text, open_fds, scrape, start_gateway, stop  # noqa: E402
-from gateway_process import exit_with_stacks_after  # noqa: E402
+from gateway_process import Checks, begin_test, eventually, log_text, open_fds, scrape, start_gateway, stop  # noqa: E402
 
-exit_with_stacks_after(100)  # Under ctest's TIMEOUT for this test.
-
-generate_stubs(ROOT, WORK)
+WORK = begin_test(ROOT, "tcpgate-fds-", stuck_after=100)
 import grpc  # noqa: E402
 from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 

@@ -19,19 +19,14 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 
 TCPGATE, CLI, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-WORK = tempfile.mkdtemp(prefix="tcpgate-sec-")
-atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # Keys and tokens.
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, generate_stubs, log_text, scrape, start_gateway, stop  # noqa: E402
-from gateway_process import exit_with_stacks_after  # noqa: E402
+from gateway_process import Checks, begin_test, log_text, scrape, start_gateway, stop  # noqa: E402
 
-exit_with_stacks_after(160)  # Under ctest's TIMEOUT for this test.
-
-generate_stubs(ROOT, WORK)
+WORK = begin_test(ROOT, "tcpgate-sec-", stuck_after=160)
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # Keys and tokens.
 import grpc  # noqa: E402
 from tcpgate.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 import health_pb2, health_pb2_grpc  # noqa: E402

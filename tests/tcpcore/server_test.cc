@@ -397,12 +397,14 @@ TEST_F(ServerTest, PeerThatStopsReadingIsClosedAtTheIdleTimeout) {
       if (!client.Write(request).ok()) return;
     }
   });
-  ASSERT_TRUE(AwaitStats([](const ServerStats& s) { return s.requests > 0; }));
+  // Served first (else "no connection open" could be before the accept).
+  const bool served = AwaitStats([](const ServerStats& s) { return s.requests > 0; });
   const bool closed =
-      AwaitStats([](const ServerStats& s) { return s.connections_open == 0; }, absl::Seconds(10));
+      served && AwaitStats([](const ServerStats& s) { return s.connections_open == 0; }, absl::Seconds(10));
   client.ShutdownWrite();  // Unblocks the writer if the server never closed.
   ::shutdown(client.fd(), SHUT_RD);
-  writer.join();
+  writer.join();  // Before any assertion returns: the thread uses `client`.
+  ASSERT_TRUE(served);
   EXPECT_TRUE(closed) << "a peer that reads nothing was never closed as idle";
 }
 
