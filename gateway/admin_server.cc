@@ -46,19 +46,42 @@ namespace {
 
 using HeadIterator = asio::buffers_iterator<asio::streambuf::const_buffers_type>;
 
-// The end of a request head: a blank line, "\r\n\r\n" or a bare "\n\n".
-// Without one, the next search starts two bytes before the end (a blank
-// line split across reads is still found), not at the start again: a head
-// trickling in byte by byte costs linear time, not quadratic.
-std::pair<HeadIterator, bool> HeadEnd(HeadIterator begin, HeadIterator end) {
-  for (HeadIterator i = begin; i != end; ++i) {
-    if (*i != '\n') continue;
-    HeadIterator j = i;
-    ++j;
-    if (j != end && *j == '\r') ++j;
-    if (j != end && *j == '\n') return {++j, true};
+// Finds the end of a request head: a blank line, "\r\n\r\n" or a bare
+// "\n\n". Empty lines before the request line are skipped, as RFC 9112
+// (2.2) asks of a server. Without an end, the next search starts two bytes
+// before the end (a blank line split across reads is still found), not at
+// the start again: a head trickling in byte by byte costs linear time, not
+// quadratic. Keeps state between calls: Asio's read_until holds one copy
+// for the whole read.
+class HeadEnd {
+ public:
+  using result_type = std::pair<HeadIterator, bool>;  // Marks it a match condition for Asio.
+
+  std::pair<HeadIterator, bool> operator()(HeadIterator begin, HeadIterator end) {
+    HeadIterator i = begin;
+    if (before_request_line_) {
+      while (i != end && (*i == '\r' || *i == '\n')) ++i;
+      if (i == end) return {end, false};
+      before_request_line_ = false;
+    }
+    for (; i != end; ++i) {
+      if (*i != '\n') continue;
+      HeadIterator j = i;
+      ++j;
+      if (j != end && *j == '\r') ++j;
+      if (j != end && *j == '\n') return {++j, true};
+    }
+    return {end - begin > 2 ? end - 2 : begin, false};
   }
-  return {end - begin > 2 ? end - 2 : begin, false};
+
+ private:
+  bool before_request_line_ = true;
+};
+
+// The request without the empty lines HeadEnd skipped before it.
+absl::string_view WithoutLeadingEmptyLines(absl::string_view head) {
+  const std::size_t start = head.find_first_not_of("\r\n");
+  return start == absl::string_view::npos ? absl::string_view() : head.substr(start);
 }
 
 constexpr absl::string_view kText = "text/plain; charset=utf-8";
@@ -74,6 +97,7 @@ struct Reply {
 Reply Text(int code, absl::string_view reason, std::string body) { return Reply{code, reason, std::move(body), kText, ""}; }
 
 Reply Route(const AdminServer::Handlers& handlers, absl::string_view head, bool& head_only) {
+  head = WithoutLeadingEmptyLines(head);
   const absl::string_view line = head.substr(0, head.find('\n'));
   const std::vector<absl::string_view> parts = absl::StrSplit(absl::StripSuffix(line, "\r"), ' ');
   if (parts.size() != 3 || !absl::StartsWith(parts[2], "HTTP/1.") || !absl::StartsWith(parts[1], "/")) {
@@ -90,8 +114,9 @@ Reply Route(const AdminServer::Handlers& handlers, absl::string_view head, bool&
   return Text(404, "Not Found", "not found\n");
 }
 
-// One client connection: read the head (bounded in size and time), write
-// one answer, then stop sending and drain what the client still sends for a
+// One client connection: read the head (bounded in size and time: a head
+// begun but not whole at the timeout gets 408, a connection that sent
+// nothing is closed without a word), write one answer, then stop sending and drain what the client still sends for a
 // moment before closing, so a request body left unread cannot turn the close
 // into a reset that loses the answer. Lives on the server's loop thread.
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -114,7 +139,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Start() {
     Evictable(&loop_.waiting_head);
     Deadline(absl::ToChronoNanoseconds(limits_.head_timeout));
-    asio::async_read_until(socket_, head_, HeadEnd,
+    asio::async_read_until(socket_, head_, HeadEnd(),
                            [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                              self->OnHead(error);
                            });
@@ -125,30 +150,43 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void OnHead(const asio::error_code& error) {
+    awaiting_head_ = false;
     Evictable(nullptr);  // Being answered.
     if (error == asio::error::not_found) {  // The buffer filled without a blank line.
       Answer(Text(431, "Request Header Fields Too Large", "request head too large\n"), false);
       return;
     }
-    if (error) {
-      Close();
-      return;
-    }
     const auto data = head_.data();
     const std::string head(asio::buffers_begin(data), asio::buffers_end(data));
+    if (error) {
+      if (head_timed_out_ && !WithoutLeadingEmptyLines(head).empty()) {
+        Answer(Text(408, "Request Timeout", "request head not received in time\n"), false);
+      } else {
+        Close();
+      }
+      return;
+    }
     bool head_only = false;
     Reply reply = Route(handlers_, head, head_only);
     Answer(std::move(reply), head_only);
   }
 
   // Closes the connection `after` from now unless Deadline() is called again
-  // first: a wait that fired but had not run yet when it was replaced sees
-  // another generation and does nothing.
+  // first (while the head is awaited, ends its read instead: OnHead then
+  // decides): a wait that fired but had not run yet when it was replaced
+  // sees another generation and does nothing.
   void Deadline(std::chrono::steady_clock::duration after) {
     const uint64_t generation = ++deadline_generation_;
     timer_.expires_after(after);
     timer_.async_wait([self = shared_from_this(), generation](const asio::error_code& error) {
-      if (!error && generation == self->deadline_generation_) self->Close();
+      if (error || generation != self->deadline_generation_) return;
+      if (self->awaiting_head_) {
+        self->head_timed_out_ = true;
+        asio::error_code ignored;
+        self->socket_.cancel(ignored);
+      } else {
+        self->Close();
+      }
     });
   }
 
@@ -207,6 +245,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const AdminServer::Handlers& handlers_;
   const AdminServer::Limits& limits_;
   uint64_t deadline_generation_ = 0;  // Which Deadline() a firing timer belongs to.
+  bool awaiting_head_ = true;         // Until OnHead.
+  bool head_timed_out_ = false;       // The head's read was ended by its deadline.
   std::list<Connection*>* evictable_in_ = nullptr;  // loop_.waiting_head, loop_.draining or none.
   std::list<Connection*>::iterator evictable_at_;   // Its place there.
 };

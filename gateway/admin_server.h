@@ -8,8 +8,9 @@
 // socket is read asynchronously, so an idle or slow client costs a socket,
 // never a thread: probes are answered whatever other clients do. Each
 // connection gets one answer and is closed (Connection: close). The request
-// head must arrive whole within Limits::head_timeout and fit in
-// Limits::max_head_bytes; a body is never read or kept. At
+// head must arrive whole within Limits::head_timeout (else 408, or a close
+// without a word if nothing came) and fit in Limits::max_head_bytes (else
+// 431); empty lines before it are skipped; a body is never read or kept. At
 // Limits::max_connections open at once, a new connection closes the oldest
 // one still waiting for its head (or answered and draining) to make room,
 // so idle clients cannot keep probes out; with none such, the new one is
@@ -42,7 +43,7 @@ class AdminServer {
   };
   struct Limits {
     std::size_t max_head_bytes = 8 << 10;  // Request line and headers; beyond: 431.
-    absl::Duration head_timeout = absl::Seconds(2);  // To receive them; then closed.
+    absl::Duration head_timeout = absl::Seconds(2);  // To receive them; then 408 and closed.
     int max_connections = 64;
   };
 

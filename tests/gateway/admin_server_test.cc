@@ -103,23 +103,45 @@ TEST_F(AdminServerTest, HeadArrivingByteByByteIsAnswered) {
   EXPECT_THAT(*answer, EndsWith("\r\n\r\nok\n"));
 }
 
-// Verify: a client whose request head does not arrive within the head
-// timeout is closed, at that timeout: not before it, and well before the
-// default one (2 s), so the configured limit is the one in force.
-TEST_F(AdminServerTest, HeadNotReceivedInTimeIsClosed) {
+// Verify: a client whose request head does not arrive whole within the head
+// timeout gets 408 and is closed, at that timeout: not before it, and well
+// before the default one (2 s), so the configured limit is the one in force.
+// One that sent nothing at all is closed without an answer.
+TEST_F(AdminServerTest, HeadNotReceivedInTimeIsAnswered408AndClosed) {
   AdminServer::Limits limits;
   limits.head_timeout = absl::Milliseconds(100);
   ASSERT_GT(AdminServer::Limits().head_timeout, absl::Seconds(1));
   Start(limits);
   const absl::Time start = absl::Now();  // The server's clock starts at the accept, after this.
   LineClient slow = Connect();
+  LineClient silent = Connect();
   ASSERT_TRUE(slow.Write("GET /healthz HTTP/1.1\r\nX-Slow: ").ok());
-  absl::StatusOr<std::string> rest = slow.ReadToEof(absl::Seconds(10));
+  absl::StatusOr<std::string> answer = slow.ReadToEof(absl::Seconds(10));
   const absl::Duration took = absl::Now() - start;
-  ASSERT_TRUE(rest.ok()) << rest.status();
-  EXPECT_EQ(*rest, "");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_THAT(*answer, AllOf(StartsWith("HTTP/1.1 408 Request Timeout\r\n"), HasSubstr("Connection: close\r\n")));
   EXPECT_GE(took, limits.head_timeout);
   EXPECT_LT(took, absl::Seconds(1));
+  absl::StatusOr<std::string> nothing = silent.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(nothing.ok()) << nothing.status();
+  EXPECT_EQ(*nothing, "");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
+// Verify: empty lines before the request line are skipped (RFC 9112, 2.2),
+// whether CRLF or bare LF, several of them, or split from the request line
+// across reads; they never end the head early.
+TEST_F(AdminServerTest, EmptyLinesBeforeTheRequestLineAreIgnored) {
+  Start();
+  EXPECT_THAT(Ask("\r\nGET /healthz HTTP/1.1\r\n\r\n"), AllOf(StartsWith("HTTP/1.1 200 OK\r\n"), EndsWith("\r\n\r\nok\n")));
+  EXPECT_THAT(Ask("\r\n\r\n\n\nGET /readyz HTTP/1.1\n\n"), EndsWith("\r\n\r\nready\n"));
+  LineClient client = Connect();
+  ASSERT_TRUE(client.Write("\r\n\r\n").ok());
+  absl::SleepFor(absl::Milliseconds(50));  // The stimulus: a read holding only empty lines.
+  ASSERT_TRUE(client.Write("GET /healthz HTTP/1.1\r\n\r\n").ok());
+  absl::StatusOr<std::string> answer = client.ReadToEof(absl::Seconds(10));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_THAT(*answer, EndsWith("\r\n\r\nok\n"));
 }
 
 // Verify: a request head over the limit gets 431 and is not kept: a
