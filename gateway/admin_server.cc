@@ -11,7 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "asio/bind_cancellation_slot.hpp"
 #include "asio/buffers_iterator.hpp"
+#include "asio/cancellation_signal.hpp"
 #include "asio/io_context.hpp"
 #include "asio/ip/tcp.hpp"
 #include "asio/post.hpp"
@@ -140,9 +142,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Evictable(&loop_.waiting_head);
     Deadline(absl::ToChronoNanoseconds(limits_.head_timeout));
     asio::async_read_until(socket_, head_, HeadEnd(),
-                           [self = shared_from_this()](const asio::error_code& error, std::size_t) {
-                             self->OnHead(error);
-                           });
+                           asio::bind_cancellation_slot(head_read_cancel_.slot(),
+                                                        [self = shared_from_this()](const asio::error_code& error,
+                                                                                    std::size_t) { self->OnHead(error); }));
   }
 
   // Closes the connection to make room for a new one.
@@ -181,9 +183,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.async_wait([self = shared_from_this(), generation](const asio::error_code& error) {
       if (error || generation != self->deadline_generation_) return;
       if (self->awaiting_head_) {
+        // Ends the whole read, not only a socket read waiting now: one
+        // completed in this same loop pass would start the next unhindered.
         self->head_timed_out_ = true;
-        asio::error_code ignored;
-        self->socket_.cancel(ignored);
+        self->head_read_cancel_.emit(asio::cancellation_type::terminal);
       } else {
         self->Close();
       }
@@ -245,6 +248,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const AdminServer::Handlers& handlers_;
   const AdminServer::Limits& limits_;
   uint64_t deadline_generation_ = 0;  // Which Deadline() a firing timer belongs to.
+  asio::cancellation_signal head_read_cancel_;  // Ends the head's read at its deadline.
   bool awaiting_head_ = true;         // Until OnHead.
   bool head_timed_out_ = false;       // The head's read was ended by its deadline.
   std::list<Connection*>* evictable_in_ = nullptr;  // loop_.waiting_head, loop_.draining or none.
