@@ -149,7 +149,8 @@ bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::Func
   // answer, no bytes queued or being written by the loop.
   const bool direct = direct_fd_ >= 0 && left > absl::ZeroDuration() && inbox_.empty() &&
                       pending_count_.load(std::memory_order_acquire) == 0 &&
-                      open_lines_.load(std::memory_order_acquire) == 0 && output_idle_.load(std::memory_order_acquire);
+                      open_lines_.load(std::memory_order_acquire) == 0 && output_idle_.load(std::memory_order_acquire) &&
+                      !holding_unhandled_line_.load(std::memory_order_acquire);
   pending_count_.fetch_add(1, std::memory_order_relaxed);
   pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
   Outgoing& outgoing =
@@ -342,6 +343,10 @@ void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
     return;
   }
   last_read_ = Clock::now();
+  holding_unhandled_line_.store(true, std::memory_order_release);
+  // A line begun in an earlier read keeps that read's horizon.
+  const uint64_t batches_before_read = batches_started_;
+  if (!splitter_.HoldsUnreturnedFrame()) frame_horizon_ = batches_before_read;
   splitter_.CommitWrite(bytes);
   // An answer may be for a request TrySend wrote itself that this loop has
   // not taken from the inbox yet.
@@ -355,8 +360,13 @@ void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
                                                                                            : "answer nested too deep")));
       return;
     }
+    // Callers may send as soon as HandleFrame completes their request: a
+    // direct write is safe then unless more of this read is still to come.
+    holding_unhandled_line_.store(splitter_.HoldsUnreturnedFrame(), std::memory_order_release);
     if (!HandleFrame(event.frame)) return;
+    frame_horizon_ = batches_before_read;  // The next line began in this read.
   }
+  holding_unhandled_line_.store(splitter_.HoldsUnreturnedFrame(), std::memory_order_release);
   ArmDeadlineTimer();
   Flush();
   ReadMore();
@@ -365,7 +375,7 @@ void ClientConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
 bool ClientConnection::HandleFrame(absl::string_view frame) {
   const bool first_line = !read_a_line_;
   read_a_line_ = true;
-  if (absl::StartsWith(frame, "-")) {
+  if (frame == "-ERR" || absl::StartsWith(frame, "-ERR ")) {  // Any other line not JSON breaks the connection.
     HandleErrorLine(frame, first_line);
     return state() == State::kReady;
   }
@@ -442,7 +452,7 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
     }
     auto entry = entries_.find(line.ids.front());
     if (entry != entries_.end() && entry->second.on_wire) {
-      if (!Sent(entry->second)) {  // Written after this line was read.
+      if (!Sent(entry->second)) {  // Written after this line began to come in.
         FailOnUnaskedLine(frame);
         return;
       }

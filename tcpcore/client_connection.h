@@ -256,9 +256,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Books `entry` as on the wire, written at `sent_at` (default: now) by
   // WriteEntry or by a direct write: the read-timeout watchdog covers it.
   void MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at = std::nullopt);
-  // Whether output batch `batch` was handed to the socket, so a line read
-  // now may answer a request it carried.
-  bool BatchOut(uint64_t batch) const { return batch <= batches_started_; }
+  // Whether output batch `batch` was handed to the socket before the first
+  // bytes of the line being handled were read, so that line may answer a
+  // request it carried.
+  bool BatchOut(uint64_t batch) const { return batch <= frame_horizon_; }
   bool Sent(const Entry& entry) const { return entry.on_wire && BatchOut(entry.batch); }
   void Flush();
   void OnWritten(const asio::error_code& error);
@@ -327,6 +328,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Set before a direct write, cleared by the loop when it takes the inbox:
   // an answer read while it is set may be for a request not yet taken.
   std::atomic<bool> direct_unseen_{false};
+  // Set by the loop while it holds read bytes of a line it has not handled
+  // (in a read being handled, or part of a line): no direct write
+  // meanwhile, since that line was read before the request went and cannot
+  // be its answer, which the request's batch 0 could not tell.
+  std::atomic<bool> holding_unhandled_line_{false};
 
   // Loop thread only.
   std::vector<Outgoing> draining_;
@@ -344,6 +350,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   Response response_;
   WriteBatcher output_;  // Request lines: queued, and the write in flight.
   uint64_t batches_started_ = 0;  // Output batches handed to the socket.
+  // batches_started_ when the first bytes of the line being handled (or
+  // partly read) came in: that line can only answer what those carried. A
+  // line that completes in a later read than it began may not answer a
+  // request written in between (a repeated answer, read in two parts).
+  uint64_t frame_horizon_ = 0;
   bool reading_ = false;
   bool read_a_line_ = false;  // An answer or error line came (a refusal is the first).
   int64_t live_on_wire_ = 0;   // Requests on the wire whose callers still wait.

@@ -53,6 +53,14 @@ FrameSplitter::Event FrameSplitter::TakeFrame(std::size_t frame_end, std::size_t
   return {Kind::kFrame, absl::string_view(buffer_.get() + frame_begin, frame_end - frame_begin)};
 }
 
+bool FrameSplitter::HoldsUnreturnedFrame() const {
+  if (mode_ != Mode::kBetweenFrames) return true;
+  for (std::size_t i = begin_; i < end_; ++i) {
+    if (!IsSpace(buffer_[i])) return true;
+  }
+  return false;
+}
+
 FrameSplitter::Event FrameSplitter::Next() {
   if (error_ != Kind::kNeedMore) return {error_, {}};
   const char* data = buffer_.get();

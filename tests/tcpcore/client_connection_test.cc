@@ -438,6 +438,62 @@ TEST_F(ClientConnectionTest, AnswerRepeatedByTheBackendNeverReachesTheNextReques
   EXPECT_EQ(counters_->late_responses.load(), 1u);
 }
 
+// Verify: a repeated answer read in two parts, its end in a later read
+// than its start, is counted late and dropped even though the Uid's next
+// request went out between the two reads: the repeat began to come in
+// before that request was written, so it cannot be its answer. Before, its
+// end completed that request (an auditor's 40 KB answers, each sent twice
+// in one write: 84 of 100 calls crossed).
+TEST_F(ClientConnectionTest, RepeatedAnswerReadInTwoPartsNeverReachesTheNextRequestWithItsUid) {
+  ConnectToRaw();
+  auto first = Send("twice", "1");
+  auto second = Send("twice", "2");
+  EXPECT_EQ(NextRequest().val, "1");
+  const std::string again = Answer("twice", "for 1 again");
+  ASSERT_TRUE(peer_->Write(Answer("twice", "for 1") + again.substr(0, 10)).ok());
+  EXPECT_EQ(Get(first)->val, "for 1");
+  EXPECT_EQ(NextRequest().val, "2");  // Written once the first answer was read.
+  ASSERT_TRUE(peer_->Write(again.substr(10)).ok());
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return counters_->late_responses.load() == 1; }, absl::Seconds(10)))
+      << "the repeat's end was not read as a late answer";
+  ASSERT_TRUE(peer_->Write(Answer("twice", "for 2")).ok());
+  EXPECT_EQ(Get(second)->val, "for 2");
+}
+
+// Verify: the same when the Uid's next request is sent only after the
+// first was answered, with nothing else pending: such a request would go
+// straight to the socket from the caller's thread, where nothing told it
+// from an answer already half read; it now waits for the loop while one is.
+TEST_F(ClientConnectionTest, RequestSentWhileARepeatedAnswerIsHalfReadDoesNotTakeIt) {
+  ConnectToRaw();
+  auto first = Send("twice", "1");
+  EXPECT_EQ(NextRequest().val, "1");
+  const std::string again = Answer("twice", "for 1 again");
+  ASSERT_TRUE(peer_->Write(Answer("twice", "for 1") + again.substr(0, 10)).ok());
+  EXPECT_EQ(Get(first)->val, "for 1");
+  auto second = Send("twice", "2");
+  EXPECT_EQ(NextRequest().val, "2");
+  ASSERT_TRUE(peer_->Write(again.substr(10)).ok());
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return counters_->late_responses.load() == 1; }, absl::Seconds(10)))
+      << "the repeat's end was not read as a late answer";
+  ASSERT_TRUE(peer_->Write(Answer("twice", "for 2")).ok());
+  EXPECT_EQ(Get(second)->val, "for 2");
+}
+
+// Verify: only "-ERR" lines are error answers. Another line starting with
+// '-' is not JSON: a protocol error that breaks the connection
+// (UNAVAILABLE), not the request's INVALID_ARGUMENT with the line's first
+// five bytes cut off as if they were "-ERR ".
+TEST_F(ClientConnectionTest, LineStartingWithADashButNotErrBreaksTheConnection) {
+  ConnectToRaw();
+  auto only = Send("d", "1");
+  NextRequest();
+  ASSERT_TRUE(peer_->Write("-garbage\n").ok());
+  Result result = Get(only);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("protocol error"));
+}
+
 // Verify: a request that gives up while still queued behind a write in
 // flight leaves its Uid waiting for its own late answer, and an answer the
 // backend repeats meanwhile (read before that request went out) does not

@@ -58,6 +58,26 @@ TEST(FrameSplitter, ReturnsEveryFrameOfOneRead) {
   EXPECT_EQ(splitter.buffered_bytes(), 0u);
 }
 
+// Verify: HoldsUnreturnedFrame tells whether a frame, whole or begun, is
+// still buffered, separators between frames not counting.
+TEST(FrameSplitter, HoldsUnreturnedFrameCountsFramesNotSeparators) {
+  FrameSplitter splitter;
+  EXPECT_FALSE(splitter.HoldsUnreturnedFrame());
+  splitter.Append("{\"Uid\":\"1\"}\n{\"Uid\":\"2\"}\r\n \t");
+  EXPECT_TRUE(splitter.HoldsUnreturnedFrame());  // Two whole frames, not returned yet.
+  ASSERT_EQ(splitter.Next().kind, FrameSplitter::Kind::kFrame);
+  EXPECT_TRUE(splitter.HoldsUnreturnedFrame());  // The second.
+  ASSERT_EQ(splitter.Next().kind, FrameSplitter::Kind::kFrame);
+  EXPECT_FALSE(splitter.HoldsUnreturnedFrame());  // Separators only.
+  splitter.Append("\n{\"Uid\":");
+  EXPECT_TRUE(splitter.HoldsUnreturnedFrame());  // Not scanned yet.
+  ASSERT_EQ(splitter.Next().kind, FrameSplitter::Kind::kNeedMore);
+  EXPECT_TRUE(splitter.HoldsUnreturnedFrame());  // Begun.
+  splitter.Append("\"3\"}");
+  ASSERT_EQ(splitter.Next().kind, FrameSplitter::Kind::kFrame);
+  EXPECT_FALSE(splitter.HoldsUnreturnedFrame());
+}
+
 // Verify: the same stream split byte by byte gives the same frames.
 TEST(FrameSplitter, SplitsAcrossByteByByteReads) {
   const std::string input = "{\"Uid\":\"a\\\"}\",\"Val\":\"{[\\n\"}\r\n{\"Uid\":\"b\"}{\"Uid\":\"c\"}\ngarbage\n";
