@@ -74,8 +74,10 @@ ABSL_FLAG(absl::Duration, tcp_user_timeout, absl::ZeroDuration(),
           "TCP_USER_TIMEOUT on backend connections (unacknowledged data); 0: kernel default");
 ABSL_FLAG(absl::Duration, late_response_window, absl::Seconds(30),
           "how long a uid stays blocked on a connection after its request gave up on the wire");
-ABSL_FLAG(absl::Duration, reconnect_backoff_initial, absl::Milliseconds(100), "first backend reconnect delay");
-ABSL_FLAG(absl::Duration, reconnect_backoff_max, absl::Seconds(10), "longest backend reconnect delay");
+ABSL_FLAG(absl::Duration, reconnect_backoff_initial, absl::Milliseconds(100),
+          "first backend reconnect delay after a failed connect, doubling with each failure in a row (every delay "
+          "drawn between 50% and 150% of its step)");
+ABSL_FLAG(absl::Duration, reconnect_backoff_max, absl::Seconds(10), "longest backend reconnect delay, jitter included");
 ABSL_FLAG(absl::Duration, read_timeout, absl::Seconds(10),
           "a backend connection silent this long with requests pending is dead");
 ABSL_FLAG(absl::Duration, keepalive_idle, absl::Seconds(30), "TCP keepalive: idle time before probes");

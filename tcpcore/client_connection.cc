@@ -13,6 +13,7 @@
 #include "asio/post.hpp"
 #include "asio/write.hpp"
 #include "tcpcore/log.h"
+#include "tcpcore/log_line_limiter.h"
 #include "tcpcore/message_codec.h"
 #include "tcpcore/steady_deadline.h"
 
@@ -430,7 +431,15 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
                                              " refused the connection: ", frame.substr(5, kMaxErrReason))));
     return;
   }
-  Log(LogLevel::kWarning, absl::StrCat("backend ", EndpointText(endpoint_), " answered: ", frame.substr(0, 200)));
+  // A backend may refuse every request it is sent: a few lines, then one a
+  // second per backend, each saying how many it stands for.
+  static LogLineLimiter* const err_lines = new LogLineLimiter(/*burst=*/10, absl::Seconds(1));
+  const std::string backend = EndpointText(endpoint_);
+  if (std::optional<int64_t> dropped = err_lines->Admit(backend, absl::Now())) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("backend ", backend, " answered: ", frame.substr(0, 200),
+                     *dropped > 0 ? absl::StrCat(" (and ", *dropped, " error lines not logged since the last)") : ""));
+  }
   if (live_on_wire_ + late_on_wire_ != 1) {
     Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"", frame.substr(0, 200),
                                              "\" with ", live_on_wire_ + late_on_wire_,

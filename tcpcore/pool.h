@@ -85,7 +85,9 @@ struct PoolOptions {
   // crash-looping backend must not hammer DNS); never more often than
   // `resolve_interval` would anyway.
   absl::Duration resolve_min_gap = absl::Seconds(1);
-  // Reconnect backoff: doubles from initial to max, with jitter.
+  // Reconnect backoff: the first retry after `initial`, doubling with each
+  // failure in a row, each delay drawn from 50% to 150% of its step and never
+  // over `max`.
   absl::Duration reconnect_backoff_initial = absl::Milliseconds(100);
   absl::Duration reconnect_backoff_max = absl::Seconds(10);
   // Outlier detection.

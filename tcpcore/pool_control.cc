@@ -338,6 +338,10 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     // it away at once) never served: its close report counts it as a
     // failed connect, so the address's failures stand.
     if (newly_ready > 0) {
+      if (address.consecutive_failures > 0) {
+        Log(LogLevel::kInfo, absl::StrCat("pool: connected to ", address.counters->address, " after ",
+                                          address.consecutive_failures, " failed connects"));
+      }
       address.consecutive_failures = 0;
       if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
         Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
@@ -405,6 +409,15 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   }
   bool replace_at_once = false;
   if (failed_connect) {
+    // The first of a run of failures, then one line a minute while it lasts:
+    // an operator finds why nothing connects without a line per attempt.
+    const Clock::time_point now = Clock::now();
+    if (address.consecutive_failures == 1 || now - address.failure_logged_at >= std::chrono::minutes(1)) {
+      address.failure_logged_at = now;
+      Log(LogLevel::kWarning, absl::StrCat("pool: cannot connect to ", address.counters->address, " (",
+                                           address.consecutive_failures, " failed in a row): ", status.message(),
+                                           "; retrying with backoff"));
+    }
     // Failed connects beside a working connection mean a backend slow to
     // accept, not a dead one: only an address with no ready connection is
     // ejected (ejection takes all of its connections out of service). And
@@ -455,12 +468,14 @@ void PoolControl::LiftEjectionsOnControl() {
 std::chrono::steady_clock::duration PoolControl::BackoffFor(int failures) {
   const auto initial = absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
   const auto most = absl::ToChronoNanoseconds(options_.reconnect_backoff_max);
+  // The first retry after `initial`, then doubling.
   auto delay = initial;
-  for (int i = 0; i < failures && delay < most; ++i) delay *= 2;
-  delay = std::min(delay, most);
-  // Jitter: 50% to 150%, so many gateways do not reconnect in step.
+  for (int i = 1; i < failures && delay < most; ++i) delay *= 2;
+  // Jitter: 50% to 150%, so many gateways do not reconnect in step; never
+  // over the maximum.
   const double factor = 0.5 + static_cast<double>(NextRandom() % 1000) / 1000.0;
-  return std::chrono::duration_cast<Clock::duration>(delay * factor);
+  return std::min(std::chrono::duration_cast<Clock::duration>(std::min(delay, most) * factor),
+                  std::chrono::duration_cast<Clock::duration>(most));
 }
 
 std::size_t PoolControl::ConnectionsKept() const {

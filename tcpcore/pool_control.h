@@ -81,6 +81,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     // pending (true: it is closing); their close is no failure.
     absl::flat_hash_map<ClientConnection*, bool> retiring;
     int consecutive_failures = 0;
+    Clock::time_point failure_logged_at{};  // The last "cannot connect" line: one a minute at most.
     Clock::time_point ejected_until{};
     bool draining = false;
     bool connected_once = false;  // The first connections were opened.

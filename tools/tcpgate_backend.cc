@@ -60,6 +60,13 @@ int main(int argc, char** argv) {
     return refuse(absl::StrCat("--", status.message()));
   }
 
+  for (const auto& [name, value] : {std::pair{"answer_delay", absl::GetFlag(FLAGS_answer_delay)},
+                                    std::pair{"shutdown_grace", absl::GetFlag(FLAGS_shutdown_grace)}}) {
+    if (value < absl::ZeroDuration() || value == absl::InfiniteDuration()) {
+      return refuse(absl::StrCat("--", name, "=", absl::FormatDuration(value), ": must be 0 or more, and finite"));
+    }
+  }
+
   tcpcore::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
