@@ -20,8 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -242,9 +244,53 @@ std::shared_ptr<const tcpgate::BearerTokenCheck> BearerTokenFromFlags() {
   return std::make_shared<const tcpgate::BearerTokenCheck>(*std::move(check));
 }
 
+// The log format asked for, read before the flags are parsed (the command
+// line first, then TCPGATE_LOG_FORMAT), so that an error in the flags
+// themselves is written as the log collector expects it.
+tcpcore::LogFormat EarlyLogFormat(int argc, char** argv) {
+  absl::string_view asked;
+  if (const char* env = std::getenv("TCPGATE_LOG_FORMAT"); env != nullptr) asked = env;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view argument = argv[i];
+    if (argument == "--") break;
+    if (!absl::ConsumePrefix(&argument, "--")) absl::ConsumePrefix(&argument, "-");
+    if (absl::ConsumePrefix(&argument, "log_format=")) {
+      asked = argument;
+    } else if (argument == "log_format" && i + 1 < argc) {
+      asked = argv[i + 1];
+    }
+  }
+  absl::StatusOr<tcpcore::LogFormat> format = tcpcore::ParseLogFormat(asked);
+  return format.ok() ? *format : tcpcore::LogFormat::kText;
+}
+
+// Values of the gateway's own flags given as --name=value that do not
+// parse, each as "--name: why"; checked before Abseil's parser, which would
+// print its own error in text whatever the log format.
+std::vector<std::string> CommandLineValueErrors(int argc, char** argv, const std::vector<std::string>& own_flags) {
+  std::vector<std::string> errors;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view argument = argv[i];
+    if (argument == "--") break;
+    if (!absl::ConsumePrefix(&argument, "--") && !absl::ConsumePrefix(&argument, "-")) continue;
+    const std::size_t equals = argument.find('=');
+    if (equals == absl::string_view::npos) continue;
+    const std::string name(argument.substr(0, equals));
+    if (std::find(own_flags.begin(), own_flags.end(), name) == own_flags.end()) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    // A value that parses is set again, in order, by ParseCommandLine.
+    if (flag != nullptr && !flag->ParseFrom(argument.substr(equals + 1), &error)) {
+      errors.push_back(absl::StrCat("--", name, ": ", error));
+    }
+  }
+  return errors;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  tcpcore::SetLogFormat(EarlyLogFormat(argc, argv));
   absl::SetProgramUsageMessage(
       "tcpgate: a gRPC gateway to newline-JSON TCP backends.\n"
       "Usage: tcpgate [--listen=0.0.0.0:50051] [--backends=host:port,...] ...\n"
@@ -253,6 +299,7 @@ int main(int argc, char** argv) {
   for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", own_flags)) {
     Fatal(error);
   }
+  for (const std::string& error : CommandLineValueErrors(argc, argv, own_flags)) Fatal(error);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   if (arguments.size() > 1) {
     Fatal(absl::StrCat("unexpected argument \"", arguments[1], "\" (flags are --name=value; quote lists)"));

@@ -44,6 +44,30 @@ if [ "$status" -ne 1 ] || ! grep -qF -- "--min_idle=9" "$work/out"; then
   echo "FAIL: TCPGATE_MIN_IDLE=9 -> exit $status"; cat "$work/out"; failures=$((failures + 1))
 fi
 
+# With the JSON log format asked for (on the command line or in the
+# environment), the errors in the flags themselves are JSON lines too: a
+# value that does not parse, from either place, and a stray argument.
+json_refusal() {
+  local expected=$1; shift
+  local status=0
+  timeout 10 env "$@" >"$work/out" 2>&1 || status=$?
+  if [ "$status" -ne 1 ] || ! python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+objects = [json.loads(line) for line in lines]
+assert len(objects) == 1 and objects[0]["level"] == "error" and sys.argv[2] in objects[0]["msg"], lines
+' "$work/out" "$expected"; then
+    echo "FAIL: $* -> exit $status, expected one JSON error line with: $expected"; sed 's/^/  /' "$work/out"
+    failures=$((failures + 1))
+  fi
+}
+json_refusal "TCPGATE_POOL_SIZE: Illegal value 'abc'" TCPGATE_LOG_FORMAT=json TCPGATE_POOL_SIZE=abc \
+  "$tcpgate" --listen=127.0.0.1:0 --admin_listen=
+json_refusal "--pool_size: Illegal value 'abc'" TCPGATE_LOG_FORMAT=json "$tcpgate" --listen=127.0.0.1:0 --admin_listen= \
+  --pool_size=abc
+json_refusal "--default_timeout: " "$tcpgate" --log_format json --listen=127.0.0.1:0 --admin_listen= --default_timeout=soon
+json_refusal 'unexpected argument "stray"' "$tcpgate" --log_format=json --listen=127.0.0.1:0 --admin_listen= stray
+
 # "Off" and "never" values start the gateway.
 "$tcpgate" --listen=127.0.0.1:0 --admin_listen= --max_connection_age=inf --read_timeout=0 --health_interval=0 \
   --tcp_user_timeout=0 --drain_timeout=0 --drain_notice=0 --backends=" 127.0.0.1:1 " 2>"$work/log" &
