@@ -63,7 +63,8 @@ class FrameSplitter {
   // Bytes buffered that do not yet form a complete frame.
   std::size_t buffered_bytes() const { return end_ - begin_; }
   // Whether bytes of a frame not returned yet are buffered, whole or in
-  // part (separators between frames do not count).
+  // part (separators between frames do not count). Meaningless once Next()
+  // has failed.
   bool HoldsUnreturnedFrame() const;
   const FrameLimits& limits() const { return limits_; }
 
