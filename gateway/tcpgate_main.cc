@@ -89,7 +89,8 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60), "close backend connec
 ABSL_FLAG(absl::Duration, resolve_interval, absl::Seconds(10), "how often backend names are resolved again");
 ABSL_FLAG(absl::Duration, resolve_min_gap, absl::Seconds(1),
           "after a backend connection fails its name is resolved again, but at most this often");
-ABSL_FLAG(absl::Duration, health_interval, absl::ZeroDuration(), "probe idle backend connections this often; 0: off");
+ABSL_FLAG(absl::Duration, health_interval, absl::ZeroDuration(), "probe idle backend connections this often (a probe is not use: a probed connection beyond min_idle still "
+          "closes after idle_timeout); 0: off");
 ABSL_FLAG(int, eject_after_failures, 3, "failed connects in a row before a backend address is ejected");
 ABSL_FLAG(absl::Duration, ejection_time, absl::Seconds(10), "how long an ejected backend address rests");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(3),

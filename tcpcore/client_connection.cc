@@ -137,8 +137,16 @@ CancelHandle ClientConnection::Send(Request request, absl::Time deadline, Respon
   return handle;
 }
 
+CancelHandle ClientConnection::SendProbe(Request request, absl::Time deadline, ResponseCallback done) {
+  CancelHandle handle;
+  if (!TrySend(request, deadline, [&done] { return std::move(done); }, handle, /*counts_as_use=*/false)) {
+    std::move(done)(close_reason());
+  }
+  return handle;
+}
+
 bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::FunctionRef<ResponseCallback()> make_done,
-                               CancelHandle& handle) {
+                               CancelHandle& handle, bool counts_as_use) {
   const absl::Duration left = deadline - absl::Now();
   const Clock::time_point steady_deadline = SteadyAfter(left);
   const int64_t bytes = WireBytes(request);
@@ -154,8 +162,10 @@ bool ClientConnection::TrySend(Request& request, absl::Time deadline, absl::Func
                       !holding_unhandled_line_.load(std::memory_order_acquire);
   pending_count_.fetch_add(1, std::memory_order_relaxed);
   pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  if (!counts_as_use) probes_pending_.fetch_add(1, std::memory_order_relaxed);
   Outgoing& outgoing =
       inbox_.emplace_back(Outgoing{id, std::move(request), steady_deadline, make_done(), bytes, false, {}, {}});
+  outgoing.counts_as_use = counts_as_use;
   if (direct) {
     direct_line_.clear();
     AppendRequestLine(outgoing.request, direct_line_);
@@ -240,7 +250,7 @@ void ClientConnection::DrainInbox() {
   const Clock::time_point now = Clock::now();
   for (Outgoing& outgoing : draining_) {
     if (outgoing.deadline <= now && !outgoing.written) {
-      ReleasePending(outgoing.bytes);
+      ReleasePending(outgoing.bytes, outgoing.counts_as_use);
       std::move(outgoing.done)(absl::DeadlineExceededError("deadline passed before the request was sent"));
       continue;
     }
@@ -261,6 +271,7 @@ void ClientConnection::Admit(Outgoing outgoing) {
   std::string uid = outgoing.request.uid;
   auto [it, inserted] = entries_.try_emplace(
       id, Entry{std::move(outgoing.request), outgoing.deadline, std::move(outgoing.done), outgoing.bytes});
+  it->second.counts_as_use = outgoing.counts_as_use;
   deadlines_.emplace(outgoing.deadline, id);
   UidLine& line = lines_[uid];
   line.ids.push_back(id);
@@ -512,12 +523,16 @@ void ClientConnection::Complete(absl::flat_hash_map<uint64_t, Entry>::iterator i
     Unlink(entry.request.uid, id, /*answered=*/false);
   }
   PublishLines();  // Before the count: TrySend reads them in that order.
-  ReleasePending(entry.bytes);
+  ReleasePending(entry.bytes, entry.counts_as_use);
   std::move(entry.done)(std::move(result));
 }
 
-void ClientConnection::ReleasePending(int64_t bytes) {
-  if (pending_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+void ClientConnection::ReleasePending(int64_t bytes, bool counts_as_use) {
+  const int64_t left = pending_count_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+  if (!counts_as_use) {
+    probes_pending_.fetch_sub(1, std::memory_order_relaxed);
+  } else if (left <= probes_pending_.load(std::memory_order_relaxed)) {
+    // Nothing left but probes: idle from now.
     idle_since_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
   pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
@@ -570,7 +585,7 @@ void ClientConnection::CancelOnLoop(uint64_t id, absl::StatusCode code) {
     cancelled.emplace(std::move(*it));
     inbox_.erase(it);
   }
-  ReleasePending(cancelled->bytes);
+  ReleasePending(cancelled->bytes, cancelled->counts_as_use);
   std::move(cancelled->done)(CancelStatus(code));
 }
 

@@ -166,6 +166,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Sends `request`; `done` runs once with the answer or an error. A
   // deadline in the past fails at once with kDeadlineExceeded.
   CancelHandle Send(Request request, absl::Time deadline, ResponseCallback done);
+  // Send() for a health probe: its answer is not use of the connection, so
+  // one that is only probed stays idle (idle_since() does not move for it).
+  CancelHandle SendProbe(Request request, absl::Time deadline, ResponseCallback done);
   // Send() for tests and tools: the future holds the answer or error.
   std::future<absl::StatusOr<Response>> SendAsync(Request request, absl::Time deadline);
   // Send() for an owner that would rather send elsewhere than fail: when the
@@ -174,7 +177,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // `request`, calls `make_done` once for the callback (under the inbox
   // lock, before the request can complete) and sets `handle`.
   bool TrySend(Request& request, absl::Time deadline, absl::FunctionRef<ResponseCallback()> make_done,
-               CancelHandle& handle);
+               CancelHandle& handle, bool counts_as_use = true);
   // Why the connection takes no more requests (OK while it does).
   absl::Status close_reason() const;
 
@@ -195,8 +198,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Requests sent and not yet completed (queued, held or on the wire).
   int64_t pending_count() const { return pending_count_.load(std::memory_order_relaxed); }
   int64_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
-  // When the connection last had no pending request (steady clock); for
-  // idle detection.
+  // When the connection last had no pending request but probes (steady
+  // clock); for idle detection.
   std::chrono::steady_clock::time_point idle_since() const;
   const asio::ip::tcp::endpoint& endpoint() const { return endpoint_; }
 
@@ -217,6 +220,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     bool written = false;  // Sent by TrySend itself (see below)...
     std::string unsent;    // ...except these bytes, which go first.
     Clock::time_point sent_at{};
+    bool counts_as_use = true;  // False for a health probe (SendProbe).
   };
   struct Entry {
     Request request;  // Val released once written.
@@ -228,6 +232,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     // that batch is handed to the socket (batches_started_ reaches it) no
     // answer can be its: a line read before then answered someone else.
     uint64_t batch = 0;
+    bool counts_as_use = true;  // False for a health probe.
   };
   // The requests of one Uid: the front one may be on the wire; the rest wait.
   struct UidLine {
@@ -282,7 +287,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void CancelOnLoop(uint64_t id, absl::StatusCode code);
   // One request fewer pending (`bytes` of it); the connection is idle from
   // now if it was the last.
-  void ReleasePending(int64_t bytes);
+  void ReleasePending(int64_t bytes, bool counts_as_use);
   void ArmDeadlineTimer();
   void OnDeadlineTimer(const asio::error_code& error);
   void ArmWatchdog();
@@ -305,6 +310,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::atomic<int64_t> pending_count_{0};
   std::atomic<int64_t> pending_bytes_{0};
   std::atomic<int64_t> idle_since_ns_;
+  std::atomic<int64_t> probes_pending_{0};  // Of pending_count_: what does not end idleness.
   std::atomic<uint64_t> next_id_{1};
 
   // Shared with senders.

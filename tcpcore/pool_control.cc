@@ -272,6 +272,10 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
   // Out of the ready set first, so no sender can still be handing them a
   // request; then close the idle ones (the rest at a later sweep).
   PublishOnControl();
+  // The addresses that left may have held the last connections in service:
+  // an ejection then only keeps requests from the addresses that remain,
+  // as when the last connection closes.
+  if (!AnyInService()) LiftEjectionsOnControl();
   for (auto& [key, address] : addresses_) {
     if (!absl::StartsWith(key, prefix)) continue;
     // Shown in stats() only now, when senders already see the change.
@@ -385,6 +389,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   const bool refused = connection->refused_by_backend();
   if (refused) address.consecutive_failures = std::max(address.consecutive_failures, failures_before_ready);
   address.probing.erase(connection);
+  address.probed_at.erase(connection);
   const bool retired = address.retiring.erase(connection) > 0;
   address.connections.erase(c);
   state_changed_.notify_all();
@@ -586,9 +591,13 @@ void PoolControl::SweepOnControl() {
         --open;
         continue;
       }
-      if (options_.health_interval > absl::ZeroDuration() && idle_for >= absl::ToChronoNanoseconds(options_.health_interval) &&
+      const auto interval = absl::ToChronoNanoseconds(options_.health_interval);
+      if (options_.health_interval > absl::ZeroDuration() && idle_for >= interval &&
           !address.probing.contains(connection.get())) {
-        ProbeOnControl(address, connection);
+        auto probed = address.probed_at.find(connection.get());
+        if (probed == address.probed_at.end() || now - probed->second >= interval) {
+          ProbeOnControl(address, connection);
+        }
       }
     }
   }
@@ -600,13 +609,14 @@ void PoolControl::SweepOnControl() {
 
 void PoolControl::ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection) {
   address.probing.insert(connection.get());
+  address.probed_at[connection.get()] = Clock::now();
   Request probe{absl::StrCat(Pool::kProbeUidPrefix, probe_seq_.fetch_add(1, std::memory_order_relaxed)), "health"};
   std::weak_ptr<ClientConnection> weak_connection = connection;
   // With the read timeout off, the probe gets one interval to answer.
   const absl::Duration answer_within = options_.connection.read_timeout > absl::ZeroDuration()
                                            ? options_.connection.read_timeout
                                            : options_.health_interval;
-  connection->Send(
+  connection->SendProbe(
       std::move(probe), absl::Now() + answer_within,
       [weak_self = weak_from_this(), weak_connection, key = address.key](absl::StatusOr<Response> result) {
         auto probed = weak_connection.lock();

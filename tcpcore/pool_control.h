@@ -76,6 +76,9 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     };
     absl::flat_hash_map<ClientConnection*, ReadySince> ready;
     absl::flat_hash_set<ClientConnection*> probing;  // Health probe in flight.
+    // When each connection was last probed: probes are not use, so its idle
+    // clock does not space them.
+    absl::flat_hash_map<ClientConnection*, Clock::time_point> probed_at;
     // Connections taken out of service (idle, or the address left DNS):
     // never published as ready, closed with CloseIfIdle once nothing is
     // pending (true: it is closing); their close is no failure.
