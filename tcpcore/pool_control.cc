@@ -465,8 +465,10 @@ void PoolControl::LiftEjectionsOnControl() {
   for (auto& [key, address] : addresses_) {
     if (!address->counters->ejected.exchange(false, std::memory_order_relaxed)) continue;
     Log(LogLevel::kWarning, absl::StrCat("pool: lifting the ejection of ", address->counters->address,
-                                         ": no backend connection is in service; reconnecting on the backoff"));
-    if (address->reconnect_scheduled) ScheduleReconnectOnControl(*address, BackoffFor(address->consecutive_failures));
+                                         ": no backend connection is in service; reconnecting now"));
+    // Its backend may have been back for long; with nothing else in
+    // service, one attempt now (a failure backs off from there).
+    if (address->reconnect_scheduled) ScheduleReconnectOnControl(*address, Clock::duration::zero());
   }
 }
 

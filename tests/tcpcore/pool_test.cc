@@ -624,8 +624,10 @@ TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
 // Verify: when the address that left DNS held the last connections in
 // service and the one that stays is ejected (its backend back up since),
 // the ejection is lifted at once, not when the leaving address's last
-// request ends: the name gives only that backend. Before, calls failed
-// UNAVAILABLE meanwhile (an auditor: 3.5 s, 2,498 calls, health NOT_SERVING).
+// request ends, and the address reconnects at once, not after its failure
+// backoff (here 1 s doubling): the name gives only that backend. Before,
+// calls failed UNAVAILABLE meanwhile (an auditor: 3.5 s, 2,498 calls,
+// health NOT_SERVING).
 TEST_F(PoolTest, EjectionIsLiftedWhenTheLastAddressInServiceLeavesDns) {
   auto gate = std::make_shared<GateHandler>();
   const uint16_t leaving = StartBackend(gate);
@@ -640,6 +642,8 @@ TEST_F(PoolTest, EjectionIsLiftedWhenTheLastAddressInServiceLeavesDns) {
   options.resolve_interval = absl::Milliseconds(50);
   options.eject_after_failures = 2;
   options.ejection_time = absl::Minutes(1);
+  options.reconnect_backoff_initial = absl::Seconds(1);
+  options.reconnect_backoff_max = absl::Seconds(10);
   auto pool = StartPool(options, resolver);
   ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
     const BackendStats* b = Find(s, staying);
@@ -653,10 +657,12 @@ TEST_F(PoolTest, EjectionIsLiftedWhenTheLastAddressInServiceLeavesDns) {
     const BackendStats* b = Find(s, leaving);
     return b != nullptr && b->draining;
   }));
+  const absl::Time drained = absl::Now();
   ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
     const BackendStats* b = Find(s, staying);
     return s.connections_in_service == 1 && b != nullptr && !b->ejected;
   })) << "the ejection of the only address left was not lifted";
+  EXPECT_LT(absl::Now() - drained, absl::Milliseconds(900)) << "the lifted address waited for its backoff";
   auto fresh = pool->SendAsync(Request{"fresh", "x"}, absl::Now() + absl::Seconds(5));
   EXPECT_TRUE(Get(fresh).ok());
   EXPECT_EQ(gate->held(), 1) << "the leaving address's request was not still held";
