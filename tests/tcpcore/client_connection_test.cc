@@ -108,6 +108,30 @@ class ClientConnectionTest : public ::testing::Test {
     ASSERT_TRUE(peer_->Write(Answer(uid, "ok")).ok());
     ASSERT_TRUE(Get(future).ok());
   }
+  // The backend answers Uid "twice" with its answer and the start of a
+  // repeat in one write, and the repeat's end only once the Uid's next
+  // request is written; that request is sent before the first answer comes
+  // (it waits on the Uid's line) or after (nothing else pending: the caller's
+  // thread would write it itself). The repeat began to come in before that
+  // request was written, so it is counted late and dropped, and the request
+  // gets its own answer.
+  void ExpectRepeatReadInTwoPartsIsDropped(bool second_sent_first) {
+    auto first = Send("twice", "1");
+    std::future<Result> second;
+    if (second_sent_first) second = Send("twice", "2");
+    EXPECT_EQ(NextRequest().val, "1");
+    const std::string again = Answer("twice", "for 1 again");
+    ASSERT_TRUE(peer_->Write(Answer("twice", "for 1") + again.substr(0, 10)).ok());
+    EXPECT_EQ(Get(first)->val, "for 1");
+    if (!second_sent_first) second = Send("twice", "2");
+    EXPECT_EQ(NextRequest().val, "2");
+    ASSERT_TRUE(peer_->Write(again.substr(10)).ok());
+    ASSERT_TRUE(tcpgate_test::Eventually([&] { return counters_->late_responses.load() == 1; },
+                                         absl::Seconds(10)))
+        << "the repeat's end was not read as a late answer";
+    ASSERT_TRUE(peer_->Write(Answer("twice", "for 2")).ok());
+    EXPECT_EQ(Get(second)->val, "for 2");
+  }
   void TearDown() override {
     if (connection_) connection_->Close();
   }
@@ -440,24 +464,12 @@ TEST_F(ClientConnectionTest, AnswerRepeatedByTheBackendNeverReachesTheNextReques
 
 // Verify: a repeated answer read in two parts, its end in a later read
 // than its start, is counted late and dropped even though the Uid's next
-// request went out between the two reads: the repeat began to come in
-// before that request was written, so it cannot be its answer. Before, its
-// end completed that request (an auditor's 40 KB answers, each sent twice
-// in one write: 84 of 100 calls crossed).
+// request went out between the two reads. Before, its end completed that
+// request (an auditor's 40 KB answers, each sent twice in one write: 84 of
+// 100 calls crossed).
 TEST_F(ClientConnectionTest, RepeatedAnswerReadInTwoPartsNeverReachesTheNextRequestWithItsUid) {
   ConnectToRaw();
-  auto first = Send("twice", "1");
-  auto second = Send("twice", "2");
-  EXPECT_EQ(NextRequest().val, "1");
-  const std::string again = Answer("twice", "for 1 again");
-  ASSERT_TRUE(peer_->Write(Answer("twice", "for 1") + again.substr(0, 10)).ok());
-  EXPECT_EQ(Get(first)->val, "for 1");
-  EXPECT_EQ(NextRequest().val, "2");  // Written once the first answer was read.
-  ASSERT_TRUE(peer_->Write(again.substr(10)).ok());
-  ASSERT_TRUE(tcpgate_test::Eventually([&] { return counters_->late_responses.load() == 1; }, absl::Seconds(10)))
-      << "the repeat's end was not read as a late answer";
-  ASSERT_TRUE(peer_->Write(Answer("twice", "for 2")).ok());
-  EXPECT_EQ(Get(second)->val, "for 2");
+  ExpectRepeatReadInTwoPartsIsDropped(/*second_sent_first=*/true);
 }
 
 // Verify: the same when the Uid's next request is sent only after the
@@ -466,18 +478,7 @@ TEST_F(ClientConnectionTest, RepeatedAnswerReadInTwoPartsNeverReachesTheNextRequ
 // from an answer already half read; it now waits for the loop while one is.
 TEST_F(ClientConnectionTest, RequestSentWhileARepeatedAnswerIsHalfReadDoesNotTakeIt) {
   ConnectToRaw();
-  auto first = Send("twice", "1");
-  EXPECT_EQ(NextRequest().val, "1");
-  const std::string again = Answer("twice", "for 1 again");
-  ASSERT_TRUE(peer_->Write(Answer("twice", "for 1") + again.substr(0, 10)).ok());
-  EXPECT_EQ(Get(first)->val, "for 1");
-  auto second = Send("twice", "2");
-  EXPECT_EQ(NextRequest().val, "2");
-  ASSERT_TRUE(peer_->Write(again.substr(10)).ok());
-  ASSERT_TRUE(tcpgate_test::Eventually([&] { return counters_->late_responses.load() == 1; }, absl::Seconds(10)))
-      << "the repeat's end was not read as a late answer";
-  ASSERT_TRUE(peer_->Write(Answer("twice", "for 2")).ok());
-  EXPECT_EQ(Get(second)->val, "for 2");
+  ExpectRepeatReadInTwoPartsIsDropped(/*second_sent_first=*/false);
 }
 
 // Verify: only "-ERR" lines are error answers. Another line starting with

@@ -210,6 +210,16 @@ class PoolTest : public ::testing::Test {
     servers_.push_back(std::move(server));
     return bound;
   }
+  // A port of 127.0.0.1 nothing listens on (until a test starts a backend
+  // there): connects to it are refused.
+  static uint16_t PortNobodyServes() {
+    absl::StatusOr<RawListener> listener = RawListener::Listen();
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    if (!listener.ok()) return 0;
+    const uint16_t port = listener->port();
+    listener->Close();
+    return port;
+  }
   static PoolOptions Options(std::vector<uint16_t> ports) {
     PoolOptions options;
     for (uint16_t port : ports) options.backends.push_back(absl::StrCat("127.0.0.1:", port));
@@ -451,10 +461,7 @@ TEST_F(PoolTest, FailedConnectsBesideAWorkingConnectionDoNotEjectTheAddress) {
 // Send() fails at once with kUnavailable instead of waiting; the dial
 // timeout bounds the connect attempts.
 TEST_F(PoolTest, FailsFastWithoutHealthyBackend) {
-  absl::StatusOr<RawListener> closed = RawListener::Listen();
-  ASSERT_TRUE(closed.ok());
-  const uint16_t closed_port = closed->port();
-  closed->Close();
+  const uint16_t closed_port = PortNobodyServes();
   absl::StatusOr<RawListener> full = RawListener::Listen(/*backlog=*/0);
   ASSERT_TRUE(full.ok());
   std::vector<std::shared_ptr<ClientConnection>> fillers;  // Fill the accept queue.
@@ -545,10 +552,7 @@ TEST_F(PoolTest, EjectsOnlyWhileAnotherAddressIsReady) {
 TEST_F(PoolTest, ConnectionOfALeavingAddressDoesNotCountForEjection) {
   auto gate = std::make_shared<GateHandler>();
   const uint16_t leaving = StartBackend(gate);
-  absl::StatusOr<RawListener> reserved = RawListener::Listen();  // A port nobody serves yet.
-  ASSERT_TRUE(reserved.ok());
-  const uint16_t coming = reserved->port();
-  reserved->Close();
+  const uint16_t coming = PortNobodyServes();
   auto resolver = std::make_shared<FakeResolver>();
   resolver->Set({leaving});
   PoolOptions options = Options({});
@@ -631,10 +635,7 @@ TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
 TEST_F(PoolTest, EjectionIsLiftedWhenTheLastAddressInServiceLeavesDns) {
   auto gate = std::make_shared<GateHandler>();
   const uint16_t leaving = StartBackend(gate);
-  absl::StatusOr<RawListener> reserved = RawListener::Listen();  // A port nobody serves yet.
-  ASSERT_TRUE(reserved.ok());
-  const uint16_t staying = reserved->port();
-  reserved->Close();
+  const uint16_t staying = PortNobodyServes();
   auto resolver = std::make_shared<FakeResolver>();
   resolver->Set({leaving, staying});
   PoolOptions options = Options({});
@@ -762,10 +763,7 @@ TEST_F(PoolTest, RequestWaitsForTheFirstConnectionBeingMade) {
 // address has failed a connect, its next connects are not waited on: a
 // request then fails at once.
 TEST_F(PoolTest, RequestWaitingOnARefusedConnectFailsWhenItIsRefused) {
-  absl::StatusOr<RawListener> closed = RawListener::Listen();
-  ASSERT_TRUE(closed.ok());
-  const uint16_t closed_port = closed->port();
-  closed->Close();
+  const uint16_t closed_port = PortNobodyServes();
   std::unique_ptr<HeldConnect> held = StartPoolWithHeldConnect(closed_port);
   Pool& pool = *held->pool;
   const absl::Time start = absl::Now();
@@ -997,10 +995,7 @@ TEST_F(PoolTest, ConnectionFailureResolvesTheNameLongBeforeTheInterval) {
 // Verify: a backend whose connects fail over and over (a crash loop) makes
 // the pool resolve its name again, but never twice within resolve_min_gap.
 TEST_F(PoolTest, ResolvesAfterFailuresAreRateLimited) {
-  absl::StatusOr<RawListener> closed = RawListener::Listen();
-  ASSERT_TRUE(closed.ok());
-  const uint16_t refused_port = closed->port();
-  closed->Close();  // Connects are refused.
+  const uint16_t refused_port = PortNobodyServes();
   auto resolver = std::make_shared<FakeResolver>();
   resolver->Set({refused_port});
   PoolOptions options = Options({});
