@@ -1,6 +1,7 @@
 // Lets every command-line flag also be set from the environment, so a
 // Kubernetes ConfigMap can configure the binaries: TCPGATE_MAX_PENDING=100
-// sets --max_pending=100. The command line wins over the environment.
+// sets --max_pending=100. The command line wins over the environment (the
+// caller leaves out of `names` the flags the command line sets).
 // FlagsDefinedIn(__FILE__) lists the flags a binary's main file defines, so
 // a new flag is settable from the environment without a list to keep up.
 //

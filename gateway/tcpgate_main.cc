@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -288,6 +289,26 @@ std::vector<std::string> CommandLineValueErrors(int argc, char** argv, const std
   return errors;
 }
 
+// The gateway's own flags the command line sets (--name=value, --name
+// value, --name, --noname): their environment variables are not read, so a
+// value there that the command line overrides cannot stop the gateway.
+std::vector<std::string> FlagsNotSetOnTheCommandLine(int argc, char** argv, const std::vector<std::string>& own_flags) {
+  absl::flat_hash_set<std::string> given;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view argument = argv[i];
+    if (argument == "--") break;
+    if (!absl::ConsumePrefix(&argument, "--") && !absl::ConsumePrefix(&argument, "-")) continue;
+    const absl::string_view name = argument.substr(0, argument.find('='));
+    given.insert(std::string(name));
+    if (absl::ConsumePrefix(&argument, "no")) given.insert(std::string(argument));  // --noname, for a bool.
+  }
+  std::vector<std::string> left;
+  for (const std::string& name : own_flags) {
+    if (!given.contains(name)) left.push_back(name);
+  }
+  return left;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,7 +318,8 @@ int main(int argc, char** argv) {
       "Usage: tcpgate [--listen=0.0.0.0:50051] [--backends=host:port,...] ...\n"
       "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
   const std::vector<std::string> own_flags = tcpgate::FlagsDefinedIn(__FILE__);
-  for (const std::string& error : tcpgate::ApplyFlagsFromEnv("TCPGATE_", own_flags)) {
+  for (const std::string& error :
+       tcpgate::ApplyFlagsFromEnv("TCPGATE_", FlagsNotSetOnTheCommandLine(argc, argv, own_flags))) {
     Fatal(error);
   }
   for (const std::string& error : CommandLineValueErrors(argc, argv, own_flags)) Fatal(error);

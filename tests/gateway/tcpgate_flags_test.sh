@@ -44,6 +44,18 @@ if [ "$status" -ne 1 ] || ! grep -qF -- "--min_idle=9" "$work/out"; then
   echo "FAIL: TCPGATE_MIN_IDLE=9 -> exit $status"; cat "$work/out"; failures=$((failures + 1))
 fi
 
+# A value in the environment that the command line overrides is not read:
+# the command line wins, and a bad value there cannot stop the gateway.
+TCPGATE_POOL_SIZE=abc "$tcpgate" --listen=127.0.0.1:0 --admin_listen= --pool_size=3 2>"$work/overridden" &
+pid=$!
+if port_from_log "$work/overridden" "tcpgate listening on" $pid >/dev/null && grep -q "pool_size=3" "$work/overridden"; then
+  kill -TERM $pid; wait $pid || true
+else
+  echo "FAIL: TCPGATE_POOL_SIZE=abc overridden by --pool_size=3 did not start with pool_size=3"; cat "$work/overridden"
+  failures=$((failures + 1)); kill $pid 2>/dev/null || true
+fi
+pid=
+
 # With the JSON log format asked for (on the command line or in the
 # environment), the errors in the flags themselves are JSON lines too: a
 # value that does not parse, from either place, and a stray argument.
