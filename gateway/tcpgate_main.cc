@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -246,21 +247,39 @@ std::shared_ptr<const tcpgate::BearerTokenCheck> BearerTokenFromFlags() {
   return std::make_shared<const tcpgate::BearerTokenCheck>(*std::move(check));
 }
 
-// The log format asked for, read before the flags are parsed (the command
-// line first, then TCPGATE_LOG_FORMAT), so that an error in the flags
-// themselves is written as the log collector expects it.
-tcpcore::LogFormat EarlyLogFormat(int argc, char** argv) {
-  absl::string_view asked;
-  if (const char* env = std::getenv("TCPGATE_LOG_FORMAT"); env != nullptr) asked = env;
+// One flag argument of the command line, before Abseil parses it: what
+// the checks that must run first (the log format, the environment's
+// precedence, values that do not parse) read.
+struct FlagArgument {
+  absl::string_view name;                   // Without its dashes.
+  std::optional<absl::string_view> value;   // After '=', when given so.
+  std::optional<absl::string_view> next;    // The argument after it: the value of "--name value".
+};
+
+std::vector<FlagArgument> FlagArguments(int argc, char** argv) {
+  std::vector<FlagArgument> flags;
   for (int i = 1; i < argc; ++i) {
     absl::string_view argument = argv[i];
     if (argument == "--") break;
-    if (!absl::ConsumePrefix(&argument, "--")) absl::ConsumePrefix(&argument, "-");
-    if (absl::ConsumePrefix(&argument, "log_format=")) {
-      asked = argument;
-    } else if (argument == "log_format" && i + 1 < argc) {
-      asked = argv[i + 1];
-    }
+    if (!absl::ConsumePrefix(&argument, "--") && !absl::ConsumePrefix(&argument, "-")) continue;
+    FlagArgument flag;
+    const std::size_t equals = argument.find('=');
+    flag.name = argument.substr(0, equals);
+    if (equals != absl::string_view::npos) flag.value = argument.substr(equals + 1);
+    if (i + 1 < argc) flag.next = argv[i + 1];
+    flags.push_back(flag);
+  }
+  return flags;
+}
+
+// The log format asked for, read before the flags are parsed (the command
+// line first, then TCPGATE_LOG_FORMAT), so that an error in the flags
+// themselves is written as the log collector expects it.
+tcpcore::LogFormat EarlyLogFormat(const std::vector<FlagArgument>& arguments) {
+  absl::string_view asked;
+  if (const char* env = std::getenv("TCPGATE_LOG_FORMAT"); env != nullptr) asked = env;
+  for (const FlagArgument& flag : arguments) {
+    if (flag.name == "log_format") asked = flag.value.value_or(flag.next.value_or(""));
   }
   absl::StatusOr<tcpcore::LogFormat> format = tcpcore::ParseLogFormat(asked);
   return format.ok() ? *format : tcpcore::LogFormat::kText;
@@ -269,38 +288,32 @@ tcpcore::LogFormat EarlyLogFormat(int argc, char** argv) {
 // Values of the gateway's own flags given as --name=value that do not
 // parse, each as "--name: why"; checked before Abseil's parser, which would
 // print its own error in text whatever the log format.
-std::vector<std::string> CommandLineValueErrors(int argc, char** argv, const std::vector<std::string>& own_flags) {
+std::vector<std::string> CommandLineValueErrors(const std::vector<FlagArgument>& arguments,
+                                                const std::vector<std::string>& own_flags) {
   std::vector<std::string> errors;
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view argument = argv[i];
-    if (argument == "--") break;
-    if (!absl::ConsumePrefix(&argument, "--") && !absl::ConsumePrefix(&argument, "-")) continue;
-    const std::size_t equals = argument.find('=');
-    if (equals == absl::string_view::npos) continue;
-    const std::string name(argument.substr(0, equals));
-    if (std::find(own_flags.begin(), own_flags.end(), name) == own_flags.end()) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  for (const FlagArgument& flag : arguments) {
+    if (!flag.value || std::find(own_flags.begin(), own_flags.end(), flag.name) == own_flags.end()) continue;
+    absl::CommandLineFlag* found = absl::FindCommandLineFlag(flag.name);
     std::string error;
     // A value that parses is set again, in order, by ParseCommandLine.
-    if (flag != nullptr && !flag->ParseFrom(argument.substr(equals + 1), &error)) {
-      errors.push_back(absl::StrCat("--", name, ": ", error));
+    if (found != nullptr && !found->ParseFrom(*flag.value, &error)) {
+      errors.push_back(absl::StrCat("--", flag.name, ": ", error));
     }
   }
   return errors;
 }
 
-// The gateway's own flags the command line sets (--name=value, --name
-// value, --name, --noname): their environment variables are not read, so a
-// value there that the command line overrides cannot stop the gateway.
-std::vector<std::string> FlagsNotSetOnTheCommandLine(int argc, char** argv, const std::vector<std::string>& own_flags) {
-  absl::flat_hash_set<std::string> given;
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view argument = argv[i];
-    if (argument == "--") break;
-    if (!absl::ConsumePrefix(&argument, "--") && !absl::ConsumePrefix(&argument, "-")) continue;
-    const absl::string_view name = argument.substr(0, argument.find('='));
-    given.insert(std::string(name));
-    if (absl::ConsumePrefix(&argument, "no")) given.insert(std::string(argument));  // --noname, for a bool.
+// The gateway's own flags the command line does not set (as --name=value,
+// --name value, --name or --noname): only their environment variables are
+// read, so a value there that the command line overrides cannot stop the
+// gateway.
+std::vector<std::string> FlagsNotSetOnTheCommandLine(const std::vector<FlagArgument>& arguments,
+                                                     const std::vector<std::string>& own_flags) {
+  absl::flat_hash_set<absl::string_view> given;
+  for (const FlagArgument& flag : arguments) {
+    given.insert(flag.name);
+    absl::string_view negated = flag.name;
+    if (absl::ConsumePrefix(&negated, "no")) given.insert(negated);  // --noname, for a bool.
   }
   std::vector<std::string> left;
   for (const std::string& name : own_flags) {
@@ -312,17 +325,18 @@ std::vector<std::string> FlagsNotSetOnTheCommandLine(int argc, char** argv, cons
 }  // namespace
 
 int main(int argc, char** argv) {
-  tcpcore::SetLogFormat(EarlyLogFormat(argc, argv));
+  const std::vector<FlagArgument> flag_arguments = FlagArguments(argc, argv);
+  tcpcore::SetLogFormat(EarlyLogFormat(flag_arguments));
   absl::SetProgramUsageMessage(
       "tcpgate: a gRPC gateway to newline-JSON TCP backends.\n"
       "Usage: tcpgate [--listen=0.0.0.0:50051] [--backends=host:port,...] ...\n"
       "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
   const std::vector<std::string> own_flags = tcpgate::FlagsDefinedIn(__FILE__);
   for (const std::string& error :
-       tcpgate::ApplyFlagsFromEnv("TCPGATE_", FlagsNotSetOnTheCommandLine(argc, argv, own_flags))) {
+       tcpgate::ApplyFlagsFromEnv("TCPGATE_", FlagsNotSetOnTheCommandLine(flag_arguments, own_flags))) {
     Fatal(error);
   }
-  for (const std::string& error : CommandLineValueErrors(argc, argv, own_flags)) Fatal(error);
+  for (const std::string& error : CommandLineValueErrors(flag_arguments, own_flags)) Fatal(error);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   if (arguments.size() > 1) {
     Fatal(absl::StrCat("unexpected argument \"", arguments[1], "\" (flags are --name=value; quote lists)"));

@@ -443,16 +443,17 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
     return;
   }
   // A backend may refuse every request it is sent: a few lines, then one a
-  // second per backend, each saying how many it stands for.
+  // second, each saying how many it stands for. One source for all
+  // backends: a key per address would be kept for every address ever seen.
   static LogLineLimiter* const err_lines = new LogLineLimiter(/*burst=*/10, absl::Seconds(1));
   const std::string backend = EndpointText(endpoint_);
-  if (std::optional<int64_t> dropped = err_lines->Admit(backend, absl::Now())) {
+  if (std::optional<int64_t> dropped = err_lines->Admit("backend -ERR", absl::Now())) {
     Log(LogLevel::kWarning,
         absl::StrCat("backend ", backend, " answered: ", frame.substr(0, 200),
                      *dropped > 0 ? absl::StrCat(" (and ", *dropped, " error lines not logged since the last)") : ""));
   }
   if (live_on_wire_ + late_on_wire_ != 1) {
-    Fail(absl::UnavailableError(absl::StrCat("backend ", EndpointText(endpoint_), " answered \"", frame.substr(0, 200),
+    Fail(absl::UnavailableError(absl::StrCat("backend ", backend, " answered \"", frame.substr(0, 200),
                                              "\" with ", live_on_wire_ + late_on_wire_,
                                              " requests in flight; cannot tell which failed")));
     return;
