@@ -62,8 +62,10 @@ int main(int argc, char** argv) {
 
   for (const auto& [name, value] : {std::pair{"answer_delay", absl::GetFlag(FLAGS_answer_delay)},
                                     std::pair{"shutdown_grace", absl::GetFlag(FLAGS_shutdown_grace)}}) {
-    if (value < absl::ZeroDuration() || value == absl::InfiniteDuration()) {
-      return refuse(absl::StrCat("--", name, "=", absl::FormatDuration(value), ": must be 0 or more, and finite"));
+    if (absl::Status status = tcpcore::CheckDurationOption(name, value, absl::ZeroDuration(),
+                                                           tcpcore::kLongestOptionDuration, "must be 0 or more, and finite");
+        !status.ok()) {
+      return refuse(absl::StrCat("--", status.message()));
     }
   }
 
