@@ -56,7 +56,7 @@ constexpr Rpc kRpcs[] = {Rpc::kSend, Rpc::kSendStream};
 }  // namespace
 
 std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool,
-                              const ProcessStats* process) {
+                              const ProcessStats* process, const TlsFigures* tls) {
   PageWriter page;
 
   page.Family("tcpgate_requests_total", "counter",
@@ -147,6 +147,18 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
   for (const tcpcore::BackendStats& backend : pool.backends) {
     page.Sample("tcpgate_backend_error_lines_total", {{"backend", backend.backend}, {"address", backend.address}},
                 backend.error_lines);
+  }
+  if (tls != nullptr) {
+    page.Family("tcpgate_tls_certificate_expiry_timestamp_seconds", "gauge",
+                "When the certificate the gRPC port serves expires, in seconds since the Unix epoch.");
+    page.Sample("tcpgate_tls_certificate_expiry_timestamp_seconds", {}, absl::ToUnixSeconds(tls->not_after));
+    if (tls->reloading) {
+      page.Family("tcpgate_tls_reloads_total", "counter",
+                  "Changes of the TLS files since start: loaded (served to new connections) or refused (invalid, "
+                  "not served; the previous certificate stays).");
+      page.Sample("tcpgate_tls_reloads_total", {{"result", "loaded"}}, tls->loaded);
+      page.Sample("tcpgate_tls_reloads_total", {{"result", "refused"}}, tls->refused);
+    }
   }
   if (process != nullptr) {
     // Each family only when its figure could be read: an absent series,

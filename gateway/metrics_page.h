@@ -3,7 +3,8 @@
 // /metrics. Metric names and labels are documented in docs/operations.md.
 // With `process` (ProcessStatsReader), the page also has the standard
 // process_* families every Prometheus client library exports, each one
-// whose figure could be read.
+// whose figure could be read. With `tls` (a TLS port), the served
+// certificate's expiry, and the reloads when the files are followed.
 //
 // Thread-safety: a pure function of its arguments.
 #ifndef GATEWAY_METRICS_PAGE_H_
@@ -12,14 +13,23 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "gateway/process_stats.h"
 #include "gateway/request_metrics.h"
 #include "tcpcore/pool.h"
 
 namespace tcpgate {
 
+// The TLS port's figures.
+struct TlsFigures {
+  absl::Time not_after;    // Of the certificate served.
+  bool reloading = false;  // The files are followed (--tls_reload_interval).
+  uint64_t loaded = 0;     // New content served since start.
+  uint64_t refused = 0;    // New content not served.
+};
+
 std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool,
-                              const ProcessStats* process = nullptr);
+                              const ProcessStats* process = nullptr, const TlsFigures* tls = nullptr);
 
 }  // namespace tcpgate
 

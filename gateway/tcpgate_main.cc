@@ -15,8 +15,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -117,6 +119,12 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain of the gRPC port; wi
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(30),
+          "how often the TLS files are read again: new content that is a valid certificate and key is served to new "
+          "connections without a restart, invalid content is logged and not served; 0: read once, at start");
+ABSL_FLAG(std::string, tls_stage_dir, "/dev/shm",
+          "directory (best in memory) for the checked copies of the TLS files that the gRPC port serves while "
+          "--tls_reload_interval is on; removed at exit");
 ABSL_FLAG(std::string, auth_token_file, "",
           "file holding a bearer token every Send/SendStream call must carry as 'authorization: Bearer <token>'");
 
@@ -157,8 +165,16 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   return options;
 }
 
+// The TLS stage directory (copies of the key) to remove on a fatal exit,
+// which runs no destructor; empty when there is none.
+std::string stage_dir_to_remove;
+
 void Fatal(absl::string_view message) {
   tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat("tcpgate: ", message));
+  if (!stage_dir_to_remove.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(stage_dir_to_remove, ignored);
+  }
   // Not exit(): the event loops (pool, embedded backend) may be running,
   // and static destructors run under them: UBSan caught a loop thread
   // using an error category exit() had destroyed (a gateway refused its
@@ -227,6 +243,10 @@ absl::Status CheckGatewayFlags() {
                                 "must be between 0 and 24d (0 or inf: never)"),
       CheckDurationOption("max_connection_age_grace", absl::GetFlag(FLAGS_max_connection_age_grace),
                           absl::ZeroDuration(), kLongestGrpcMillis, "must be between 0 and 24d"),
+      absl::GetFlag(FLAGS_tls_reload_interval) == absl::ZeroDuration()
+          ? absl::OkStatus()
+          : CheckDurationOption("tls_reload_interval", absl::GetFlag(FLAGS_tls_reload_interval),
+                                absl::Milliseconds(100), kYear, "must be 0 (read once) or between 100ms and a year"),
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
@@ -349,9 +369,13 @@ int main(int argc, char** argv) {
   for (const std::string& variable : tcpgate::UnknownEnvVariables("TCPGATE_", own_flags)) {
     tcpcore::Log(tcpcore::LogLevel::kWarning, absl::StrCat(variable, " sets no flag of tcpgate; ignored"));
   }
+  // Every flag is checked before anything starts.
+  if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(absl::StrCat("--", status.message()));
   absl::StatusOr<tcpgate::ServerSecurity> security = tcpgate::BuildServerCredentials(
-      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)});
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)},
+      {absl::GetFlag(FLAGS_tls_reload_interval), absl::GetFlag(FLAGS_tls_stage_dir)});
   if (!security.ok()) Fatal(security.status().message());
+  if (security->reloader != nullptr) stage_dir_to_remove = security->reloader->stage().dir();
   const std::shared_ptr<const tcpgate::BearerTokenCheck> bearer_token = BearerTokenFromFlags();
   std::signal(SIGPIPE, SIG_IGN);
   // One descriptor per client and backend connection. gRPC 1.51 stops
@@ -371,8 +395,6 @@ int main(int argc, char** argv) {
   // for deadlock cycles, which took ~10% of the gateway's CPU under load.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  // Every flag is checked before anything starts.
-  if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(absl::StrCat("--", status.message()));
   absl::StatusOr<std::vector<std::string>> backends_from_flag = BackendsFromFlag();
   if (!backends_from_flag.ok()) Fatal(backends_from_flag.status().message());
   // Empty backends (the embedded one is added below) pass the pool's check.
@@ -457,15 +479,10 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    // gRPC checks the TLS files only here; its own error lines above say which.
+    // The TLS files passed CheckTlsMaterial; what gRPC may still refuse
+    // here (read once: at this point) its own error lines above say.
     std::string tls_hint;
-    if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
-      tls_hint = absl::GetFlag(FLAGS_tls_client_ca).empty()
-                     ? " (or gRPC refused --tls_cert/--tls_key, e.g. a key that is not the certificate's: see its "
-                       "error above)"
-                     : " (or gRPC refused --tls_cert/--tls_key/--tls_client_ca, e.g. a key that is not the "
-                       "certificate's, or a client CA file without a usable certificate: see its error above)";
-    }
+    if (!absl::GetFlag(FLAGS_tls_cert).empty()) tls_hint = " (or gRPC refused the TLS files: see its error above)";
     Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen), tls_hint));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
@@ -498,7 +515,15 @@ int main(int argc, char** argv) {
               tcpcore::Log(tcpcore::LogLevel::kWarning,
                            absl::StrCat("/metrics: process figures missing (said once): ", process.problem.message()));
             }
-            return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats(), &process);
+            std::optional<tcpgate::TlsFigures> tls;
+            if (security->reloader != nullptr) {
+              const tcpgate::TlsFileReloader::Stats reloads = security->reloader->stats();
+              tls = tcpgate::TlsFigures{reloads.not_after, true, reloads.loaded, reloads.refused};
+            } else if (security->not_after != absl::InfinitePast()) {
+              tls = tcpgate::TlsFigures{security->not_after};
+            }
+            return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats(), &process,
+                                              tls ? &*tls : nullptr);
           },
       .ready = [&] { return ready.load(std::memory_order_relaxed); },
   });

@@ -26,6 +26,7 @@ packages=(
   g++ cmake ninja-build pkg-config ccache make
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev nlohmann-json3-dev libasio-dev
+  libssl-dev  # OpenSSL, which gRPC already uses: the gateway checks its TLS files with it
 )
 if [[ $build_only == false ]]; then
   # The tests: GoogleTest, benchmarks, the fuzzer's clang, the clients in

@@ -59,5 +59,21 @@ TEST(MetricsPageTest, UnreadProcessFiguresAreLeftOut) {
   EXPECT_THAT(page, Not(HasSubstr("process_start_time_seconds")));
 }
 
+// Verify: a TLS port shows its certificate's expiry; the reload counters
+// appear only when the files are followed; a plaintext port shows neither.
+TEST(MetricsPageTest, TlsFamiliesAppearForATlsPort) {
+  const TlsFigures read_once{.not_after = absl::FromUnixSeconds(1790000000)};
+  const std::string once = RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}, nullptr, &read_once);
+  EXPECT_THAT(once, HasSubstr("# TYPE tcpgate_tls_certificate_expiry_timestamp_seconds gauge\n"
+                              "tcpgate_tls_certificate_expiry_timestamp_seconds 1790000000\n"));
+  EXPECT_THAT(once, Not(HasSubstr("tcpgate_tls_reloads_total")));
+  const TlsFigures followed{.not_after = absl::FromUnixSeconds(1790000000), .reloading = true, .loaded = 2, .refused = 1};
+  const std::string page = RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}, nullptr, &followed);
+  EXPECT_THAT(page, HasSubstr("# TYPE tcpgate_tls_reloads_total counter\n"
+                              "tcpgate_tls_reloads_total{result=\"loaded\"} 2\n"
+                              "tcpgate_tls_reloads_total{result=\"refused\"} 1\n"));
+  EXPECT_THAT(RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}), Not(HasSubstr("tcpgate_tls_")));
+}
+
 }  // namespace
 }  // namespace tcpgate

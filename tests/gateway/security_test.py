@@ -10,20 +10,24 @@ client trusting another CA are not); mutual TLS (only a client certificate
 from --tls_client_ca gets in); the bearer token (right, missing, wrong,
 wrong with the right length; health needs none; the token never reaches the
 log; /metrics counts the refusals); flags from TCPGATE_* variables; start-up
-errors; tcpgate-cli send with --tls_ca, a client certificate and
+errors; rotation (the files replaced while the gateway runs: new valid
+content served to new connections, open connections kept, invalid content
+not served, the client CA too; the expiry and reload metrics); tcpgate-cli send with --tls_ca, a client certificate and
 --auth_token_file.
 """
 import atexit
+import datetime
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import time
 
 TCPGATE, CLI, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gateway_process import Checks, begin_test, log_text, scrape, start_gateway, stop  # noqa: E402
+from gateway_process import Checks, begin_test, eventually, log_text, scrape, start_gateway, stop  # noqa: E402
 
 WORK = begin_test(ROOT, "tcpgate-sec-", stuck_after=160)
 atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # Keys and tokens.
@@ -143,6 +147,96 @@ try:
 finally:
     stop(proc)
 
+# Read once (--tls_reload_interval=0): the same TLS, gRPC's static credentials.
+proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+                           "--tls_reload_interval=0")
+try:
+    check("transport=TLS " in log_text(proc), "read once: the start-up line says TLS, without a reload")
+    check(send_code(tls_channel(port)) == grpc.StatusCode.OK, "read once: a client trusting the CA is answered")
+finally:
+    stop(proc)
+
+
+# Rotation while the gateway runs.
+def not_after(name):
+    """The notAfter of a certificate file, in seconds since the epoch."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", path(name)], check=True,
+                         capture_output=True, text=True).stdout.strip().split("=", 1)[1]
+    when = datetime.datetime.strptime(out.replace("  ", " "), "%b %d %H:%M:%S %Y GMT")
+    return when.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def replace(live, source):
+    """Replaces file `live` by a copy of `source` in one rename, as an operator's tool would."""
+    shutil.copy(path(source), path(live + ".tmp"))
+    os.replace(path(live + ".tmp"), path(live))
+
+
+def answered_over(channel):
+    """Send on a channel that stays open: OK when answered right."""
+    try:
+        answer = gateway_pb2_grpc.GatewayStub(channel).Send(REQUEST, timeout=10)
+        return grpc.StatusCode.OK if answer.val == "server: hello, pixelpig!" else "wrong answer"
+    except grpc.RpcError as error:
+        return error.code()
+
+
+make_cert("server-next", "server", ca="other-ca")  # Trusted only by clients trusting the other CA.
+make_cert("client-next", "client", ca="other-ca")
+replace("live.pem", "server.pem")
+replace("live.key", "server.key")
+replace("live-ca.pem", "ca.pem")
+os.mkdir(path("stage"))
+proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('live.pem')}", f"--tls_key={path('live.key')}",
+                           f"--tls_client_ca={path('live-ca.pem')}", "--tls_reload_interval=200ms",
+                           f"--tls_stage_dir={path('stage')}")
+try:
+    check("files read again every 200ms" in log_text(proc), "rotation: the start-up line says the files are followed")
+    held = tls_channel(port, client="client")  # Stays open across the rotation.
+    check(answered_over(held) == grpc.StatusCode.OK, "rotation: a client of the first CA is answered")
+    metrics = scrape(proc)
+    check(metrics.get("tcpgate_tls_certificate_expiry_timestamp_seconds") == not_after("server.pem"),
+          "rotation: /metrics gives the served certificate's expiry")
+    check(len(os.listdir(path("stage"))) == 1, "rotation: the checked copies live in --tls_stage_dir")
+    # As an operator copying files one by one: for an instant the key is not
+    # the certificate's; that is no error.
+    replace("live.pem", "server-next.pem")
+    replace("live.key", "server-next.key")
+    replace("live-ca.pem", "other-ca.pem")
+    check(eventually(lambda: send_code(tls_channel(port, roots="other-ca.pem", client="client-next"))
+                     == grpc.StatusCode.OK, timeout=20),
+          "rotation: new connections get the new certificate, and the new client CA admits its clients")
+    code = send_code(tls_channel(port, client="client"))
+    check(code == grpc.StatusCode.UNAVAILABLE, f"rotation: a client trusting only the old CA no longer gets in ({code})")
+    check(answered_over(held) == grpc.StatusCode.OK, "rotation: the connection opened before it is still answered")
+    metrics = scrape(proc)
+    check(metrics.get("tcpgate_tls_certificate_expiry_timestamp_seconds") == not_after("server-next.pem"),
+          "rotation: /metrics gives the new certificate's expiry")
+    loaded = (metrics.get('tcpgate_tls_reloads_total{result="loaded"}'),
+              metrics.get('tcpgate_tls_reloads_total{result="refused"}'))
+    check(loaded[0] >= 1 and loaded[1] == 0, f"rotation: counted as loaded, none refused (got {loaded})")
+    check("serving the new certificate" in log_text(proc) and "server-next" in log_text(proc),
+          "rotation: the log names the new certificate")
+    # A bad rotation: a key that is not the certificate's. Not served.
+    replace("live.key", "server.key")
+    check(eventually(lambda: scrape(proc).get('tcpgate_tls_reloads_total{result="refused"}') == 1, timeout=20),
+          "bad rotation: counted as refused")
+    check("cannot be served" in log_text(proc) and "--tls_key is not the private key" in log_text(proc),
+          "bad rotation: the log says why")
+    before = scrape(proc).get('tcpgate_tls_reloads_total{result="loaded"}')
+    # gRPC's provider looks at the stage every second: had the bad pair
+    # reached it, handshakes would fail from then on.
+    time.sleep(2)
+    code = send_code(tls_channel(port, roots="other-ca.pem", client="client-next"))
+    check(code == grpc.StatusCode.OK, f"bad rotation: new connections still get the previous certificate ({code})")
+    replace("live.key", "server-next.key")  # Fixed: the served content again, nothing to load.
+    time.sleep(0.6)
+    after = scrape(proc).get('tcpgate_tls_reloads_total{result="loaded"}')
+    check(after == before, f"bad rotation fixed: the content served already is not loaded again ({before} -> {after})")
+finally:
+    stop(proc)
+check(os.listdir(path("stage")) == [], "rotation: the checked copies are removed at exit")
+
 # Bearer token, on a TLS port.
 token = secrets.token_hex(24)
 same_length = secrets.token_hex(24)
@@ -197,11 +291,20 @@ for flags, message in [
         ([f"--tls_key={path('server.key')}"], "--tls_key needs --tls_cert"),
         ([f"--tls_client_ca={path('ca.pem')}"], "--tls_client_ca needs --tls_cert"),
         ([f"--tls_cert={path('missing.pem')}", f"--tls_key={path('server.key')}"], "--tls_cert: cannot read"),
-        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}"], "refused --tls_cert/--tls_key,"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}"],
+         "--tls_key is not the private key of the first certificate in --tls_cert"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}", "--tls_reload_interval=0"],
+         "--tls_key is not the private key of the first certificate in --tls_cert"),
+        ([f"--tls_cert={path('server.key')}", f"--tls_key={path('server.key')}"], "--tls_cert: no PEM certificate"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.pem')}"], "--tls_key: no unencrypted PEM"),
         # A PEM block that is no certificate (a key) as the client CA: the
-        # message names that flag too (it named only cert and key).
+        # message names that flag.
         ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
-          f"--tls_client_ca={path('server.key')}"], "refused --tls_cert/--tls_key/--tls_client_ca"),
+          f"--tls_client_ca={path('server.key')}"], "--tls_client_ca: no PEM certificate"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+          f"--tls_stage_dir={path('missing-dir')}"], "--tls_stage_dir: cannot make a directory in"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}", "--tls_reload_interval=10ms"],
+         "--tls_reload_interval=10ms: must be 0"),
         ([f"--auth_token_file={path('empty-token')}"], "the token is empty"),
         ([f"--auth_token_file={path('missing-token')}"], "--auth_token_file: cannot read")]:
     result = subprocess.run([TCPGATE, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags],

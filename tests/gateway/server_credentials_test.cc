@@ -4,11 +4,14 @@
 // security_test.py.
 #include "gateway/server_credentials.h"
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/temp_file.h"
+#include "tests/gateway/test_certificate.h"
 
 namespace tcpgate {
 namespace {
@@ -16,7 +19,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// Looks like PEM; gRPC parses it only when a handshake starts.
+// Looks like PEM, and is no certificate: for refusals that come before any
+// file is parsed.
 constexpr char kPem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
 
 // Verify: without flags the port is plaintext and says it is for local use.
@@ -30,7 +34,8 @@ TEST(ServerCredentialsTest, NoFlagsIsPlaintextForLocalUse) {
 
 // Verify: cert and key give TLS; a client CA on top gives mutual TLS.
 TEST(ServerCredentialsTest, CertAndKeyGiveTlsAndClientCaGivesMutualTls) {
-  TempFile cert(kPem), key(kPem), ca(kPem);
+  const TestCertificate made = MakeTestCertificate("server", 86400);
+  TempFile cert(made.cert_pem), key(made.key_pem), ca(made.cert_pem);
   absl::StatusOr<ServerSecurity> tls = BuildServerCredentials({cert.path(), key.path(), ""});
   ASSERT_TRUE(tls.ok()) << tls.status();
   EXPECT_EQ(tls->description, "TLS");
@@ -73,6 +78,45 @@ TEST(ServerCredentialsTest, FileWithoutPemIsRefused) {
   absl::StatusOr<ServerSecurity> security = BuildServerCredentials({cert.path(), key.path(), not_pem.path()});
   EXPECT_EQ(security.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(security.status().message()), StartsWith("--tls_client_ca: "));
+}
+
+// Verify: a key that is not the certificate's is refused at start, naming
+// the flags (gRPC would listen and fail every handshake).
+TEST(ServerCredentialsTest, KeyOfAnotherCertificateIsRefusedAtStart) {
+  const TestCertificate served = MakeTestCertificate("served", 86400);
+  const TestCertificate other = MakeTestCertificate("other", 86400);
+  TempFile cert(served.cert_pem), key(other.key_pem);
+  for (absl::Duration interval : {absl::ZeroDuration(), absl::Seconds(1)}) {
+    absl::StatusOr<ServerSecurity> security =
+        BuildServerCredentials({cert.path(), key.path(), ""}, {interval, ::testing::TempDir()});
+    EXPECT_EQ(security.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(security.status().message()), HasSubstr("--tls_key is not the private key"));
+  }
+}
+
+// Verify: with a reload interval the port serves checked copies from a
+// stage under --tls_stage_dir, says so in its description, and reports the
+// certificate's expiry; read once, there is no reloader.
+TEST(ServerCredentialsTest, ReloadIntervalServesCheckedCopiesFromTheStage) {
+  const TestCertificate made = MakeTestCertificate("server", 86400);
+  TempFile cert(made.cert_pem), key(made.key_pem);
+  absl::StatusOr<ServerSecurity> followed =
+      BuildServerCredentials({cert.path(), key.path(), ""}, {absl::Seconds(1), ::testing::TempDir()});
+  ASSERT_TRUE(followed.ok()) << followed.status();
+  EXPECT_EQ(followed->description, "TLS, files read again every 1s");
+  ASSERT_NE(followed->reloader, nullptr);
+  EXPECT_THAT(followed->reloader->stage().dir(), StartsWith(::testing::TempDir()));
+  std::ifstream staged(followed->reloader->stage().private_key_path());
+  const std::string staged_key((std::istreambuf_iterator<char>(staged)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(staged_key, made.key_pem);
+  EXPECT_LT(absl::AbsDuration(followed->not_after - (absl::Now() + absl::Hours(24))), absl::Seconds(5));
+  EXPECT_EQ(followed->reloader->stats().not_after, followed->not_after);
+
+  absl::StatusOr<ServerSecurity> once = BuildServerCredentials({cert.path(), key.path(), ""});
+  ASSERT_TRUE(once.ok()) << once.status();
+  EXPECT_EQ(once->description, "TLS");
+  EXPECT_EQ(once->reloader, nullptr);
+  EXPECT_EQ(once->not_after, followed->not_after);
 }
 
 }  // namespace

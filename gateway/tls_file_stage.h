@@ -1,0 +1,58 @@
+// TlsFileStage: a private directory from which gRPC's file-watching
+// certificate provider reads the TLS port's files, holding only material
+// that passed CheckTlsMaterial. gRPC's provider serves whatever the files
+// hold when it next looks (a key that is not the certificate's, a file
+// half-copied) and then fails every handshake, so the gateway checks the
+// operator's files itself (TlsFileReloader) and publishes good ones here.
+//
+// Publishing is atomic for a reader that re-reads on a change of
+// modification time, as gRPC's does: each generation is written whole in a
+// directory of its own, then the symbolic link "current" is swapped to it
+// by rename(2) (as kubelet publishes a Secret volume), and every
+// generation's files get a modification time (whole seconds) later than the
+// previous generation's, so a read that spans a swap is seen and repeated.
+//
+// Thread-safety: not thread-safe; one owner.
+#ifndef GATEWAY_TLS_FILE_STAGE_H_
+#define GATEWAY_TLS_FILE_STAGE_H_
+
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gateway/tls_material_check.h"
+
+namespace tcpgate {
+
+class TlsFileStage {
+ public:
+  // A new directory (mode 0700) under `parent`; errors name the parent.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<TlsFileStage>> Create(const std::string& parent);
+  ~TlsFileStage();  // Removes the directory and everything in it.
+
+  TlsFileStage(const TlsFileStage&) = delete;
+  TlsFileStage& operator=(const TlsFileStage&) = delete;
+
+  // Writes `material` as the next generation (files mode 0600) and makes it
+  // current; the generation before the previous one is removed.
+  [[nodiscard]] absl::Status Publish(const TlsMaterial& material);
+
+  const std::string& dir() const { return dir_; }
+  // Paths through the "current" link, fixed for the stage's life.
+  std::string cert_chain_path() const { return dir_ + "/current/cert.pem"; }
+  std::string private_key_path() const { return dir_ + "/current/key.pem"; }
+  std::string client_ca_path() const { return dir_ + "/current/client_ca.pem"; }
+
+ private:
+  explicit TlsFileStage(std::string dir) : dir_(std::move(dir)) {}
+
+  const std::string dir_;
+  int generation_ = 0;        // Of the current generation; 0 before the first.
+  std::time_t last_mtime_ = 0;  // Modification time of the current generation's files.
+};
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_TLS_FILE_STAGE_H_

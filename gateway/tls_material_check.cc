@@ -1,0 +1,88 @@
+#include "gateway/tls_material_check.h"
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <ctime>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace tcpgate {
+namespace {
+
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+struct X509Free {
+  void operator()(X509* cert) const { X509_free(cert); }
+};
+struct KeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using Bio = std::unique_ptr<BIO, BioFree>;
+using Cert = std::unique_ptr<X509, X509Free>;
+using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
+
+// Never asks for a passphrase (OpenSSL's default callback would prompt on a
+// terminal): an encrypted key is refused as unreadable.
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
+Bio ReadOnlyBio(const std::string& text) { return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
+
+// The certificates of a PEM text, in order (stops at the first block that
+// is not one).
+int CountCertificates(const std::string& pem, Cert* first) {
+  Bio bio = ReadOnlyBio(pem);
+  int count = 0;
+  while (bio != nullptr) {
+    Cert cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr));
+    if (cert == nullptr) break;
+    if (count == 0 && first != nullptr) *first = std::move(cert);
+    ++count;
+  }
+  ERR_clear_error();  // The end of the text reads as an error.
+  return count;
+}
+
+std::string Subject(X509* cert) {
+  Bio out(BIO_new(BIO_s_mem()));
+  if (out == nullptr) return "";
+  X509_NAME_print_ex(out.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out.get(), &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+absl::Time NotAfter(X509* cert) {
+  std::tm time{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &time) != 1) return absl::InfinitePast();
+  return absl::FromTM(time, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material) {
+  Cert first;
+  if (CountCertificates(material.cert_chain, &first) == 0) {
+    return absl::InvalidArgumentError("--tls_cert: no PEM certificate in it");
+  }
+  Bio key_bio = ReadOnlyBio(material.private_key);
+  Key key(key_bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(key_bio.get(), nullptr, NoPassphrase, nullptr));
+  ERR_clear_error();
+  if (key == nullptr) return absl::InvalidArgumentError("--tls_key: no unencrypted PEM private key in it");
+  if (X509_check_private_key(first.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("--tls_key is not the private key of the first certificate in --tls_cert");
+  }
+  if (!material.client_ca.empty() && CountCertificates(material.client_ca, nullptr) == 0) {
+    return absl::InvalidArgumentError("--tls_client_ca: no PEM certificate in it");
+  }
+  return TlsCertificateFacts{Subject(first.get()), NotAfter(first.get())};
+}
+
+}  // namespace tcpgate

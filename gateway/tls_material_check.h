@@ -1,0 +1,43 @@
+// CheckTlsMaterial: checks the PEM text a TLS port is about to serve, before
+// gRPC gets it: the certificate chain parses, the private key parses and is
+// the key of the chain's first certificate, and a client CA bundle (mutual
+// TLS) holds at least one certificate. gRPC itself takes a mismatched pair
+// without a word and then fails every handshake; this check is what lets the
+// gateway refuse such files at start-up, and keep serving its previous
+// certificate when a rotation brings bad ones (TlsFileReloader).
+//
+// Uses OpenSSL, the library gRPC's TLS is built on in Debian 12.
+// Thread-safety: a free function with no shared state.
+#ifndef GATEWAY_TLS_MATERIAL_CHECK_H_
+#define GATEWAY_TLS_MATERIAL_CHECK_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace tcpgate {
+
+// The contents (not the paths) of the TLS files.
+struct TlsMaterial {
+  std::string cert_chain;   // --tls_cert
+  std::string private_key;  // --tls_key
+  std::string client_ca;    // --tls_client_ca; empty: not mutual TLS.
+
+  bool operator==(const TlsMaterial&) const = default;
+};
+
+// What the check learned of the served certificate.
+struct TlsCertificateFacts {
+  std::string subject;  // Of the first certificate, one line (RFC 2253).
+  absl::Time not_after;
+};
+
+// INVALID_ARGUMENT naming the flag whose file is wrong: a chain with no
+// certificate, a key that does not parse or is not the first certificate's,
+// a client CA bundle with no certificate.
+[[nodiscard]] absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material);
+
+}  // namespace tcpgate
+
+#endif  // GATEWAY_TLS_MATERIAL_CHECK_H_

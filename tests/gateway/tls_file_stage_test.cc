@@ -1,0 +1,91 @@
+// Tests of TlsFileStage: what a reader of its paths sees across publishes
+// (the content, a modification time that moves on every time), and that it
+// leaves nothing behind.
+#include "gateway/tls_file_stage.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tcpgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+time_t ModificationTime(const std::string& path) {
+  struct stat info {};
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return info.st_mtime;
+}
+
+mode_t Mode(const std::string& path) {
+  struct stat info {};
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return info.st_mode & 0777;
+}
+
+// Verify: the fixed paths read each published generation whole; the files
+// are private to the owner; every publish moves the modification time on,
+// even several within one second (a reader that re-reads when it changes
+// then never mixes two generations).
+TEST(TlsFileStageTest, PathsReadEachPublishWithALaterModificationTime) {
+  absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(::testing::TempDir());
+  ASSERT_TRUE(stage.ok()) << stage.status();
+  const TlsFileStage& staged = **stage;
+  EXPECT_EQ(Mode(staged.dir()), 0700u);
+  time_t previous = 0;
+  for (int generation = 1; generation <= 4; ++generation) {
+    const std::string n = std::to_string(generation);
+    ASSERT_TRUE((*stage)->Publish({"cert " + n, "key " + n, "ca " + n}).ok());
+    EXPECT_EQ(Read(staged.cert_chain_path()), "cert " + n);
+    EXPECT_EQ(Read(staged.private_key_path()), "key " + n);
+    EXPECT_EQ(Read(staged.client_ca_path()), "ca " + n);
+    EXPECT_EQ(Mode(staged.private_key_path()), 0600u);
+    const time_t mtime = ModificationTime(staged.private_key_path());
+    EXPECT_EQ(ModificationTime(staged.cert_chain_path()), mtime);
+    EXPECT_GT(mtime, previous) << "generation " << generation;
+    previous = mtime;
+  }
+  // The current generation and the one before it (maybe still being read).
+  int generations = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(staged.dir())) {
+    if (entry.path().filename().string().rfind("generation-", 0) == 0) ++generations;
+  }
+  EXPECT_EQ(generations, 2);
+}
+
+// Verify: the stage's directory, copies of the key included, goes with it.
+TEST(TlsFileStageTest, DirectoryIsRemovedWithTheStage) {
+  std::string dir;
+  {
+    absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(::testing::TempDir());
+    ASSERT_TRUE(stage.ok()) << stage.status();
+    ASSERT_TRUE((*stage)->Publish({"cert", "key", ""}).ok());
+    dir = (*stage)->dir();
+    ASSERT_TRUE(std::filesystem::exists(dir + "/current/key.pem"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+// Verify: a parent that does not exist is refused, naming it.
+TEST(TlsFileStageTest, MissingParentIsRefusedNamingIt) {
+  absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create("/nonexistent/stage");
+  EXPECT_EQ(stage.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(stage.status().message()), HasSubstr("cannot make a directory in /nonexistent/stage"));
+}
+
+}  // namespace
+}  // namespace tcpgate

@@ -1,0 +1,65 @@
+// Tests of CheckTlsMaterial: what it accepts, what it refuses and with
+// which flag named, and the facts it reads from the certificate.
+#include "gateway/tls_material_check.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/test_certificate.h"
+
+namespace tcpgate {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Verify: a certificate with its own key passes, and the facts are the
+// certificate's: its subject and its expiry.
+TEST(TlsMaterialCheckTest, MatchingPairPassesWithSubjectAndExpiry) {
+  const TestCertificate made = MakeTestCertificate("tcpgate unit", 86400);
+  const absl::Time expected_expiry = absl::Now() + absl::Seconds(86400);
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({made.cert_pem, made.key_pem, ""});
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  EXPECT_EQ(facts->subject, "CN=tcpgate unit");
+  EXPECT_LT(absl::AbsDuration(facts->not_after - expected_expiry), absl::Seconds(5));
+}
+
+// Verify: the key of another certificate is refused, naming both flags
+// (gRPC would take the pair and fail every handshake).
+TEST(TlsMaterialCheckTest, KeyOfAnotherCertificateIsRefused) {
+  const TestCertificate served = MakeTestCertificate("served", 86400);
+  const TestCertificate other = MakeTestCertificate("other", 86400);
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({served.cert_pem, other.key_pem, ""});
+  EXPECT_EQ(facts.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(facts.status().message(), "--tls_key is not the private key of the first certificate in --tls_cert");
+}
+
+// Verify: a chain with no certificate, a key file with no key, and a
+// client CA with no certificate are each refused naming their flag.
+TEST(TlsMaterialCheckTest, FileWithoutWhatItShouldHoldNamesItsFlag) {
+  const TestCertificate made = MakeTestCertificate("made", 86400);
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.key_pem, made.key_pem, ""}).status().message()),
+              StartsWith("--tls_cert: no PEM certificate"));
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem, made.cert_pem, ""}).status().message()),
+              StartsWith("--tls_key: no unencrypted PEM private key"));
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem, made.key_pem, made.key_pem}).status().message()),
+              StartsWith("--tls_client_ca: no PEM certificate"));
+  // Half a certificate, as a copy caught half-way would leave it.
+  const std::string half = made.cert_pem.substr(0, made.cert_pem.size() / 2);
+  EXPECT_THAT(std::string(CheckTlsMaterial({half, made.key_pem, ""}).status().message()),
+              StartsWith("--tls_cert: no PEM certificate"));
+}
+
+// Verify: a client CA bundle of certificates passes.
+TEST(TlsMaterialCheckTest, ClientCaBundlePasses) {
+  const TestCertificate made = MakeTestCertificate("made", 86400);
+  const TestCertificate ca1 = MakeTestCertificate("ca1", 86400);
+  const TestCertificate ca2 = MakeTestCertificate("ca2", 86400);
+  absl::StatusOr<TlsCertificateFacts> facts =
+      CheckTlsMaterial({made.cert_pem, made.key_pem, ca1.cert_pem + ca2.cert_pem});
+  EXPECT_TRUE(facts.ok()) << facts.status();
+}
+
+}  // namespace
+}  // namespace tcpgate
