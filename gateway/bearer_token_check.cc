@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gateway/file_contents.h"
 
 namespace tcpgate {
@@ -43,18 +44,36 @@ absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path) {
 }
 
 absl::StatusOr<BearerTokenCheck> BearerTokenCheck::FromFile(const std::string& path) {
-  absl::StatusOr<std::string> token = ReadBearerTokenFile(path);
-  if (!token.ok()) return token.status();
-  return BearerTokenCheck(*token);
+  absl::StatusOr<std::string> contents = ReadFileContents(path);
+  if (!contents.ok()) return contents.status();
+  std::vector<absl::string_view> tokens;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(*contents, '\n')) {
+    ++line_number;
+    if (absl::EndsWith(line, "\r")) line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (absl::Status valid = ValidateToken(line); !valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " line ", line_number, ": ", valid.message()));
+    }
+    if (tokens.size() == kMaxTokens) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": more than ", kMaxTokens, " tokens"));
+    }
+    tokens.push_back(line);
+  }
+  if (tokens.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": the token is empty"));
+  return BearerTokenCheck(tokens);
 }
 
 absl::StatusOr<BearerTokenCheck> BearerTokenCheck::FromToken(absl::string_view token) {
   if (absl::Status valid = ValidateToken(token); !valid.ok()) return valid;
-  return BearerTokenCheck(token);
+  return BearerTokenCheck({token});
 }
 
-BearerTokenCheck::BearerTokenCheck(absl::string_view token) : token_size_(token.size()) {
-  std::copy(token.begin(), token.end(), padded_token_.begin());
+BearerTokenCheck::BearerTokenCheck(const std::vector<absl::string_view>& tokens) : tokens_(tokens.size()) {
+  for (std::size_t t = 0; t < tokens.size(); ++t) {
+    std::copy(tokens[t].begin(), tokens[t].end(), tokens_[t].bytes.begin());
+    tokens_[t].size = tokens[t].size();
+  }
 }
 
 absl::Status BearerTokenCheck::Check(const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata) const {
@@ -72,16 +91,21 @@ absl::Status BearerTokenCheck::Check(const std::multimap<grpc::string_ref, grpc:
 
 bool BearerTokenCheck::Matches(absl::string_view presented) const {
   // Only the presented length, which the caller knows, decides this branch
-  // and the `i < n` below; the loop always covers the whole padded buffer.
+  // and the `i < n` below; the loops always cover every token's whole
+  // padded buffer, and the result of one token never ends the search.
   if (presented.size() > kMaxTokenBytes) return false;
   const std::size_t n = presented.size();
-  unsigned char difference = 0;
-  for (std::size_t i = 0; i < kMaxTokenBytes; ++i) {
-    const unsigned char byte = i < n ? static_cast<unsigned char>(presented[i]) : 0;
-    difference |= static_cast<unsigned char>(byte ^ padded_token_[i]);
+  bool matched = false;
+  for (const PaddedToken& token : tokens_) {
+    unsigned char difference = 0;
+    for (std::size_t i = 0; i < kMaxTokenBytes; ++i) {
+      const unsigned char byte = i < n ? static_cast<unsigned char>(presented[i]) : 0;
+      difference |= static_cast<unsigned char>(byte ^ token.bytes[i]);
+    }
+    // Both differences in one value: no short-circuit.
+    matched |= (static_cast<std::size_t>(difference) | (n ^ token.size)) == 0;
   }
-  // Both differences in one value: no short-circuit.
-  return (static_cast<std::size_t>(difference) | (n ^ token_size_)) == 0;
+  return matched;
 }
 
 }  // namespace tcpgate

@@ -1,10 +1,13 @@
-// BearerTokenCheck: decides whether a gRPC call carries the gateway's shared
-// secret as metadata `authorization: Bearer <token>` (--auth_token_file).
+// BearerTokenCheck: decides whether a gRPC call carries one of the
+// gateway's shared secrets as metadata `authorization: Bearer <token>`
+// (--auth_token_file). The gateway's file may hold several tokens, one per
+// line, all accepted, so a token rotates without refusing anyone: add the
+// new one, move the clients over, remove the old one.
 //
-// The comparison runs over a fixed kMaxTokenBytes whatever the presented
-// token and the expected one hold, with no early exit: its time depends only
-// on the length of what the caller sent, never on the secret's content or
-// length. The token never appears in a status message; callers must not log
+// The comparison runs over a fixed kMaxTokenBytes for every accepted token,
+// whatever the presented token and the accepted ones hold, with no early
+// exit: its time depends only on the length of what the caller sent and the
+// number of tokens, never on a secret's content or length. The token never appears in a status message; callers must not log
 // it either.
 //
 // Thread-safety: immutable after construction; Check() may run on any number
@@ -18,6 +21,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,11 +37,14 @@ class BearerTokenCheck {
  public:
   // Longest token accepted (a token file longer than this is an error).
   static constexpr std::size_t kMaxTokenBytes = 4096;
+  // Most tokens one file may hold.
+  static constexpr std::size_t kMaxTokens = 8;
 
-  // The token is the file's content without its trailing newline. Errors
-  // (INVALID_ARGUMENT, or the read error): unreadable file, empty token, a
-  // token longer than kMaxTokenBytes, or one holding characters other than
-  // visible ASCII (it could not travel in a gRPC metadata value).
+  // Each line of the file is a token (LF or CRLF; empty lines are skipped).
+  // Errors (INVALID_ARGUMENT, or the read error): unreadable file, no token,
+  // more than kMaxTokens, a token longer than kMaxTokenBytes, or one holding
+  // characters other than visible ASCII (it could not travel in a gRPC
+  // metadata value); a token's error names its line, never its text.
   [[nodiscard]] static absl::StatusOr<BearerTokenCheck> FromFile(const std::string& path);
   // The same checks on a token given directly.
   [[nodiscard]] static absl::StatusOr<BearerTokenCheck> FromToken(absl::string_view token);
@@ -47,12 +54,17 @@ class BearerTokenCheck {
   // echoes neither the expected token nor the presented one.
   [[nodiscard]] absl::Status Check(const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata) const;
 
+  std::size_t token_count() const { return tokens_.size(); }
+
  private:
-  explicit BearerTokenCheck(absl::string_view token);
+  struct PaddedToken {
+    std::array<unsigned char, kMaxTokenBytes> bytes{};  // Zeros after the token.
+    std::size_t size = 0;
+  };
+  explicit BearerTokenCheck(const std::vector<absl::string_view>& tokens);
   bool Matches(absl::string_view presented) const;
 
-  std::array<unsigned char, kMaxTokenBytes> padded_token_{};  // Zeros after the token.
-  std::size_t token_size_ = 0;
+  std::vector<PaddedToken> tokens_;
 };
 
 }  // namespace tcpgate

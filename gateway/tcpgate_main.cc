@@ -491,7 +491,10 @@ int main(int argc, char** argv) {
   tcpcore::Log(tcpcore::LogLevel::kInfo,
                absl::StrCat("tcpgate listening on ", listen.substr(0, listen.rfind(':')), ":", port,
                             " transport=", security->description,
-                            " auth=", bearer_token ? "bearer token (--auth_token_file)" : "none",
+                            " auth=",
+                            bearer_token ? absl::StrCat("bearer token (--auth_token_file, ", bearer_token->token_count(),
+                                                        bearer_token->token_count() == 1 ? " token)" : " tokens)")
+                                         : "none",
                             " backends=", absl::StrJoin(backends, ","), embedded ? " (embedded)" : "",
                             " threads=", threads, max_fds > 0 ? absl::StrCat(" max_fds=", max_fds) : "",
                             // Every flag, as the command line, the environment

@@ -136,5 +136,36 @@ TEST(BearerTokenCheckTest, ClientsReadTheSameToken) {
   EXPECT_EQ(*token, kToken);
 }
 
+// Verify: a file of several tokens, one per line (LF or CRLF, empty lines
+// skipped), accepts each of them and nothing else: a rotation's old and new
+// token work side by side.
+TEST(BearerTokenCheckTest, FileOfSeveralTokensAcceptsEach) {
+  TempFile file("old-token\r\n\nnew-token-longer\n");
+  absl::StatusOr<BearerTokenCheck> check = BearerTokenCheck::FromFile(file.path());
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->token_count(), 2u);
+  EXPECT_TRUE(CheckAuthorization(*check, "Bearer old-token").ok());
+  EXPECT_TRUE(CheckAuthorization(*check, "Bearer new-token-longer").ok());
+  for (const char* wrong : {"Bearer old-toke", "Bearer new-token", "Bearer old-tokennew-token-longer", "Bearer "}) {
+    EXPECT_EQ(CheckAuthorization(*check, wrong).code(), absl::StatusCode::kUnauthenticated) << wrong;
+  }
+}
+
+// Verify: a bad line is refused naming its line, never its text; more than
+// kMaxTokens tokens are refused.
+TEST(BearerTokenCheckTest, BadLineIsNamedByNumberAndTooManyTokensAreRefused) {
+  TempFile bad("good-token\nbad token\n");
+  absl::StatusOr<BearerTokenCheck> check = BearerTokenCheck::FromFile(bad.path());
+  EXPECT_EQ(check.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(check.status().message()), HasSubstr("line 2: "));
+  EXPECT_THAT(std::string(check.status().message()), Not(HasSubstr("bad token")));
+  std::string many;
+  for (std::size_t i = 0; i <= BearerTokenCheck::kMaxTokens; ++i) many += "token-" + std::to_string(i) + "\n";
+  TempFile too_many(many);
+  check = BearerTokenCheck::FromFile(too_many.path());
+  EXPECT_EQ(check.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(check.status().message()), HasSubstr("more than 8 tokens"));
+}
+
 }  // namespace
 }  // namespace tcpgate
