@@ -46,9 +46,14 @@ absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path) {
 absl::StatusOr<BearerTokenCheck> BearerTokenCheck::FromFile(const std::string& path) {
   absl::StatusOr<std::string> contents = ReadFileContents(path);
   if (!contents.ok()) return contents.status();
+  return FromFileContents(*contents, path);
+}
+
+absl::StatusOr<BearerTokenCheck> BearerTokenCheck::FromFileContents(absl::string_view contents,
+                                                                    const std::string& path) {
   std::vector<absl::string_view> tokens;
   int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(*contents, '\n')) {
+  for (absl::string_view line : absl::StrSplit(contents, '\n')) {
     ++line_number;
     if (absl::EndsWith(line, "\r")) line.remove_suffix(1);
     if (line.empty()) continue;

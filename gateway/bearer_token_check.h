@@ -10,8 +10,8 @@
 // number of tokens, never on a secret's content or length. The token never appears in a status message; callers must not log
 // it either.
 //
-// Thread-safety: immutable after construction; Check() may run on any number
-// of threads at once.
+// Thread-safety: immutable after construction (a value; BearerTokenInForce
+// swaps one for another); Check() may run on any number of threads at once.
 #ifndef GATEWAY_BEARER_TOKEN_CHECK_H_
 #define GATEWAY_BEARER_TOKEN_CHECK_H_
 
@@ -46,6 +46,9 @@ class BearerTokenCheck {
   // characters other than visible ASCII (it could not travel in a gRPC
   // metadata value); a token's error names its line, never its text.
   [[nodiscard]] static absl::StatusOr<BearerTokenCheck> FromFile(const std::string& path);
+  // The same from a file's contents already read; `path` is for messages.
+  [[nodiscard]] static absl::StatusOr<BearerTokenCheck> FromFileContents(absl::string_view contents,
+                                                                         const std::string& path);
   // The same checks on a token given directly.
   [[nodiscard]] static absl::StatusOr<BearerTokenCheck> FromToken(absl::string_view token);
 

@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "gateway/bearer_token_check.h"
+#include "gateway/bearer_token_in_force.h"
 #include "gateway/request_metrics.h"
 #include "tcpcore/pool.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
@@ -39,8 +39,9 @@ struct GatewayOptions {
   std::size_t max_val_bytes = 512 * 1024;
   // Longest `uid` accepted.
   std::size_t max_uid_bytes = 1024;
-  // When set, every call must carry this bearer token (--auth_token_file).
-  std::shared_ptr<const BearerTokenCheck> bearer_token;
+  // When set, every call must carry one of these bearer tokens
+  // (--auth_token_file).
+  std::shared_ptr<const BearerTokenInForce> bearer_token;
 };
 
 // Both methods take raw bytes and parse them themselves (wire_messages.h), so

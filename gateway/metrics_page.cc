@@ -56,7 +56,8 @@ constexpr Rpc kRpcs[] = {Rpc::kSend, Rpc::kSendStream};
 }  // namespace
 
 std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool,
-                              const ProcessStats* process, const TlsFigures* tls) {
+                              const ProcessStats* process, const TlsFigures* tls,
+                              const FileReloadFigures* token_reloads) {
   PageWriter page;
 
   page.Family("tcpgate_requests_total", "counter",
@@ -159,6 +160,13 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
       page.Sample("tcpgate_tls_reloads_total", {{"result", "loaded"}}, tls->loaded);
       page.Sample("tcpgate_tls_reloads_total", {{"result", "refused"}}, tls->refused);
     }
+  }
+  if (token_reloads != nullptr) {
+    page.Family("tcpgate_auth_token_reloads_total", "counter",
+                "Changes of the token file since start: loaded (its tokens check the calls that follow) or refused "
+                "(invalid, not used; the previous tokens stay).");
+    page.Sample("tcpgate_auth_token_reloads_total", {{"result", "loaded"}}, token_reloads->loaded);
+    page.Sample("tcpgate_auth_token_reloads_total", {{"result", "refused"}}, token_reloads->refused);
   }
   if (process != nullptr) {
     // Each family only when its figure could be read: an absent series,

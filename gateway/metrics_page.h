@@ -23,13 +23,21 @@ namespace tcpgate {
 // The TLS port's figures.
 struct TlsFigures {
   absl::Time not_after;    // Of the certificate served.
-  bool reloading = false;  // The files are followed (--tls_reload_interval).
+  bool reloading = false;  // The files are followed (--reload_interval).
   uint64_t loaded = 0;     // New content served since start.
   uint64_t refused = 0;    // New content not served.
 };
 
+// Changes of a followed file (--reload_interval).
+struct FileReloadFigures {
+  uint64_t loaded = 0;   // Taken up since start.
+  uint64_t refused = 0;  // Invalid, not used.
+};
+
+// With `token_reloads`, the token file's changes.
 std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_flight, const tcpcore::PoolStats& pool,
-                              const ProcessStats* process = nullptr, const TlsFigures* tls = nullptr);
+                              const ProcessStats* process = nullptr, const TlsFigures* tls = nullptr,
+                              const FileReloadFigures* token_reloads = nullptr);
 
 }  // namespace tcpgate
 

@@ -44,7 +44,7 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
   if (!stage.ok()) return absl::Status(stage.status().code(), absl::StrCat("--tls_stage_dir: ", stage.status().message()));
   const absl::Time not_after = facts->not_after;
   absl::StatusOr<std::unique_ptr<TlsFileReloader>> reloader =
-      TlsFileReloader::Start(files, *std::move(material), *std::move(facts), *std::move(stage), reload.interval);
+      TlsFileReloader::Start(files, *material, *facts, *std::move(stage), reload.interval);
   if (!reloader.ok()) {
     return absl::Status(reloader.status().code(), absl::StrCat("--tls_stage_dir: ", reloader.status().message()));
   }

@@ -41,6 +41,9 @@
 #include "asio/steady_timer.hpp"
 #include "gateway/admin_server.h"
 #include "gateway/bearer_token_check.h"
+#include "gateway/bearer_token_in_force.h"
+#include "gateway/file_change_follower.h"
+#include "gateway/file_contents.h"
 #include "gateway/callback_thread_heartbeat.h"
 #include "gateway/flag_values.h"
 #include "gateway/flags_from_env.h"
@@ -119,12 +122,13 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain of the gRPC port; wi
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)");
-ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(30),
-          "how often the TLS files are read again: new content that is a valid certificate and key is served to new "
-          "connections without a restart, invalid content is logged and not served; 0: read once, at start");
+ABSL_FLAG(absl::Duration, reload_interval, absl::Seconds(30),
+          "how often the TLS files and the token file are read again: a new valid certificate and key are served to "
+          "new connections, new valid tokens check the calls that follow, without a restart; invalid content is "
+          "logged and not used; 0: read once, at start");
 ABSL_FLAG(std::string, tls_stage_dir, "/dev/shm",
           "directory (best in memory) for the checked copies of the TLS files that the gRPC port serves while "
-          "--tls_reload_interval is on; removed at exit");
+          "--reload_interval is on; removed at exit");
 ABSL_FLAG(std::string, auth_token_file, "",
           "file holding a bearer token every Send/SendStream call must carry as 'authorization: Bearer <token>'");
 
@@ -243,9 +247,9 @@ absl::Status CheckGatewayFlags() {
                                 "must be between 0 and 24d (0 or inf: never)"),
       CheckDurationOption("max_connection_age_grace", absl::GetFlag(FLAGS_max_connection_age_grace),
                           absl::ZeroDuration(), kLongestGrpcMillis, "must be between 0 and 24d"),
-      absl::GetFlag(FLAGS_tls_reload_interval) == absl::ZeroDuration()
+      absl::GetFlag(FLAGS_reload_interval) == absl::ZeroDuration()
           ? absl::OkStatus()
-          : CheckDurationOption("tls_reload_interval", absl::GetFlag(FLAGS_tls_reload_interval),
+          : CheckDurationOption("reload_interval", absl::GetFlag(FLAGS_reload_interval),
                                 absl::Milliseconds(100), kYear, "must be 0 (read once) or between 100ms and a year"),
   };
   for (const absl::Status& status : checks) {
@@ -254,17 +258,46 @@ absl::Status CheckGatewayFlags() {
   return absl::OkStatus();
 }
 
-// The token check of --auth_token_file, or null when the flag is empty.
-std::shared_ptr<const tcpgate::BearerTokenCheck> BearerTokenFromFlags() {
+// The bearer tokens of --auth_token_file (null when the flag is empty) and,
+// with --reload_interval, the follower that takes up changes of the file.
+struct BearerTokenSetup {
+  std::shared_ptr<tcpgate::BearerTokenInForce> in_force;
+  std::unique_ptr<tcpgate::FileChangeFollower> follower;
+};
+
+BearerTokenSetup BearerTokenFromFlags() {
   const std::string path = absl::GetFlag(FLAGS_auth_token_file);
-  if (path.empty()) return nullptr;
-  absl::StatusOr<tcpgate::BearerTokenCheck> check = tcpgate::BearerTokenCheck::FromFile(path);
+  if (path.empty()) return {};
+  absl::StatusOr<std::string> contents = tcpgate::ReadFileContents(path);
+  if (!contents.ok()) Fatal(absl::StrCat("--auth_token_file: ", contents.status().message()));
+  absl::StatusOr<tcpgate::BearerTokenCheck> check = tcpgate::BearerTokenCheck::FromFileContents(*contents, path);
   if (!check.ok()) Fatal(absl::StrCat("--auth_token_file: ", check.status().message()));
   if (absl::GetFlag(FLAGS_tls_cert).empty()) {
     tcpcore::Log(tcpcore::LogLevel::kWarning,
                  "--auth_token_file without --tls_cert: the token crosses the network in clear text");
   }
-  return std::make_shared<const tcpgate::BearerTokenCheck>(*std::move(check));
+  BearerTokenSetup setup;
+  setup.in_force = std::make_shared<tcpgate::BearerTokenInForce>(*std::move(check));
+  const absl::Duration interval = absl::GetFlag(FLAGS_reload_interval);
+  if (interval > absl::ZeroDuration()) {
+    setup.follower = std::make_unique<tcpgate::FileChangeFollower>(
+        tcpgate::FileChangeFollower::Options{.what = "auth token",
+                                             .kept = "calls are checked against the previous tokens",
+                                             .paths = {path},
+                                             .applied = {*std::move(contents)},
+                                             .interval = interval},
+        [in_force = setup.in_force, path](const std::vector<std::string>& changed) {
+          absl::StatusOr<tcpgate::BearerTokenCheck> next = tcpgate::BearerTokenCheck::FromFileContents(changed[0], path);
+          if (!next.ok()) return absl::Status(next.status().code(), absl::StrCat("--auth_token_file: ", next.status().message()));
+          const std::size_t count = next->token_count();
+          in_force->Replace(*std::move(next));
+          tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("auth: --auth_token_file changed; ", count,
+                                                               count == 1 ? " token" : " tokens",
+                                                               " accepted from now on"));
+          return absl::OkStatus();
+        });
+  }
+  return setup;
 }
 
 // One flag argument of the command line, before Abseil parses it: what
@@ -373,10 +406,11 @@ int main(int argc, char** argv) {
   if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(absl::StrCat("--", status.message()));
   absl::StatusOr<tcpgate::ServerSecurity> security = tcpgate::BuildServerCredentials(
       {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)},
-      {absl::GetFlag(FLAGS_tls_reload_interval), absl::GetFlag(FLAGS_tls_stage_dir)});
+      {absl::GetFlag(FLAGS_reload_interval), absl::GetFlag(FLAGS_tls_stage_dir)});
   if (!security.ok()) Fatal(security.status().message());
   if (security->reloader != nullptr) stage_dir_to_remove = security->reloader->stage().dir();
-  const std::shared_ptr<const tcpgate::BearerTokenCheck> bearer_token = BearerTokenFromFlags();
+  const BearerTokenSetup bearer_token_setup = BearerTokenFromFlags();
+  const std::shared_ptr<const tcpgate::BearerTokenInForce> bearer_token = bearer_token_setup.in_force;
   std::signal(SIGPIPE, SIG_IGN);
   // One descriptor per client and backend connection. gRPC 1.51 stops
   // accepting on its port for good after one accept fails for want of a
@@ -525,8 +559,13 @@ int main(int argc, char** argv) {
             } else if (security->not_after != absl::InfinitePast()) {
               tls = tcpgate::TlsFigures{security->not_after};
             }
+            std::optional<tcpgate::FileReloadFigures> token_reloads;
+            if (bearer_token_setup.follower != nullptr) {
+              const tcpgate::FileChangeFollower::Stats changes = bearer_token_setup.follower->stats();
+              token_reloads = tcpgate::FileReloadFigures{changes.loaded, changes.refused};
+            }
             return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats(), &process,
-                                              tls ? &*tls : nullptr);
+                                              tls ? &*tls : nullptr, token_reloads ? &*token_reloads : nullptr);
           },
       .ready = [&] { return ready.load(std::memory_order_relaxed); },
   });

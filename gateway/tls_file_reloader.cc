@@ -7,18 +7,6 @@
 #include "tcpcore/log.h"
 
 namespace tcpgate {
-namespace {
-
-std::string FormatExpiry(absl::Time time) { return absl::FormatTime(absl::RFC3339_sec, time, absl::UTCTimeZone()); }
-
-// What identifies one failed candidate, so it is reported once.
-std::string FailureKey(const absl::StatusOr<TlsMaterial>& read, const absl::Status& status) {
-  if (!read.ok()) return absl::StrCat("unreadable: ", status.message());
-  return absl::StrCat(read->cert_chain.size(), ":", read->cert_chain, read->private_key.size(), ":",
-                      read->private_key, read->client_ca);
-}
-
-}  // namespace
 
 absl::StatusOr<TlsMaterial> ReadTlsMaterial(const ServerTlsFiles& files) {
   TlsMaterial material;
@@ -36,76 +24,48 @@ absl::StatusOr<TlsMaterial> ReadTlsMaterial(const ServerTlsFiles& files) {
   return material;
 }
 
-absl::StatusOr<std::unique_ptr<TlsFileReloader>> TlsFileReloader::Start(ServerTlsFiles files, TlsMaterial served,
-                                                                         TlsCertificateFacts facts,
+absl::StatusOr<std::unique_ptr<TlsFileReloader>> TlsFileReloader::Start(const ServerTlsFiles& files,
+                                                                         const TlsMaterial& served,
+                                                                         const TlsCertificateFacts& facts,
                                                                          std::unique_ptr<TlsFileStage> stage,
                                                                          absl::Duration interval) {
   if (absl::Status status = stage->Publish(served); !status.ok()) return status;
-  return std::unique_ptr<TlsFileReloader>(
-      new TlsFileReloader(std::move(files), std::move(served), std::move(facts), std::move(stage), interval));
+  std::unique_ptr<TlsFileReloader> reloader(new TlsFileReloader(std::move(stage), facts.not_after));
+  FileChangeFollower::Options options{.what = "TLS",
+                                      .kept = "new connections keep the previous certificate",
+                                      .paths = {files.cert_chain, files.private_key},
+                                      .applied = {served.cert_chain, served.private_key},
+                                      .interval = interval};
+  if (!files.client_ca.empty()) {
+    options.paths.push_back(files.client_ca);
+    options.applied.push_back(served.client_ca);
+  }
+  TlsFileReloader* self = reloader.get();
+  reloader->follower_ = std::make_unique<FileChangeFollower>(
+      std::move(options), [self](const std::vector<std::string>& contents) { return self->Serve(contents); });
+  return reloader;
 }
 
-TlsFileReloader::TlsFileReloader(ServerTlsFiles files, TlsMaterial served, TlsCertificateFacts facts,
-                                 std::unique_ptr<TlsFileStage> stage, absl::Duration interval)
-    : files_(std::move(files)),
-      interval_(interval),
-      stage_(std::move(stage)),
-      served_(std::move(served)),
-      not_after_unix_(absl::ToUnixSeconds(facts.not_after)) {
-  thread_ = std::thread([this] { Run(); });
-}
-
-TlsFileReloader::~TlsFileReloader() {
-  stop_.Notify();
-  thread_.join();
-}
+TlsFileReloader::TlsFileReloader(std::unique_ptr<TlsFileStage> stage, absl::Time not_after)
+    : stage_(std::move(stage)), not_after_unix_(absl::ToUnixSeconds(not_after)) {}
 
 TlsFileReloader::Stats TlsFileReloader::stats() const {
-  return Stats{loaded_.load(std::memory_order_relaxed), refused_.load(std::memory_order_relaxed),
+  const FileChangeFollower::Stats changes = follower_->stats();
+  return Stats{changes.loaded, changes.refused,
                absl::FromUnixSeconds(not_after_unix_.load(std::memory_order_relaxed))};
 }
 
-void TlsFileReloader::Run() {
-  while (!stop_.WaitForNotificationWithTimeout(interval_)) CheckFiles();
-}
-
-void TlsFileReloader::CheckFiles() {
-  absl::StatusOr<TlsMaterial> read = ReadTlsMaterial(files_);
-  if (read.ok() && *read == served_) {
-    failed_once_.reset();
-    reported_.reset();
-    return;
-  }
-  absl::Status status = read.status();
-  if (read.ok()) {
-    absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(*read);
-    status = facts.status();
-    if (facts.ok()) status = stage_->Publish(*read);
-    if (status.ok()) {
-      served_ = *std::move(read);
-      failed_once_.reset();
-      reported_.reset();
-      not_after_unix_.store(absl::ToUnixSeconds(facts->not_after), std::memory_order_relaxed);
-      loaded_.fetch_add(1, std::memory_order_relaxed);
-      tcpcore::Log(tcpcore::LogLevel::kInfo,
-                   absl::StrCat("TLS: serving the new certificate of --tls_cert to new connections (",
-                                facts->subject, ", expires ", FormatExpiry(facts->not_after), ")"));
-      return;
-    }
-  }
-  std::string key = FailureKey(read, status);
-  if (reported_ == key) return;
-  if (failed_once_ != key) {  // Maybe a rotation caught half-way: look again next time.
-    failed_once_ = std::move(key);
-    return;
-  }
-  failed_once_.reset();
-  reported_ = std::move(key);
-  refused_.fetch_add(1, std::memory_order_relaxed);
-  tcpcore::Log(tcpcore::LogLevel::kError,
-               absl::StrCat("TLS: the files changed but cannot be served; new connections keep the previous "
-                            "certificate: ",
-                            status.message()));
+absl::Status TlsFileReloader::Serve(const std::vector<std::string>& contents) {
+  const TlsMaterial material{contents[0], contents[1], contents.size() > 2 ? contents[2] : std::string()};
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material);
+  if (!facts.ok()) return facts.status();
+  if (absl::Status status = stage_->Publish(material); !status.ok()) return status;
+  not_after_unix_.store(absl::ToUnixSeconds(facts->not_after), std::memory_order_relaxed);
+  tcpcore::Log(tcpcore::LogLevel::kInfo,
+               absl::StrCat("TLS: serving the new certificate of --tls_cert to new connections (", facts->subject,
+                            ", expires ", absl::FormatTime(absl::RFC3339_sec, facts->not_after, absl::UTCTimeZone()),
+                            ")"));
+  return absl::OkStatus();
 }
 
 }  // namespace tcpgate

@@ -605,8 +605,8 @@ TEST_F(GatewayServiceTest, StreamNotReadStopsTakingRequestsAtItsByteBudgetUntilR
   EXPECT_LE(sent, 18 + kAnswersInClientWindows) << "a stream that is never read kept being read";
 }
 
-std::shared_ptr<const BearerTokenCheck> TokenCheck(const std::string& token) {
-  return std::make_shared<const BearerTokenCheck>(*BearerTokenCheck::FromToken(token));
+std::shared_ptr<BearerTokenInForce> TokenCheck(const std::string& token) {
+  return std::make_shared<BearerTokenInForce>(*BearerTokenCheck::FromToken(token));
 }
 
 // Verify: with a bearer token configured, Send answers a call that carries
@@ -623,6 +623,22 @@ TEST_F(GatewayServiceTest, SendNeedsTheBearerToken) {
   grpc::Status status = Call("u", "v", &response, absl::Seconds(10), "Bearer t0ken");
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.val(), "server: hello, v");
+}
+
+// Verify: the tokens replaced while the gateway runs (the token file
+// changed) check the calls that follow: the old token is refused, the new
+// one answered.
+TEST_F(GatewayServiceTest, ReplacedTokensCheckTheCallsThatFollow) {
+  std::shared_ptr<BearerTokenInForce> tokens = TokenCheck("old-t0ken");
+  gateway_options_.bearer_token = tokens;
+  Start(std::make_shared<tcpcore::HelloHandler>());
+  SendResponse response;
+  EXPECT_TRUE(Call("u", "v", &response, absl::Seconds(10), "Bearer old-t0ken").ok());
+  tokens->Replace(*BearerTokenCheck::FromToken("new-t0ken"));
+  EXPECT_EQ(Call("u", "v", &response, absl::Seconds(10), "Bearer old-t0ken").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status status = Call("u", "v", &response, absl::Seconds(10), "Bearer new-t0ken");
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 // Verify: a SendStream without the bearer token ends UNAUTHENTICATED and

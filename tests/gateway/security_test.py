@@ -9,8 +9,8 @@ Checks: TLS (a client trusting the CA is answered; a plaintext client and a
 client trusting another CA are not); mutual TLS (only a client certificate
 from --tls_client_ca gets in); the bearer token (right, missing, wrong,
 wrong with the right length; health needs none; the token never reaches the
-log; /metrics counts the refusals); flags from TCPGATE_* variables; start-up
-errors; rotation (the files replaced while the gateway runs: new valid
+log; /metrics counts the refusals; several tokens, the file followed);
+flags from TCPGATE_* variables; start-up errors; rotation (the files replaced while the gateway runs: new valid
 content served to new connections, open connections kept, invalid content
 not served, the client CA too; the expiry and reload metrics); tcpgate-cli send with --tls_ca, a client certificate and
 --auth_token_file.
@@ -147,9 +147,9 @@ try:
 finally:
     stop(proc)
 
-# Read once (--tls_reload_interval=0): the same TLS, gRPC's static credentials.
+# Read once (--reload_interval=0): the same TLS, gRPC's static credentials.
 proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
-                           "--tls_reload_interval=0")
+                           "--reload_interval=0")
 try:
     check("transport=TLS " in log_text(proc), "read once: the start-up line says TLS, without a reload")
     check(send_code(tls_channel(port)) == grpc.StatusCode.OK, "read once: a client trusting the CA is answered")
@@ -188,7 +188,7 @@ replace("live.key", "server.key")
 replace("live-ca.pem", "ca.pem")
 os.mkdir(path("stage"))
 proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('live.pem')}", f"--tls_key={path('live.key')}",
-                           f"--tls_client_ca={path('live-ca.pem')}", "--tls_reload_interval=200ms",
+                           f"--tls_client_ca={path('live-ca.pem')}", "--reload_interval=200ms",
                            f"--tls_stage_dir={path('stage')}")
 try:
     check("files read again every 200ms" in log_text(proc), "rotation: the start-up line says the files are followed")
@@ -221,8 +221,8 @@ try:
     replace("live.key", "server.key")
     check(eventually(lambda: scrape(proc).get('tcpgate_tls_reloads_total{result="refused"}') == 1, timeout=20),
           "bad rotation: counted as refused")
-    check("cannot be served" in log_text(proc) and "--tls_key is not the private key" in log_text(proc),
-          "bad rotation: the log says why")
+    check("cannot be used; new connections keep the previous certificate" in log_text(proc)
+          and "--tls_key is not the private key" in log_text(proc), "bad rotation: the log says why")
     before = scrape(proc).get('tcpgate_tls_reloads_total{result="loaded"}')
     # gRPC's provider looks at the stage every second: had the bad pair
     # reached it, handshakes would fail from then on.
@@ -283,6 +283,49 @@ finally:
 log = log_text(proc)
 check(token not in log and same_length not in log, "token: neither token appears in the gateway's log")
 
+# Token rotation while the gateway runs: a second token added, the old one
+# removed, a bad file refused (the tokens before it stay), none in the log.
+old_token, new_token = secrets.token_hex(16), secrets.token_hex(16)
+
+
+def write_tokens(*lines):
+    with open(path("rotating-token.tmp"), "w") as f:
+        f.write("".join(line + "\n" for line in lines))
+    os.replace(path("rotating-token.tmp"), path("rotating-token"))
+
+
+def token_code(port, presented):
+    return send_code(tls_channel(port), [("authorization", f"Bearer {presented}")])
+
+
+write_tokens(old_token)
+proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+                           f"--auth_token_file={path('rotating-token')}", "--reload_interval=200ms")
+try:
+    check("(--auth_token_file, 1 token)" in log_text(proc), "token rotation: the start-up line counts 1 token")
+    check(token_code(port, old_token) == grpc.StatusCode.OK, "token rotation: the first token is answered")
+    write_tokens(old_token, new_token)
+    check(eventually(lambda: token_code(port, new_token) == grpc.StatusCode.OK, timeout=20),
+          "token rotation: a token added to the file is answered without a restart")
+    check(token_code(port, old_token) == grpc.StatusCode.OK, "token rotation: the old token still, beside it")
+    write_tokens(new_token)
+    check(eventually(lambda: token_code(port, old_token) == grpc.StatusCode.UNAUTHENTICATED, timeout=20),
+          "token rotation: a token removed from the file is refused")
+    write_tokens("not a token")
+    check(eventually(lambda: scrape(proc).get('tcpgate_auth_token_reloads_total{result="refused"}') == 1, timeout=20),
+          "token rotation: an invalid file is counted as refused")
+    check(token_code(port, new_token) == grpc.StatusCode.OK,
+          "token rotation: after an invalid file, the tokens before it still work")
+    loaded = scrape(proc).get('tcpgate_auth_token_reloads_total{result="loaded"}')
+    check(loaded == 2, f"token rotation: two changes loaded (got {loaded})")
+    check("calls are checked against the previous tokens" in log_text(proc) and "line 1" in log_text(proc),
+          "token rotation: the log says why the file was not used, by line")
+finally:
+    stop(proc)
+log = log_text(proc)
+check(old_token not in log and new_token not in log and "not a token" not in log,
+      "token rotation: no token, valid or not, appears in the log")
+
 # Start-up errors: a clear message and a non-zero exit, never a listening port.
 with open(path("empty-token"), "w") as f:
     f.write("\n")
@@ -293,7 +336,7 @@ for flags, message in [
         ([f"--tls_cert={path('missing.pem')}", f"--tls_key={path('server.key')}"], "--tls_cert: cannot read"),
         ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}"],
          "--tls_key is not the private key of the first certificate in --tls_cert"),
-        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}", "--tls_reload_interval=0"],
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('ca.key')}", "--reload_interval=0"],
          "--tls_key is not the private key of the first certificate in --tls_cert"),
         ([f"--tls_cert={path('server.key')}", f"--tls_key={path('server.key')}"], "--tls_cert: no PEM certificate"),
         ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.pem')}"], "--tls_key: no unencrypted PEM"),
@@ -303,8 +346,8 @@ for flags, message in [
           f"--tls_client_ca={path('server.key')}"], "--tls_client_ca: no PEM certificate"),
         ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
           f"--tls_stage_dir={path('missing-dir')}"], "--tls_stage_dir: cannot make a directory in"),
-        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}", "--tls_reload_interval=10ms"],
-         "--tls_reload_interval=10ms: must be 0"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}", "--reload_interval=10ms"],
+         "--reload_interval=10ms: must be 0"),
         ([f"--auth_token_file={path('empty-token')}"], "the token is empty"),
         ([f"--auth_token_file={path('missing-token')}"], "--auth_token_file: cannot read")]:
     result = subprocess.run([TCPGATE, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags],

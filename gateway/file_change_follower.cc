@@ -1,0 +1,68 @@
+#include "gateway/file_change_follower.h"
+
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/file_contents.h"
+#include "tcpcore/log.h"
+
+namespace tcpgate {
+
+FileChangeFollower::FileChangeFollower(Options options, Apply apply)
+    : options_(std::move(options)), apply_(std::move(apply)), applied_(options_.applied) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+FileChangeFollower::~FileChangeFollower() {
+  stop_.Notify();
+  thread_.join();
+}
+
+FileChangeFollower::Stats FileChangeFollower::stats() const {
+  return Stats{loaded_.load(std::memory_order_relaxed), refused_.load(std::memory_order_relaxed)};
+}
+
+void FileChangeFollower::Run() {
+  while (!stop_.WaitForNotificationWithTimeout(options_.interval)) CheckFiles();
+}
+
+void FileChangeFollower::CheckFiles() {
+  std::vector<std::string> contents;
+  absl::Status status;
+  for (const std::string& path : options_.paths) {
+    absl::StatusOr<std::string> read = ReadFileContents(path);
+    if (!read.ok()) {
+      status = read.status();
+      break;
+    }
+    contents.push_back(*std::move(read));
+  }
+  if (status.ok() && contents == applied_) {
+    failed_once_.reset();
+    reported_.reset();
+    return;
+  }
+  if (status.ok()) status = apply_(contents);
+  if (status.ok()) {
+    applied_ = std::move(contents);
+    failed_once_.reset();
+    reported_.reset();
+    loaded_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  std::string failure = status.ToString();
+  for (const std::string& content : contents) absl::StrAppend(&failure, "\n", content.size(), ":", content);
+  if (reported_ == failure) return;
+  if (failed_once_ != failure) {  // Maybe files caught half-way through a rotation: look again next time.
+    failed_once_ = std::move(failure);
+    return;
+  }
+  failed_once_.reset();
+  reported_ = std::move(failure);
+  refused_.fetch_add(1, std::memory_order_relaxed);
+  tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat(options_.what, ": the files changed but cannot be used; ",
+                                                       options_.kept, ": ", status.message()));
+}
+
+}  // namespace tcpgate
