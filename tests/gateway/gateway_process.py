@@ -3,6 +3,7 @@ from proto/ at test time, the real binary started on a free port, and
 ok/FAIL bookkeeping. Needs Debian's python3-grpcio and python3-grpc-tools
 (run with /usr/bin/python3).
 """
+import atexit
 import faulthandler
 import os
 import re
@@ -39,6 +40,20 @@ def generate_stubs(root, work):
     sys.path.insert(0, work)
 
 
+# Every process spawn() started, killed at exit if still running.
+_spawned = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """However a test ends (a failed check, an uncaught exception), nothing
+    it started outlives it: a process left running keeps ctest's output pipe
+    open, which turned one failure into a silent 120 s TIMEOUT."""
+    for proc in _spawned:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def spawn(work, name, argv, env=None, **popen_args):
     """Starts `argv` with its stderr in a new file under `work`; returns the
     process, with proc.name = `name` and proc.log = that file (see log_text).
@@ -47,6 +62,7 @@ def spawn(work, name, argv, env=None, **popen_args):
     proc = subprocess.Popen(argv, stderr=log, env=None if env is None else {**os.environ, **env}, **popen_args)
     proc.name = name
     proc.log = log
+    _spawned.append(proc)
     return proc
 
 

@@ -19,6 +19,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -146,6 +147,11 @@ TEST_F(GatewayServiceTest, GeneratesUidWhenEmpty) {
   EXPECT_NE(first.uid(), second.uid());
 }
 
+// A bound on a latency the scheduler can stretch: the behaviour must hold at
+// every attempt, the bound at one of up to this many (a gateway that is late
+// is late at each; one slow wake-up on a busy CI machine is not the gateway).
+constexpr std::size_t kLatencyAttempts = 3;
+
 // Verify: with a backend that never answers, the caller's deadline gives
 // DEADLINE_EXCEEDED on time, the pool request itself ends at that deadline
 // (as DEADLINE_EXCEEDED, not as a cancel: a gateway that gave the pool
@@ -155,15 +161,21 @@ TEST_F(GatewayServiceTest, GeneratesUidWhenEmpty) {
 TEST_F(GatewayServiceTest, CallerDeadlineEndsAStalledCallAndItsPoolRequest) {
   gateway_options_.default_timeout = absl::Seconds(30);
   Start(std::make_shared<StallingHandler>());
-  SendResponse response;
-  const absl::Time start = absl::Now();
-  grpc::Status status = Call("slow", "v", &response, absl::Milliseconds(200));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(200 + 50));
-  ASSERT_TRUE(AwaitPoolIdle());
-  EXPECT_EQ(pool_->stats().total.deadline, 1u);
+  std::vector<absl::Duration> took;
+  while (took.size() < kLatencyAttempts) {
+    SendResponse response;
+    const absl::Time start = absl::Now();
+    grpc::Status status = Call("slow", "v", &response, absl::Milliseconds(200));
+    took.push_back(absl::Now() - start);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    ASSERT_TRUE(AwaitPoolIdle());
+    if (took.back() < absl::Milliseconds(200 + 50)) break;
+  }
+  EXPECT_LT(took.back(), absl::Milliseconds(200 + 50))
+      << "every attempt late: " << absl::StrJoin(took, ", ", absl::StreamFormatter());
+  EXPECT_EQ(pool_->stats().total.deadline, took.size());
   EXPECT_EQ(pool_->stats().total.other_errors, 0u) << "the pool request ended as a cancel";
-  EXPECT_EQ(service_->metrics().requests(Rpc::kSend, grpc::StatusCode::DEADLINE_EXCEEDED), 1u);
+  EXPECT_EQ(service_->metrics().requests(Rpc::kSend, grpc::StatusCode::DEADLINE_EXCEEDED), took.size());
 }
 
 // Verify: a call that carries no deadline gets --default_timeout from the
@@ -173,26 +185,31 @@ TEST_F(GatewayServiceTest, CallerDeadlineEndsAStalledCallAndItsPoolRequest) {
 TEST_F(GatewayServiceTest, CallWithoutDeadlineEndsAtTheDefaultTimeout) {
   gateway_options_.default_timeout = absl::Milliseconds(200);
   Start(std::make_shared<StallingHandler>());
-  grpc::ClientContext context;  // No deadline.
-  SendRequest request;
-  request.set_uid("no-deadline");
-  SendResponse response;
-  std::promise<grpc::Status> done;
-  const absl::Time start = absl::Now();
-  stub_->async()->Send(&context, &request, &response, [&](grpc::Status s) { done.set_value(std::move(s)); });
-  std::future<grpc::Status> ended = done.get_future();
-  if (ended.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    context.TryCancel();  // So that a failing run ends.
-    ended.wait();
-    FAIL() << "the gateway did not end the call at its default timeout";
+  std::vector<absl::Duration> took;
+  while (took.size() < kLatencyAttempts) {
+    grpc::ClientContext context;  // No deadline.
+    SendRequest request;
+    request.set_uid("no-deadline");
+    SendResponse response;
+    std::promise<grpc::Status> done;
+    const absl::Time start = absl::Now();
+    stub_->async()->Send(&context, &request, &response, [&](grpc::Status s) { done.set_value(std::move(s)); });
+    std::future<grpc::Status> ended = done.get_future();
+    if (ended.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      context.TryCancel();  // So that a failing run ends.
+      ended.wait();
+      FAIL() << "the gateway did not end the call at its default timeout";
+    }
+    took.push_back(absl::Now() - start);
+    const grpc::Status status = ended.get();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+    EXPECT_GE(took.back(), absl::Milliseconds(200));
+    ASSERT_TRUE(AwaitPoolIdle());
+    if (took.back() < absl::Milliseconds(200 + 50)) break;
   }
-  const absl::Duration took = absl::Now() - start;
-  const grpc::Status status = ended.get();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
-  EXPECT_GE(took, absl::Milliseconds(200));
-  EXPECT_LT(took, absl::Milliseconds(200 + 50));
-  ASSERT_TRUE(AwaitPoolIdle());
-  EXPECT_EQ(pool_->stats().total.deadline, 1u);
+  EXPECT_LT(took.back(), absl::Milliseconds(200 + 50))
+      << "every attempt late: " << absl::StrJoin(took, ", ", absl::StreamFormatter());
+  EXPECT_EQ(pool_->stats().total.deadline, took.size());
 }
 
 // Verify: on a stream without a deadline each request gets
