@@ -6,7 +6,7 @@ namespace tcpgate {
 
 absl::Time DeadlineCancelFrom(absl::Time start, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return absl::InfiniteFuture();
-  return deadline - absl::Milliseconds(25) - (deadline - start) / 100;
+  return deadline - absl::Milliseconds(50) - (deadline - start) / 100;
 }
 
 void CancelPoolRequest(const tcpcore::CancelHandle& handle, absl::Time deadline_cancel_from) {
