@@ -193,6 +193,7 @@ TEST_F(ClientConnectionTest, AcceptsAnswerWithoutTs) {
 // entry is gone, and its answer arriving later is counted and dropped.
 TEST_F(ClientConnectionTest, DeadlineFailsRequestAndLateAnswerIsDropped) {
   ConnectToRaw();
+  AwaitReady();  // A request whose deadline passes before the connect ends is never written.
   auto slow = Send("slow", "v", absl::Now() + absl::Milliseconds(50));
   NextRequest();
   EXPECT_TRUE(absl::IsDeadlineExceeded(Get(slow).status()));
@@ -554,6 +555,7 @@ TEST_F(ClientConnectionTest, ErrLineAfterTheOnlyAnswerIsNotTheNextRequestsError)
 // waits for the late answer, so the late answer cannot reach the new caller.
 TEST_F(ClientConnectionTest, LateAnswerNeverReachesNewRequestWithSameUid) {
   ConnectToRaw();
+  AwaitReady();  // A request whose deadline passes before the connect ends is never written.
   auto gave_up = Send("x", "old", absl::Now() + absl::Milliseconds(30));
   NextRequest();
   ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
@@ -576,6 +578,7 @@ TEST_F(ClientConnectionTest, LateAnswerThatNeverComesBlocksItsUidOnlyForTheWindo
   options.late_response_window = absl::Milliseconds(300);
   options.read_timeout = absl::Seconds(3);  // Longer than the backend's silence here.
   ConnectToRaw(options);
+  AwaitReady();  // A request whose deadline passes before the connect ends is never written.
   const absl::Time start = absl::Now();
   auto gave_up = Send("x", "old", start + absl::Milliseconds(30));
   NextRequest();
@@ -634,6 +637,7 @@ TEST_F(ClientConnectionTest, ReadTimeoutCountsRequestsWhoseCallersGaveUp) {
   ConnectionOptions options;
   options.read_timeout = absl::Milliseconds(200);
   ConnectToRaw(options);
+  AwaitReady();  // A request whose deadline passes before the connect ends is never written.
   auto a = Send("a", "v", absl::Now() + absl::Milliseconds(20));
   NextRequest();
   EXPECT_TRUE(absl::IsDeadlineExceeded(Get(a).status()));
@@ -648,13 +652,15 @@ TEST_F(ClientConnectionTest, ReadTimeoutCountsRequestsWhoseCallersGaveUp) {
 // Verify: an idle connection (nothing pending) is not timed out.
 TEST_F(ClientConnectionTest, IdleConnectionIsNotReadTimedOut) {
   ConnectionOptions options;
-  options.read_timeout = absl::Milliseconds(20);
+  // Long enough for each round trip below on a busy machine (under TSan);
+  // the idle pause is three times longer.
+  options.read_timeout = absl::Milliseconds(200);
   ConnectToRaw(options);
   auto a = Send("a", "v");
   NextRequest();
   ASSERT_TRUE(peer_->Write(Answer("a", "ok")).ok());
   ASSERT_TRUE(Get(a).ok());
-  absl::SleepFor(absl::Milliseconds(100));  // Longer than read_timeout, idle.
+  absl::SleepFor(absl::Milliseconds(600));  // Longer than read_timeout, idle.
   auto b = Send("b", "v");
   NextRequest();
   ASSERT_TRUE(peer_->Write(Answer("b", "ok")).ok());
