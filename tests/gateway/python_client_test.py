@@ -369,6 +369,8 @@ def connection_refused(until):
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
         except ConnectionRefusedError:
             return True
+        except ConnectionResetError:
+            pass  # Queued at the listener as it closed: look again, until refused.
         time.sleep(0.02)
     return False
 
