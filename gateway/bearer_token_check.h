@@ -7,8 +7,8 @@
 // The comparison runs over a fixed kMaxTokenBytes for every accepted token,
 // whatever the presented token and the accepted ones hold, with no early
 // exit: its time depends only on the length of what the caller sent and the
-// number of tokens, never on a secret's content or length. The token never appears in a status message; callers must not log
-// it either.
+// number of tokens, never on a secret's content or length. A token never
+// appears in a status message; callers must not log one either.
 //
 // Thread-safety: immutable after construction (a value; BearerTokenInForce
 // swaps one for another); Check() may run on any number of threads at once.

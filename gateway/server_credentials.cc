@@ -41,7 +41,9 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
   }
 
   absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(reload.stage_parent);
-  if (!stage.ok()) return absl::Status(stage.status().code(), absl::StrCat("--tls_stage_dir: ", stage.status().message()));
+  if (!stage.ok()) {
+    return absl::Status(stage.status().code(), absl::StrCat("--tls_stage_dir: ", stage.status().message()));
+  }
   const absl::Time not_after = facts->not_after;
   absl::StatusOr<std::unique_ptr<TlsFileReloader>> reloader =
       TlsFileReloader::Start(files, *material, *facts, *std::move(stage), reload.interval);

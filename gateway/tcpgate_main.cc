@@ -287,8 +287,11 @@ BearerTokenSetup BearerTokenFromFlags() {
                                              .applied = {*std::move(contents)},
                                              .interval = interval},
         [in_force = setup.in_force, path](const std::vector<std::string>& changed) {
-          absl::StatusOr<tcpgate::BearerTokenCheck> next = tcpgate::BearerTokenCheck::FromFileContents(changed[0], path);
-          if (!next.ok()) return absl::Status(next.status().code(), absl::StrCat("--auth_token_file: ", next.status().message()));
+          absl::StatusOr<tcpgate::BearerTokenCheck> next =
+              tcpgate::BearerTokenCheck::FromFileContents(changed[0], path);
+          if (!next.ok()) {
+            return absl::Status(next.status().code(), absl::StrCat("--auth_token_file: ", next.status().message()));
+          }
           const std::size_t count = next->token_count();
           in_force->Replace(*std::move(next));
           tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("auth: --auth_token_file changed; ", count,

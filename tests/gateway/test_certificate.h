@@ -45,7 +45,8 @@ inline TestCertificate MakeTestCertificate(const std::string& common_name, long 
   };
   TestCertificate made;
   made.cert_pem = to_pem([&](BIO* bio) { PEM_write_bio_X509(bio, cert.get()); });
-  made.key_pem = to_pem([&](BIO* bio) { PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
+  made.key_pem = to_pem(
+      [&](BIO* bio) { PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
   return made;
 }
 
