@@ -34,9 +34,14 @@ absl::Status ValidateToken(absl::string_view token) {
 absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path) {
   absl::StatusOr<std::string> contents = ReadFileContents(path);
   if (!contents.ok()) return contents.status();
-  absl::string_view token = *contents;
-  if (absl::EndsWith(token, "\n")) token.remove_suffix(1);
-  if (absl::EndsWith(token, "\r")) token.remove_suffix(1);
+  absl::string_view token;
+  for (absl::string_view line : absl::StrSplit(*contents, '\n')) {
+    if (absl::EndsWith(line, "\r")) line.remove_suffix(1);
+    if (!line.empty()) {
+      token = line;
+      break;
+    }
+  }
   if (absl::Status valid = ValidateToken(token); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", valid.message()));
   }

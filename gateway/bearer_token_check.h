@@ -29,8 +29,11 @@
 
 namespace tcpgate {
 
-// Reads a token file as the gateway does: the content without its trailing
-// newline, with the checks of BearerTokenCheck::FromToken(). For clients.
+// Reads the token a client sends from a token file: its first non-empty
+// line, with the checks of BearerTokenCheck::FromToken(). A file the
+// gateway also reads may hold a second token while one rotates; the client
+// sends the first (the old one, which the gateways accept until it is
+// removed, and then the new one).
 [[nodiscard]] absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path);
 
 class BearerTokenCheck {

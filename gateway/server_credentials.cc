@@ -27,7 +27,7 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
   }
   absl::StatusOr<TlsMaterial> material = ReadTlsMaterial(files);
   if (!material.ok()) return material.status();
-  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(*material);
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(*material, !files.client_ca.empty());
   if (!facts.ok()) return facts.status();
   const bool mutual = !files.client_ca.empty();
   std::string description = mutual ? "mutual TLS (clients need a certificate signed by --tls_client_ca)" : "TLS";

@@ -130,7 +130,8 @@ ABSL_FLAG(std::string, tls_stage_dir, "/dev/shm",
           "directory (best in memory) for the checked copies of the TLS files that the gRPC port serves while "
           "--reload_interval is on; removed at exit");
 ABSL_FLAG(std::string, auth_token_file, "",
-          "file holding a bearer token every Send/SendStream call must carry as 'authorization: Bearer <token>'");
+          "file of bearer tokens, one per line, one of which every Send/SendStream call must carry as "
+          "'authorization: Bearer <token>'");
 
 namespace {
 
@@ -412,6 +413,12 @@ int main(int argc, char** argv) {
       {absl::GetFlag(FLAGS_reload_interval), absl::GetFlag(FLAGS_tls_stage_dir)});
   if (!security.ok()) Fatal(security.status().message());
   if (security->reloader != nullptr) stage_dir_to_remove = security->reloader->stage().dir();
+  if (security->not_after != absl::InfinitePast() && security->not_after <= absl::Now()) {
+    tcpcore::Log(tcpcore::LogLevel::kWarning,
+                 absl::StrCat("--tls_cert: the certificate expired at ",
+                              absl::FormatTime(absl::RFC3339_sec, security->not_after, absl::UTCTimeZone()),
+                              ": clients will refuse it"));
+  }
   const BearerTokenSetup bearer_token_setup = BearerTokenFromFlags();
   const std::shared_ptr<const tcpgate::BearerTokenInForce> bearer_token = bearer_token_setup.in_force;
   std::signal(SIGPIPE, SIG_IGN);

@@ -56,9 +56,16 @@ TlsFileReloader::Stats TlsFileReloader::stats() const {
 }
 
 absl::Status TlsFileReloader::Serve(const std::vector<std::string>& contents) {
-  const TlsMaterial material{contents[0], contents[1], contents.size() > 2 ? contents[2] : std::string()};
-  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material);
+  const bool mutual = contents.size() > 2;
+  const TlsMaterial material{contents[0], contents[1], mutual ? contents[2] : std::string()};
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, mutual);
   if (!facts.ok()) return facts.status();
+  if (facts->not_after <= absl::Now()) {
+    // An old Secret restored, say: it would replace one that may still work.
+    return absl::InvalidArgumentError(absl::StrCat("--tls_cert: the certificate expired at ",
+                                                   absl::FormatTime(absl::RFC3339_sec, facts->not_after,
+                                                                    absl::UTCTimeZone())));
+  }
   if (absl::Status status = stage_->Publish(material); !status.ok()) return status;
   not_after_unix_.store(absl::ToUnixSeconds(facts->not_after), std::memory_order_relaxed);
   tcpcore::Log(tcpcore::LogLevel::kInfo,

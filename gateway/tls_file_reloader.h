@@ -4,9 +4,9 @@
 // an operator replacing the files). A FileChangeFollower reads them every
 // `interval`; content that passes CheckTlsMaterial is published to the
 // TlsFileStage, where gRPC's certificate provider picks it up for the next
-// handshakes (connections already open keep theirs). Content that fails is
-// not served: the port keeps the previous certificate (the follower logs
-// and counts the failure).
+// handshakes (connections already open keep theirs). Content that fails,
+// or a certificate already expired, is not served: the port keeps the
+// previous certificate (the follower logs and counts the failure).
 //
 // Thread-safety: the files are read, checked and published on the
 // follower's thread; stats() may be called from any thread. The destructor

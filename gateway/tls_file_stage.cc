@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tcpcore/log.h"
 
 namespace tcpgate {
 namespace {
@@ -49,22 +51,58 @@ absl::Status WriteFile(const std::string& path, const std::string& contents, std
 
 std::string GenerationName(int generation) { return absl::StrCat("generation-", generation); }
 
+constexpr char kPrefix[] = "tcpgate-tls-";
+constexpr char kLockFile[] = "/owner.lock";
+
+// Removes the stages under `parent` that this user made and whose lock no
+// process holds. A stage without a lock file (its maker between mkdtemp and
+// the lock) is left alone.
+void RemoveAbandonedStages(const std::string& parent) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, error)) {
+    if (entry.path().filename().string().rfind(kPrefix, 0) != 0) continue;
+    struct stat info {};
+    if (::lstat(entry.path().c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid()) continue;
+    const int fd = ::open((entry.path().string() + kLockFile).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code ignored;
+      std::filesystem::remove_all(entry.path(), ignored);
+      tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("TLS: removed ", entry.path().string(),
+                                                           ", the stage of a gateway that is gone"));
+    }
+    ::close(fd);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TlsFileStage>> TlsFileStage::Create(const std::string& parent) {
-  std::string pattern = parent + "/tcpgate-tls-XXXXXX";
+  RemoveAbandonedStages(parent);
+  std::string pattern = parent + "/" + kPrefix + "XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (::mkdtemp(buffer.data()) == nullptr) {  // Mode 0700.
     return absl::FailedPreconditionError(absl::StrCat("cannot make a directory in ", parent, ": ",
                                                       std::strerror(errno)));
   }
-  return std::unique_ptr<TlsFileStage>(new TlsFileStage(buffer.data()));
+  const std::string dir = buffer.data();
+  const std::string lock = dir + kLockFile;
+  const int lock_fd = ::open(lock.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    absl::Status status = Errno("cannot lock", lock);
+    if (lock_fd >= 0) ::close(lock_fd);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    return status;
+  }
+  return std::unique_ptr<TlsFileStage>(new TlsFileStage(dir, lock_fd));
 }
 
 TlsFileStage::~TlsFileStage() {
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
+  ::close(lock_fd_);
 }
 
 absl::Status TlsFileStage::Publish(const TlsMaterial& material) {

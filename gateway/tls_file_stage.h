@@ -12,6 +12,12 @@
 // generation's files get a modification time (whole seconds) later than the
 // previous generation's, so a read that spans a swap is seen and repeated.
 //
+// A stage holds an flock on its "owner.lock" for its life. A gateway killed
+// outright (SIGKILL, the OOM killer) leaves its stage behind, copies of the
+// key included; the next stage made under the same parent removes every
+// stage whose lock nobody holds (a live one, of another process or
+// container sharing the directory, is locked and kept).
+//
 // Thread-safety: not thread-safe; one owner.
 #ifndef GATEWAY_TLS_FILE_STAGE_H_
 #define GATEWAY_TLS_FILE_STAGE_H_
@@ -28,7 +34,8 @@ namespace tcpgate {
 
 class TlsFileStage {
  public:
-  // A new directory (mode 0700) under `parent`; errors name the parent.
+  // A new directory (mode 0700) under `parent`, after removing the stages
+  // left there by processes that are gone; errors name the parent.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TlsFileStage>> Create(const std::string& parent);
   ~TlsFileStage();  // Removes the directory and everything in it.
 
@@ -46,9 +53,10 @@ class TlsFileStage {
   std::string client_ca_path() const { return dir_ + "/current/client_ca.pem"; }
 
  private:
-  explicit TlsFileStage(std::string dir) : dir_(std::move(dir)) {}
+  TlsFileStage(std::string dir, int lock_fd) : dir_(std::move(dir)), lock_fd_(lock_fd) {}
 
   const std::string dir_;
+  const int lock_fd_;  // Holds the flock of dir_/owner.lock.
   int generation_ = 0;        // Of the current generation; 0 before the first.
   std::time_t last_mtime_ = 0;  // Modification time of the current generation's files.
 };

@@ -34,19 +34,25 @@ int NoPassphrase(char*, int, int, void*) { return 0; }
 
 Bio ReadOnlyBio(const std::string& text) { return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
 
-// The certificates of a PEM text, in order (stops at the first block that
-// is not one).
+// The certificates of a PEM text (blocks of other kinds are skipped), or -1
+// when a certificate block does not parse (a file copied half-way: OpenSSL,
+// and so gRPC, would take the certificates before it and drop the rest).
 int CountCertificates(const std::string& pem, Cert* first) {
   Bio bio = ReadOnlyBio(pem);
+  if (bio == nullptr) return 0;
   int count = 0;
-  while (bio != nullptr) {
+  while (true) {
     Cert cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr));
     if (cert == nullptr) break;
     if (count == 0 && first != nullptr) *first = std::move(cert);
     ++count;
   }
-  ERR_clear_error();  // The end of the text reads as an error.
-  return count;
+  // Reading past the last block fails with "no start line"; anything else
+  // is a block that does not parse.
+  const unsigned long error = ERR_peek_last_error();
+  const bool clean_end = ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE;
+  ERR_clear_error();
+  return clean_end ? count : -1;
 }
 
 std::string Subject(X509* cert) {
@@ -66,11 +72,11 @@ absl::Time NotAfter(X509* cert) {
 
 }  // namespace
 
-absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material) {
+absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material, bool mutual) {
   Cert first;
-  if (CountCertificates(material.cert_chain, &first) == 0) {
-    return absl::InvalidArgumentError("--tls_cert: no PEM certificate in it");
-  }
+  const int chain = CountCertificates(material.cert_chain, &first);
+  if (chain < 0) return absl::InvalidArgumentError("--tls_cert: a certificate in it does not parse (cut short?)");
+  if (chain == 0) return absl::InvalidArgumentError("--tls_cert: no PEM certificate in it");
   Bio key_bio = ReadOnlyBio(material.private_key);
   Key key(key_bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(key_bio.get(), nullptr, NoPassphrase, nullptr));
   ERR_clear_error();
@@ -79,8 +85,10 @@ absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material
     ERR_clear_error();
     return absl::InvalidArgumentError("--tls_key is not the private key of the first certificate in --tls_cert");
   }
-  if (!material.client_ca.empty() && CountCertificates(material.client_ca, nullptr) == 0) {
-    return absl::InvalidArgumentError("--tls_client_ca: no PEM certificate in it");
+  if (mutual) {
+    const int cas = CountCertificates(material.client_ca, nullptr);
+    if (cas < 0) return absl::InvalidArgumentError("--tls_client_ca: a certificate in it does not parse (cut short?)");
+    if (cas == 0) return absl::InvalidArgumentError("--tls_client_ca: no PEM certificate in it");
   }
   return TlsCertificateFacts{Subject(first.get()), NotAfter(first.get())};
 }

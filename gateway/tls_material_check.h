@@ -34,9 +34,12 @@ struct TlsCertificateFacts {
 };
 
 // INVALID_ARGUMENT naming the flag whose file is wrong: a chain with no
-// certificate, a key that does not parse or is not the first certificate's,
-// a client CA bundle with no certificate.
-[[nodiscard]] absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material);
+// certificate, or with a block that does not parse (a file copied half-way);
+// a key that does not parse or is not the first certificate's; with
+// `mutual`, a client CA bundle with no certificate or a block that does not
+// parse. The validity dates are not checked here (TlsFileReloader refuses
+// an expired certificate on rotation).
+[[nodiscard]] absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material, bool mutual);
 
 }  // namespace tcpgate
 

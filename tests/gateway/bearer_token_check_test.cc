@@ -128,12 +128,18 @@ TEST(BearerTokenCheckTest, RefusesTokensThatCannotBeSent) {
   }
 }
 
-// Verify: clients read the token file exactly as the gateway does.
-TEST(BearerTokenCheckTest, ClientsReadTheSameToken) {
+// Verify: clients read the token file as the gateway does, and from a file
+// holding two tokens (a rotation under way) send the first, which the
+// gateways accept until it is removed.
+TEST(BearerTokenCheckTest, ClientsReadTheSameTokenAndTheFirstOfTwo) {
   TempFile file(std::string(kToken) + "\n");
   absl::StatusOr<std::string> token = ReadBearerTokenFile(file.path());
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_EQ(*token, kToken);
+  TempFile two("\r\nold-token\r\nnew-token\n");
+  token = ReadBearerTokenFile(two.path());
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(*token, "old-token");
 }
 
 // Verify: a file of several tokens, one per line (LF or CRLF, empty lines

@@ -21,14 +21,16 @@ struct TestCertificate {
   std::string key_pem;
 };
 
-// `common_name` as subject and issuer; valid from now for `valid_seconds`.
-inline TestCertificate MakeTestCertificate(const std::string& common_name, long valid_seconds) {
+// `common_name` as subject and issuer; valid for `valid_seconds` from
+// `start_seconds` from now (negative: in the past).
+inline TestCertificate MakeTestCertificate(const std::string& common_name, long valid_seconds,
+                                           long start_seconds = 0) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), valid_seconds);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), start_seconds);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), start_seconds + valid_seconds);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),

@@ -4,6 +4,7 @@
 #include "gateway/tls_file_stage.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -85,6 +86,31 @@ TEST(TlsFileStageTest, MissingParentIsRefusedNamingIt) {
   absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create("/nonexistent/stage");
   EXPECT_EQ(stage.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(stage.status().message()), HasSubstr("cannot make a directory in /nonexistent/stage"));
+}
+
+// Verify: a stage left by a gateway that is gone (killed outright: its
+// lock released, its copy of the key still there) is removed when the next
+// stage is made in the same directory; a live stage (its lock held) and
+// other entries are kept.
+TEST(TlsFileStageTest, AbandonedStageIsRemovedAndALiveOneKept) {
+  const std::string parent = ::testing::TempDir() + "/stage-sweep-" + std::to_string(::getpid());
+  std::filesystem::create_directories(parent);
+  absl::StatusOr<std::unique_ptr<TlsFileStage>> live = TlsFileStage::Create(parent);
+  ASSERT_TRUE(live.ok()) << live.status();
+  const std::string abandoned = parent + "/tcpgate-tls-gone00";
+  std::filesystem::create_directories(abandoned + "/generation-1");
+  std::ofstream(abandoned + "/owner.lock") << "";
+  std::ofstream(abandoned + "/generation-1/key.pem") << "a key";
+  std::filesystem::create_directories(parent + "/someone-elses");
+
+  absl::StatusOr<std::unique_ptr<TlsFileStage>> next = TlsFileStage::Create(parent);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_FALSE(std::filesystem::exists(abandoned));
+  EXPECT_TRUE(std::filesystem::exists((*live)->dir()));
+  EXPECT_TRUE(std::filesystem::exists(parent + "/someone-elses"));
+  live->reset();
+  next->reset();
+  std::filesystem::remove_all(parent);
 }
 
 }  // namespace

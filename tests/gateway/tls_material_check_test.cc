@@ -19,7 +19,7 @@ using ::testing::StartsWith;
 TEST(TlsMaterialCheckTest, MatchingPairPassesWithSubjectAndExpiry) {
   const TestCertificate made = MakeTestCertificate("tcpgate unit", 86400);
   const absl::Time expected_expiry = absl::Now() + absl::Seconds(86400);
-  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({made.cert_pem, made.key_pem, ""});
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({made.cert_pem, made.key_pem, ""}, false);
   ASSERT_TRUE(facts.ok()) << facts.status();
   EXPECT_EQ(facts->subject, "CN=tcpgate unit");
   EXPECT_LT(absl::AbsDuration(facts->not_after - expected_expiry), absl::Seconds(5));
@@ -30,7 +30,7 @@ TEST(TlsMaterialCheckTest, MatchingPairPassesWithSubjectAndExpiry) {
 TEST(TlsMaterialCheckTest, KeyOfAnotherCertificateIsRefused) {
   const TestCertificate served = MakeTestCertificate("served", 86400);
   const TestCertificate other = MakeTestCertificate("other", 86400);
-  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({served.cert_pem, other.key_pem, ""});
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({served.cert_pem, other.key_pem, ""}, false);
   EXPECT_EQ(facts.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(facts.status().message(), "--tls_key is not the private key of the first certificate in --tls_cert");
 }
@@ -39,16 +39,16 @@ TEST(TlsMaterialCheckTest, KeyOfAnotherCertificateIsRefused) {
 // client CA with no certificate are each refused naming their flag.
 TEST(TlsMaterialCheckTest, FileWithoutWhatItShouldHoldNamesItsFlag) {
   const TestCertificate made = MakeTestCertificate("made", 86400);
-  EXPECT_THAT(std::string(CheckTlsMaterial({made.key_pem, made.key_pem, ""}).status().message()),
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.key_pem, made.key_pem, ""}, false).status().message()),
               StartsWith("--tls_cert: no PEM certificate"));
-  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem, made.cert_pem, ""}).status().message()),
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem, made.cert_pem, ""}, false).status().message()),
               StartsWith("--tls_key: no unencrypted PEM private key"));
-  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem, made.key_pem, made.key_pem}).status().message()),
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem, made.key_pem, made.key_pem}, true).status().message()),
               StartsWith("--tls_client_ca: no PEM certificate"));
   // Half a certificate, as a copy caught half-way would leave it.
   const std::string half = made.cert_pem.substr(0, made.cert_pem.size() / 2);
-  EXPECT_THAT(std::string(CheckTlsMaterial({half, made.key_pem, ""}).status().message()),
-              StartsWith("--tls_cert: no PEM certificate"));
+  EXPECT_THAT(std::string(CheckTlsMaterial({half, made.key_pem, ""}, false).status().message()),
+              StartsWith("--tls_cert: a certificate in it does not parse"));
 }
 
 // Verify: a client CA bundle of certificates passes.
@@ -57,8 +57,30 @@ TEST(TlsMaterialCheckTest, ClientCaBundlePasses) {
   const TestCertificate ca1 = MakeTestCertificate("ca1", 86400);
   const TestCertificate ca2 = MakeTestCertificate("ca2", 86400);
   absl::StatusOr<TlsCertificateFacts> facts =
-      CheckTlsMaterial({made.cert_pem, made.key_pem, ca1.cert_pem + ca2.cert_pem});
+      CheckTlsMaterial({made.cert_pem, made.key_pem, ca1.cert_pem + ca2.cert_pem}, true);
   EXPECT_TRUE(facts.ok()) << facts.status();
+}
+
+// Verify: a chain or a CA bundle whose last certificate is cut short (a
+// copy caught half-way, a writer that died) is refused, though the
+// certificates before it parse: served, it would lose its tail silently.
+TEST(TlsMaterialCheckTest, BundleWithACertificateCutShortIsRefused) {
+  const TestCertificate made = MakeTestCertificate("made", 86400);
+  const TestCertificate next = MakeTestCertificate("next", 86400);
+  const std::string cut = next.cert_pem.substr(0, next.cert_pem.size() / 2);
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem + cut, made.key_pem, ""}, false).status().message()),
+              StartsWith("--tls_cert: a certificate in it does not parse"));
+  EXPECT_THAT(
+      std::string(CheckTlsMaterial({made.cert_pem, made.key_pem, next.cert_pem + cut}, true).status().message()),
+      StartsWith("--tls_client_ca: a certificate in it does not parse"));
+}
+
+// Verify: with mutual TLS an empty client CA file (a rewrite caught between
+// truncation and write) is refused, not taken for "no client CA".
+TEST(TlsMaterialCheckTest, EmptyClientCaIsRefusedForMutualTls) {
+  const TestCertificate made = MakeTestCertificate("made", 86400);
+  EXPECT_THAT(std::string(CheckTlsMaterial({made.cert_pem, made.key_pem, ""}, true).status().message()),
+              StartsWith("--tls_client_ca: no PEM certificate"));
 }
 
 }  // namespace

@@ -1,0 +1,91 @@
+// Tests of TlsFileReloader over real files and its stage: what reaches the
+// stage gRPC reads when the operator's files change, and what does not.
+#include "gateway/tls_file_reloader.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/temp_file.h"
+#include "tests/gateway/test_certificate.h"
+
+namespace tcpgate {
+namespace {
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+void Write(const std::string& path, const std::string& contents) {
+  std::ofstream(path + ".new", std::ios::binary) << contents;
+  ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
+}
+
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const absl::Time end = absl::Now() + absl::Seconds(10);
+  while (!condition()) {
+    if (absl::Now() > end) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+class TlsFileReloaderTest : public ::testing::Test {
+ protected:
+  void StartWith(const TestCertificate& first) {
+    Write(cert_.path(), first.cert_pem);
+    Write(key_.path(), first.key_pem);
+    const TlsMaterial material{first.cert_pem, first.key_pem, ""};
+    absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, false);
+    ASSERT_TRUE(facts.ok()) << facts.status();
+    absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(::testing::TempDir());
+    ASSERT_TRUE(stage.ok()) << stage.status();
+    absl::StatusOr<std::unique_ptr<TlsFileReloader>> reloader = TlsFileReloader::Start(
+        {cert_.path(), key_.path(), ""}, material, *facts, *std::move(stage), absl::Milliseconds(20));
+    ASSERT_TRUE(reloader.ok()) << reloader.status();
+    reloader_ = *std::move(reloader);
+  }
+
+  TempFile cert_{""};
+  TempFile key_{""};
+  std::unique_ptr<TlsFileReloader> reloader_;
+};
+
+// Verify: a new valid pair reaches the stage and the expiry follows it.
+TEST_F(TlsFileReloaderTest, NewValidPairReachesTheStage) {
+  const TestCertificate first = MakeTestCertificate("first", 86400);
+  const TestCertificate second = MakeTestCertificate("second", 2 * 86400);
+  StartWith(first);
+  Write(cert_.path(), second.cert_pem);
+  Write(key_.path(), second.key_pem);
+  ASSERT_TRUE(Eventually([&] { return reloader_->stats().loaded == 1; }));
+  EXPECT_EQ(Read(reloader_->stage().cert_chain_path()), second.cert_pem);
+  EXPECT_EQ(Read(reloader_->stage().private_key_path()), second.key_pem);
+  EXPECT_LT(absl::AbsDuration(reloader_->stats().not_after - (absl::Now() + absl::Hours(48))), absl::Seconds(5));
+}
+
+// Verify: a certificate already expired (an old Secret restored) is refused
+// and never reaches the stage: the one in force stays.
+TEST_F(TlsFileReloaderTest, ExpiredCertificateIsRefusedAndThePreviousStays) {
+  const TestCertificate first = MakeTestCertificate("first", 86400);
+  const TestCertificate expired = MakeTestCertificate("expired", 86400, -2 * 86400);
+  StartWith(first);
+  Write(cert_.path(), expired.cert_pem);
+  Write(key_.path(), expired.key_pem);
+  ASSERT_TRUE(Eventually([&] { return reloader_->stats().refused == 1; }));
+  EXPECT_EQ(reloader_->stats().loaded, 0u);
+  EXPECT_EQ(Read(reloader_->stage().cert_chain_path()), first.cert_pem);
+  EXPECT_EQ(Read(reloader_->stage().private_key_path()), first.key_pem);
+}
+
+}  // namespace
+}  // namespace tcpgate
