@@ -17,6 +17,7 @@
 const childProcess = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+const os = require("node:os");
 
 // Run by checkStarts() as `node -e`: starts argv[1..] and prints its output;
 // SIGTERM at its first "listening on" (then waits for the exit), SIGKILL
@@ -46,6 +47,9 @@ const IMAGE_ENTRYPOINT = "tcpgate";
 // Flags that bound a binary's shutdown after SIGTERM.
 const SHUTDOWN_FLAGS = ["drain_timeout", "shutdown_grace"];
 const ENV_PREFIX = "TCPGATE_";
+// Flags naming a file a Secret mounts, and the stand-in each gets when the
+// binary is started to see that it accepts the configuration.
+const SECRET_FILE_FLAGS = { tls_cert: "cert", tls_key: "key", tls_client_ca: "ca", auth_token_file: "token" };
 // What one gRPC call in flight holds in the gateway (measured ~17 KiB),
 // and the rest of the process, for the memory-limit check.
 const CALL_BYTES = 20 * 1024;
@@ -472,6 +476,28 @@ class Checker {
       }
     }
 
+    // TLS on the gRPC port: kubelet's gRPC probe cannot connect to it.
+    if (bin.flags.has("tls_cert") && value("tls_cert")) {
+      for (const kind of ["readinessProbe", "livenessProbe", "startupProbe"]) {
+        if (c[kind] && c[kind].grpc) {
+          this.fail(where, `${kind} is a gRPC probe, which cannot connect to a TLS port (--tls_cert from ${sourceOf("tls_cert")}): probe /readyz on the admin port`);
+        }
+      }
+    }
+    // Secret files come from a volume, and not through subPath: kubelet never
+    // updates a subPath mount, so a rotated Secret would not reach the
+    // gateway, which reads the files again to take up a rotation.
+    for (const flag of ["tls_cert", "tls_key", "tls_client_ca", "auth_token_file"]) {
+      if (!bin.flags.has(flag) || !value(flag)) continue;
+      const file = value(flag);
+      const mount = (c.volumeMounts || []).find((m) => file.startsWith(m.mountPath.replace(/\/$/, "") + "/") || file === m.mountPath);
+      if (!mount) {
+        this.fail(where, `--${flag}=${file} (${sourceOf(flag)}) is under no volumeMount of the container`);
+      } else if (mount.subPath || mount.subPathExpr) {
+        this.fail(where, `--${flag}=${file} comes through a subPath mount, which kubelet never updates: a rotated Secret would not reach the gateway`);
+      }
+    }
+
     // The grace period covers the preStop sleep and the binary's drain.
     const shutdownFlag = SHUTDOWN_FLAGS.find((f) => bin.flags.has(f));
     if (shutdownFlag) {
@@ -533,6 +559,15 @@ class Checker {
     const childEnv = { PATH: process.env.PATH };
     for (const e of env) childEnv[e.name] = String(e.value);
     const overrides = listenFlags.map((flag) => `--${flag}=127.0.0.1:0`);
+    // Files a Secret would mount (not in the render) get stand-ins made
+    // here, for the flags the container sets; the command line wins over
+    // the environment.
+    for (const [flag, file] of Object.entries(SECRET_FILE_FLAGS)) {
+      const envName = ENV_PREFIX + flag.toUpperCase();
+      if (childEnv[envName] !== undefined || args.some((a) => a.startsWith(`--${flag}=`))) {
+        overrides.push(`--${flag}=${this.secretStandIn(file)}`);
+      }
+    }
     // A small Node program runs the binary and stops it at its first
     // "listening on" (or its exit, or after 15 s on a slow machine), so a
     // quick start costs little and a slow one is not taken for a refusal.
@@ -545,6 +580,23 @@ class Checker {
       const firstLines = log.split("\n").filter(Boolean).slice(0, 3).join(" | ");
       this.fail(where, `${binaryName} does not start with this configuration: ${firstLines || `exit ${run.status}`}`);
     }
+  }
+
+  // A stand-in for a mounted secret file: a self-signed certificate and its
+  // key (made once with openssl; the CA bundle is the certificate), or a token.
+  secretStandIn(kind) {
+    if (!this.standIns) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drift-secrets-"));
+      process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+      const made = childProcess.spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=drift-check",
+        "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { encoding: "utf8" });
+      if (made.status !== 0) throw new Error(`openssl could not make a stand-in certificate: ${made.stderr}`);
+      fs.writeFileSync(path.join(dir, "token"), "drift-check-token\n");
+      this.standIns = { cert: path.join(dir, "cert.pem"), key: path.join(dir, "key.pem"),
+                        ca: path.join(dir, "cert.pem"), token: path.join(dir, "token") };
+    }
+    return this.standIns[kind];
   }
 
   // The "restricted" Pod Security Standard, a read-only root, and the

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Renders deploy/k8s (base, overlays/dev, overlays/prod) with `kubectl
+# Renders deploy/k8s (base, overlays/dev, overlays/prod, overlays/tls) with `kubectl
 # kustomize` and checks every rendered object:
 #   validate_schema.js  Kubernetes API schema (kubernetes-models) and unknown fields
-#   check_drift.js      flags, ports, probes, grace period, connection and memory budgets
+#   check_drift.js      flags, ports, probes (none over gRPC to a TLS port), secret files
+#                       from volumes kubelet updates, grace period, connection and memory budgets
 #                       against the binaries' own --helpfull; NetworkPolicies
 #                       that would keep the gateway out; base flags an
 #                       overlay's args drop; one log format per render
@@ -21,7 +22,7 @@ bin_dir="${1:-$root/build/default/bin}"
 bin_dir="$(cd "$bin_dir" && pwd)"
 here="$root/tests/deploy"
 kubectl="${KUBECTL:-kubectl}"
-overlays=(base overlays/dev overlays/prod)
+overlays=(base overlays/dev overlays/prod overlays/tls)
 
 passed=0
 failed=0
