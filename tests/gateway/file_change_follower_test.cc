@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/eventually.h"
 #include "tests/gateway/temp_file.h"
 
 namespace tcpgate {
@@ -24,17 +25,6 @@ void Write(const std::string& path, const std::string& contents) {
   const std::string temporary = path + ".new";
   std::ofstream(temporary, std::ios::binary) << contents;
   ASSERT_EQ(std::rename(temporary.c_str(), path.c_str()), 0);
-}
-
-// Polls `condition` for up to 10 s.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time end = absl::Now() + absl::Seconds(10);
-  while (!condition()) {
-    if (absl::Now() > end) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
 }
 
 // What `apply` saw, for the test's thread.
@@ -67,19 +57,19 @@ TEST(FileChangeFollowerTest, ChangeIsAppliedOnceAndARefusalThatStaysIsCountedOnc
                                                             : absl::OkStatus();
                               });
   Write(file.path(), "second");
-  ASSERT_TRUE(Eventually([&] { return follower.stats().loaded == 1; }));
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().loaded == 1; }));
   absl::SleepFor(kInterval * 5);  // Several reads of the content in force.
   EXPECT_EQ(applied.seen(), std::vector<std::string>{"second"});
 
   Write(file.path(), "bad");
-  ASSERT_TRUE(Eventually([&] { return follower.stats().refused == 1; }));
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().refused == 1; }));
   const std::size_t tries = applied.seen().size();
-  ASSERT_TRUE(Eventually([&] { return applied.seen().size() >= tries + 3; }));  // Still bad at later reads.
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return applied.seen().size() >= tries + 3; }));  // Still bad at later reads.
   EXPECT_EQ(follower.stats().refused, 1u);
   EXPECT_EQ(follower.stats().loaded, 1u);
 
   Write(file.path(), "third");
-  ASSERT_TRUE(Eventually([&] { return follower.stats().loaded == 2; }));
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().loaded == 2; }));
   EXPECT_EQ(follower.stats().refused, 1u);
 }
 
@@ -95,7 +85,7 @@ TEST(FileChangeFollowerTest, RefusalSeenOnceOnTheWayToAValidChangeIsNoError) {
                                 return absl::InvalidArgumentError("half-way");
                               });
   Write(path, "half-way");
-  ASSERT_TRUE(Eventually([&] { return follower.stats().loaded == 1; }));
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().loaded == 1; }));
   EXPECT_EQ(follower.stats().refused, 0u);
 }
 
@@ -110,7 +100,7 @@ TEST(FileChangeFollowerTest, UnreadableFileIsRefusedOnceItStays) {
                                 return absl::OkStatus();
                               });
   ASSERT_EQ(std::remove(file.path().c_str()), 0);
-  ASSERT_TRUE(Eventually([&] { return follower.stats().refused == 1; }));
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().refused == 1; }));
   EXPECT_EQ(follower.stats().loaded, 0u);
   Write(file.path(), "first");  // Back as it was: nothing to apply.
   absl::SleepFor(kInterval * 5);

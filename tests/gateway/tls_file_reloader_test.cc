@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/eventually.h"
 #include "tests/gateway/temp_file.h"
 #include "tests/gateway/test_certificate.h"
 
@@ -27,16 +28,6 @@ std::string Read(const std::string& path) {
 void Write(const std::string& path, const std::string& contents) {
   std::ofstream(path + ".new", std::ios::binary) << contents;
   ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
-}
-
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time end = absl::Now() + absl::Seconds(10);
-  while (!condition()) {
-    if (absl::Now() > end) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
 }
 
 class TlsFileReloaderTest : public ::testing::Test {
@@ -67,7 +58,7 @@ TEST_F(TlsFileReloaderTest, NewValidPairReachesTheStage) {
   StartWith(first);
   Write(cert_.path(), second.cert_pem);
   Write(key_.path(), second.key_pem);
-  ASSERT_TRUE(Eventually([&] { return reloader_->stats().loaded == 1; }));
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return reloader_->stats().loaded == 1; }));
   EXPECT_EQ(Read(reloader_->stage().cert_chain_path()), second.cert_pem);
   EXPECT_EQ(Read(reloader_->stage().private_key_path()), second.key_pem);
   EXPECT_LT(absl::AbsDuration(reloader_->stats().not_after - (absl::Now() + absl::Hours(48))), absl::Seconds(5));
@@ -81,7 +72,7 @@ TEST_F(TlsFileReloaderTest, ExpiredCertificateIsRefusedAndThePreviousStays) {
   StartWith(first);
   Write(cert_.path(), expired.cert_pem);
   Write(key_.path(), expired.key_pem);
-  ASSERT_TRUE(Eventually([&] { return reloader_->stats().refused == 1; }));
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return reloader_->stats().refused == 1; }));
   EXPECT_EQ(reloader_->stats().loaded, 0u);
   EXPECT_EQ(Read(reloader_->stage().cert_chain_path()), first.cert_pem);
   EXPECT_EQ(Read(reloader_->stage().private_key_path()), first.key_pem);
