@@ -7,6 +7,8 @@
 
 const childProcess = require("node:child_process");
 const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
 
 // The metrics the dashboard must show (docs/operations.md), with their type.
 const MUST_SHOW = {
@@ -21,13 +23,31 @@ const MUST_SHOW = {
   process_resident_memory_bytes: "gauge",
   process_open_fds: "gauge",
   process_max_fds: "gauge",
+  tcpgate_tls_certificate_expiry_timestamp_seconds: "gauge",
+  tcpgate_tls_reloads_total: "counter",
+  tcpgate_auth_token_reloads_total: "counter",
 };
 
-// Starts tcpgate (embedded backend, loopback ports), reads its /metrics
-// page and stops it; resolves with {family name: type} from its # TYPE lines.
+// TLS and a token file (an openssl-made certificate, removed at exit), so
+// the gateway exports every family, those of TLS and token rotation too.
+function secureFlags() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-check-"));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  const made = childProcess.spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt",
+    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=dashboard-check",
+    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { encoding: "utf8" });
+  if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+  fs.writeFileSync(path.join(dir, "token"), "dashboard-check-token\n");
+  return [`--tls_cert=${path.join(dir, "cert.pem")}`, `--tls_key=${path.join(dir, "key.pem")}`,
+          `--auth_token_file=${path.join(dir, "token")}`, `--tls_stage_dir=${dir}`];
+}
+
+// Starts tcpgate (embedded backend, loopback ports, TLS and a token), reads
+// its /metrics page and stops it; resolves with {family name: type} from
+// its # TYPE lines.
 function exportedFamilies(binary) {
   return new Promise((resolve, reject) => {
-    const proc = childProcess.spawn(binary, ["--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0"],
+    const proc = childProcess.spawn(binary, ["--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", ...secureFlags()],
       { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     let asked = false;
