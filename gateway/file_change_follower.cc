@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/file_contents.h"
@@ -20,7 +21,8 @@ FileChangeFollower::~FileChangeFollower() {
 }
 
 FileChangeFollower::Stats FileChangeFollower::stats() const {
-  return Stats{loaded_.load(std::memory_order_relaxed), refused_.load(std::memory_order_relaxed)};
+  return Stats{reads_.load(std::memory_order_acquire), loaded_.load(std::memory_order_relaxed),
+               refused_.load(std::memory_order_relaxed)};
 }
 
 void FileChangeFollower::Run() {
@@ -28,6 +30,9 @@ void FileChangeFollower::Run() {
 }
 
 void FileChangeFollower::CheckFiles() {
+  // Counted when the read and what followed from it are done, whichever
+  // way it went: a reader of stats() that sees it sees their effects.
+  absl::Cleanup count_read = [this] { reads_.fetch_add(1, std::memory_order_release); };
   std::vector<std::string> contents;
   absl::Status status;
   for (const std::string& path : options_.paths) {

@@ -32,6 +32,7 @@ class FileChangeFollower {
  public:
   using Apply = std::function<absl::Status(const std::vector<std::string>& contents)>;
   struct Stats {
+    uint64_t reads = 0;    // Times the files were read since start.
     uint64_t loaded = 0;   // Changes applied since start.
     uint64_t refused = 0;  // Changes left out (reported failures).
   };
@@ -64,6 +65,7 @@ class FileChangeFollower {
   std::optional<std::string> failed_once_;
   std::optional<std::string> reported_;
 
+  std::atomic<uint64_t> reads_{0};
   std::atomic<uint64_t> loaded_{0};
   std::atomic<uint64_t> refused_{0};
   absl::Notification stop_;

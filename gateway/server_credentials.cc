@@ -44,7 +44,6 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
   if (!stage.ok()) {
     return absl::Status(stage.status().code(), absl::StrCat("--tls_stage_dir: ", stage.status().message()));
   }
-  const absl::Time not_after = facts->not_after;
   absl::StatusOr<std::unique_ptr<TlsFileReloader>> reloader =
       TlsFileReloader::Start(files, *material, *facts, *std::move(stage), reload.interval);
   if (!reloader.ok()) {
@@ -66,7 +65,7 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
   }
   return ServerSecurity{grpc::experimental::TlsServerCredentials(options),
                         absl::StrCat(description, ", files read again every ", absl::FormatDuration(reload.interval)),
-                        not_after, *std::move(reloader)};
+                        facts->not_after, *std::move(reloader)};
 }
 
 }  // namespace tcpgate
