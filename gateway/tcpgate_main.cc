@@ -42,6 +42,7 @@
 #include "gateway/admin_server.h"
 #include "gateway/bearer_token_check.h"
 #include "gateway/bearer_token_in_force.h"
+#include "gateway/bearer_token_reloader.h"
 #include "gateway/file_change_follower.h"
 #include "gateway/file_contents.h"
 #include "gateway/callback_thread_heartbeat.h"
@@ -281,25 +282,7 @@ BearerTokenSetup BearerTokenFromFlags() {
   setup.in_force = std::make_shared<tcpgate::BearerTokenInForce>(*std::move(check));
   const absl::Duration interval = absl::GetFlag(FLAGS_reload_interval);
   if (interval > absl::ZeroDuration()) {
-    setup.follower = std::make_unique<tcpgate::FileChangeFollower>(
-        tcpgate::FileChangeFollower::Options{.what = "auth token",
-                                             .kept = "calls are checked against the previous tokens",
-                                             .paths = {path},
-                                             .applied = {*std::move(contents)},
-                                             .interval = interval},
-        [in_force = setup.in_force, path](const std::vector<std::string>& changed) {
-          absl::StatusOr<tcpgate::BearerTokenCheck> next =
-              tcpgate::BearerTokenCheck::FromFileContents(changed[0], path);
-          if (!next.ok()) {
-            return absl::Status(next.status().code(), absl::StrCat("--auth_token_file: ", next.status().message()));
-          }
-          const std::size_t count = next->token_count();
-          in_force->Replace(*std::move(next));
-          tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("auth: --auth_token_file changed; ", count,
-                                                               count == 1 ? " token" : " tokens",
-                                                               " accepted from now on"));
-          return absl::OkStatus();
-        });
+    setup.follower = tcpgate::FollowBearerTokenFile(path, *std::move(contents), setup.in_force, interval);
   }
   return setup;
 }
