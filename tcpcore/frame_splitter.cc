@@ -15,6 +15,10 @@ FrameSplitter::FrameSplitter(FrameLimits limits) : limits_(limits) {}
 absl::Span<char> FrameSplitter::PrepareWrite(std::size_t min_bytes) {
   if (begin_ == end_) {
     begin_ = scan_ = end_ = 0;
+    if (capacity_ > kRetainedCapacity && min_bytes <= kRetainedCapacity) {
+      buffer_.reset();
+      capacity_ = 0;
+    }
   } else if (capacity_ - end_ < min_bytes && begin_ > 0) {
     std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     scan_ -= begin_;

@@ -13,15 +13,18 @@
 // then pulls frames with Next() until it answers kNeedMore. Returned frames are
 // views into the buffer, valid until the next PrepareWrite()/Append().
 // Scanning is incremental: a frame split over many reads is scanned once.
+// The buffer grows to hold the longest frame (up to max_frame_bytes); once
+// every byte is consumed, a buffer grown past kRetainedCapacity is freed, so
+// a connection that once carried a large frame does not keep its size.
 //
 // Thread-safety: none; one owner (a connection on its loop thread).
 #ifndef TCPCORE_FRAME_SPLITTER_H_
 #define TCPCORE_FRAME_SPLITTER_H_
 
 #include <cstddef>
-#include "absl/strings/string_view.h"
 #include <memory>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace tcpcore {
@@ -46,6 +49,9 @@ class FrameSplitter {
     absl::string_view frame;  // Set for kFrame only.
   };
 
+  // The most buffer kept once it is empty.
+  static constexpr std::size_t kRetainedCapacity = 256 << 10;
+
   explicit FrameSplitter(FrameLimits limits = {});
 
   // Returns writable space of at least `min_bytes` at the end of the buffer.
@@ -67,6 +73,8 @@ class FrameSplitter {
   // has failed.
   bool HoldsUnreturnedFrame() const;
   const FrameLimits& limits() const { return limits_; }
+  // Memory held by the buffer, used or not.
+  std::size_t capacity() const { return capacity_; }
 
  private:
   enum class Mode { kBetweenFrames, kObject, kLine };

@@ -200,5 +200,50 @@ TEST(FrameSplitter, FramesBytesWrittenThroughPrepareWrite) {
   EXPECT_THAT(Drain(splitter), ElementsAre("{\"Uid\":\"2\"}"));
 }
 
+// A frame of `val_bytes` of payload, without its newline.
+std::string LargeFrame(std::size_t val_bytes) {
+  return "{\"Uid\":\"big\",\"Val\":\"" + std::string(val_bytes, 'x') + "\"}";
+}
+
+TEST(FrameSplitter, BufferGrownForALargeFrameIsFreedOnceEverythingIsConsumed) {
+  FrameLimits limits;
+  limits.max_frame_bytes = 8 << 20;
+  FrameSplitter splitter(limits);
+  const std::string big = LargeFrame(2 << 20);
+  splitter.Append(big + "\n");
+  EXPECT_THAT(Drain(splitter), ElementsAre(big));
+  EXPECT_GE(splitter.capacity(), big.size());
+  (void)splitter.PrepareWrite(16 << 10);
+  EXPECT_LE(splitter.capacity(), FrameSplitter::kRetainedCapacity);
+  // Still frames what comes next, large or small.
+  splitter.Append("{\"Uid\":\"1\"}\n" + big + "\n");
+  EXPECT_THAT(Drain(splitter), ElementsAre("{\"Uid\":\"1\"}", big));
+}
+
+TEST(FrameSplitter, BufferHoldingPartOfALargeFrameIsKept) {
+  FrameLimits limits;
+  limits.max_frame_bytes = 8 << 20;
+  FrameSplitter splitter(limits);
+  const std::string big = LargeFrame(2 << 20);
+  splitter.Append(big.substr(0, big.size() - 2));
+  EXPECT_THAT(Drain(splitter), IsEmpty());
+  const std::size_t grown = splitter.capacity();
+  ASSERT_GT(grown, FrameSplitter::kRetainedCapacity);
+  (void)splitter.PrepareWrite(16 << 10);
+  EXPECT_GE(splitter.capacity(), grown);
+  splitter.Append(big.substr(big.size() - 2) + "\n");
+  EXPECT_THAT(Drain(splitter), ElementsAre(big));
+}
+
+TEST(FrameSplitter, BufferOfSmallFramesIsKeptBetweenReads) {
+  FrameSplitter splitter;
+  for (int i = 0; i < 1000; ++i) splitter.Append("{\"Uid\":\"" + std::to_string(i) + "\"}\n");
+  (void)Drain(splitter);
+  const std::size_t grown = splitter.capacity();
+  ASSERT_LE(grown, FrameSplitter::kRetainedCapacity);
+  (void)splitter.PrepareWrite(16 << 10);
+  EXPECT_EQ(splitter.capacity(), grown);
+}
+
 }  // namespace
 }  // namespace tcpcore
