@@ -102,6 +102,10 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
   page.Family("tcpgate_late_responses_total", "counter",
               "Backend answers that came after their request had given up (counted and dropped).");
   page.Sample("tcpgate_late_responses_total", {}, pool.total.late_responses);
+  page.Family("tcpgate_late_response_window_retirements_total", "counter",
+              "Backend connections retired because an answer was owed past --late_response_window (a backend "
+              "that loses answers): replaced at once, closed once their other requests are done.");
+  page.Sample("tcpgate_late_response_window_retirements_total", {}, pool.total.retired_owing_answer);
 
   page.Family("tcpgate_backend_connections", "gauge",
               "Backend connections by backend address and state: ready, draining (the address left DNS); "

@@ -83,7 +83,9 @@ ABSL_FLAG(absl::Duration, dial_timeout, absl::Seconds(5), "backend connect timeo
 ABSL_FLAG(absl::Duration, tcp_user_timeout, absl::ZeroDuration(),
           "TCP_USER_TIMEOUT on backend connections (unacknowledged data); 0: kernel default");
 ABSL_FLAG(absl::Duration, late_response_window, absl::Seconds(30),
-          "how long a uid stays blocked on a connection after its request gave up on the wire");
+          "how long an answer may be owed after its request gave up on the wire (its uid stays blocked on that "
+          "connection meanwhile); past it the connection is replaced and closed once its other requests are done; "
+          "at least 1s");
 ABSL_FLAG(absl::Duration, reconnect_backoff_initial, absl::Milliseconds(100),
           "first backend reconnect delay after a failed connect, doubling with each failure in a row (every delay "
           "drawn between 50% and 150% of its step)");

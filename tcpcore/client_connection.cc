@@ -530,6 +530,10 @@ void ClientConnection::Complete(absl::flat_hash_map<uint64_t, Entry>::iterator i
 
 void ClientConnection::ReleasePending(int64_t bytes, bool counts_as_use) {
   const int64_t left = pending_count_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+  if (left == 0 && retiring_.load(std::memory_order_relaxed)) {
+    // Retired and done: close, after the callback that got here has run.
+    asio::post(loop_, [self = shared_from_this()] { self->Fail(self->close_reason()); });
+  }
   if (!counts_as_use) {
     probes_pending_.fetch_sub(1, std::memory_order_relaxed);
   } else if (left <= probes_pending_.load(std::memory_order_relaxed)) {
@@ -648,18 +652,49 @@ void ClientConnection::OnWatchdog(const asio::error_code& error) {
                                              " requests owed an answer")));
     return;
   }
+  std::optional<std::string> overdue_uid;
   while (!late_windows_.empty() && late_windows_.front().first <= now) {
     auto [until, uid] = std::move(late_windows_.front());
     late_windows_.pop_front();
     auto line = lines_.find(uid);
-    if (line != lines_.end() && line->second.awaiting_late_answer && line->second.late_until == until) {
-      line->second.awaiting_late_answer = false;  // Assume that answer is lost.
-      --late_on_wire_;
-      AdvanceLine(uid);
+    if (line != lines_.end() && line->second.awaiting_late_answer && line->second.late_until == until &&
+        !overdue_uid) {
+      overdue_uid = uid;  // Stays blocked: its answer may still come.
     }
+  }
+  if (overdue_uid && !retiring_.load(std::memory_order_relaxed)) {
+    Retire(absl::UnavailableError(absl::StrCat(
+        "connection to ", EndpointText(endpoint_), " retired: the answer to a request with Uid \"",
+        overdue_uid->substr(0, 100), "\" that gave up on the wire is owed for more than late_response_window (",
+        absl::FormatDuration(options_.late_response_window), "); reusing its Uid here could take that answer")));
+    if (state() == State::kClosed) return;
   }
   ArmWatchdog();
   Flush();
+}
+
+void ClientConnection::Retire(absl::Status why) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    if (refusing_) return;
+    refusing_ = true;  // TrySend() refuses from now; the pool sends elsewhere.
+    close_reason_ = Unshared(why);
+  }
+  retiring_.store(true, std::memory_order_release);
+  counters_->retired_owing_answer.fetch_add(1, std::memory_order_relaxed);
+  if (listener_) listener_(*this, State::kReady, why);
+  // What senders handed over before the refusal gets in, and is written if
+  // it can be; what cannot (behind a blocked Uid) would wait for ever.
+  DrainInbox();
+  std::vector<uint64_t> unsent;
+  for (const auto& [id, entry] : entries_) {
+    if (!entry.on_wire) unsent.push_back(id);
+  }
+  std::sort(unsent.begin(), unsent.end());
+  for (uint64_t id : unsent) {
+    Complete(id, absl::UnavailableError(absl::StrCat("not sent: ", why.message())));
+  }
+  if (pending_count_.load(std::memory_order_acquire) == 0) Fail(std::move(why));
 }
 
 void ClientConnection::Fail(absl::Status status) {

@@ -15,12 +15,14 @@
 //   and the backend still sees the caller's Uid. An answer read before the
 //   second was written (a backend answering the first twice) is counted as
 //   late and dropped, not given to the second. If the first gave up
-//   (deadline, cancel) while on the wire, the Uid stays blocked until the late
-//   answer arrives (it is counted and dropped) or `late_response_window`
-//   passes, so a late answer cannot reach the wrong caller within that
-//   window; one later still would be taken as the answer of the Uid's next
-//   request (the window, 30 s by default, is the trade between that and a
-//   Uid blocked for ever).
+//   (deadline, cancel) while on the wire, the Uid stays blocked on this
+//   connection until the late answer arrives (it is counted and dropped) or
+//   the connection closes, so a late answer cannot reach the wrong caller.
+//   When `late_response_window` passes without that answer, the connection
+//   retires (retiring()): it takes no new request, fails those it has not
+//   written (kUnavailable, "not sent"), tells its listener, and closes once
+//   the requests on the wire are done. A lost answer thus costs one
+//   connection, not a Uid blocked for ever.
 // - Read timeout: when requests are on the wire (their callers still waiting
 //   or not: an answer is owed either way) and nothing has arrived for
 //   `read_timeout`, the connection is declared dead. A peer close, reset,
@@ -115,6 +117,8 @@ struct ConnectionCounters {
   std::atomic<uint64_t> late_responses{0};  // Answers for no pending Uid.
   std::atomic<uint64_t> error_lines{0};     // "-ERR" lines received.
   std::atomic<uint64_t> direct_writes{0};   // Requests written by the sending thread.
+  // Connections retired for an answer owed past late_response_window.
+  std::atomic<uint64_t> retired_owing_answer{0};
 };
 
 using ResponseCallback = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
@@ -146,7 +150,9 @@ class CancelHandle {
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
   enum class State { kConnecting, kReady, kClosed };
-  // Told on the loop thread when the connection becomes ready, and once when
+  // Told on the loop thread when the connection becomes ready (kReady, OK),
+  // when it retires (kReady with why: it takes no new request and closes
+  // once the requests on the wire are done; replace it now), and once when
   // it closes, with why (every close, Close() included, so an owner can
   // always clean up).
   using StateListener = std::function<void(ClientConnection&, State, const absl::Status&)>;
@@ -195,6 +201,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // connections" line, sent at accept): closed with kUnavailable, and to
   // the pool a failed connect rather than a connection that worked.
   bool refused_by_backend() const { return refused_by_backend_.load(std::memory_order_acquire); }
+  // Whether it retired: it takes no new request and closes once the
+  // requests on the wire are done (an answer owed past late_response_window).
+  bool retiring() const { return retiring_.load(std::memory_order_acquire); }
   // Requests sent and not yet completed (queued, held or on the wire).
   int64_t pending_count() const { return pending_count_.load(std::memory_order_relaxed); }
   int64_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
@@ -293,6 +302,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void ArmWatchdog();
   void OnWatchdog(const asio::error_code& error);
   void Fail(absl::Status status);
+  // Loop thread: takes no new request, fails the unwritten ones, tells the
+  // listener; closes with `why` once nothing is pending.
+  void Retire(absl::Status why);
   // Loop thread: publishes what TrySend's direct write needs to know.
   void PublishLines() { open_lines_.store(static_cast<int64_t>(lines_.size()), std::memory_order_release); }
   void PublishOutput() { output_idle_.store(output_.idle(), std::memory_order_release); }
@@ -307,6 +319,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   const StateListener listener_;
   std::atomic<State> state_{State::kConnecting};
   std::atomic<bool> refused_by_backend_{false};
+  std::atomic<bool> retiring_{false};
   std::atomic<int64_t> pending_count_{0};
   std::atomic<int64_t> pending_bytes_{0};
   std::atomic<int64_t> idle_since_ns_;

@@ -107,6 +107,8 @@ struct BackendStats {
   uint64_t conn_errors = 0;  // Failed with kUnavailable (connection trouble).
   uint64_t other_errors = 0;  // Cancelled, rejected by the backend.
   uint64_t late_responses = 0;
+  // Connections retired for an answer owed past late_response_window.
+  uint64_t retired_owing_answer = 0;
   uint64_t error_lines = 0;
   uint64_t reconnects = 0;
   uint64_t ejections = 0;  // Times the address was ejected.

@@ -160,7 +160,7 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
   // of it; it is neither chosen nor counted as open meanwhile.
   Choice choice;
   auto usable = [&](const ClientConnection& c) {
-    if (c.state() != ClientConnection::State::kReady) return false;
+    if (c.state() != ClientConnection::State::kReady || c.retiring()) return false;
     choice.any_open = true;
     return HasRoom(c, bytes);
   };
@@ -332,6 +332,16 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   auto it = addresses_.find(key);
   if (it == addresses_.end()) return;
   Address& address = *it->second;
+  if (state == ClientConnection::State::kReady && !status.ok()) {
+    // It retired (an answer owed too long): out of service now, replaced at
+    // once; it closes by itself once its requests are done.
+    if (control_closed_ || address.retiring.contains(connection)) return;
+    Log(LogLevel::kWarning, absl::StrCat("pool: ", status.message()));
+    RetireOnControl(address, *connection);
+    PublishOnControl();
+    ReplenishOnControl(address, /*at_once=*/true);
+    return;
+  }
   if (state == ClientConnection::State::kReady) {
     int newly_ready = 0;
     if (connection->state() == ClientConnection::State::kReady &&
@@ -491,7 +501,7 @@ std::size_t PoolControl::ConnectionsKept() const {
 
 void PoolControl::OpenKeptConnectionsOnControl(Address& address, bool reconnecting) {
   bool opened = false;
-  while (address.connections.size() < ConnectionsKept()) {
+  while (address.connections.size() - address.retiring.size() < ConnectionsKept()) {
     if (reconnecting) address.counters->reconnects.fetch_add(1, std::memory_order_relaxed);
     OpenConnectionOnControl(address);
     opened = true;
@@ -501,7 +511,7 @@ void PoolControl::OpenKeptConnectionsOnControl(Address& address, bool reconnecti
 
 void PoolControl::ReplenishOnControl(Address& address, bool at_once) {
   if (control_closed_ || address.draining || address.reconnect_scheduled) return;
-  if (address.connections.size() >= ConnectionsKept()) return;
+  if (address.connections.size() - address.retiring.size() >= ConnectionsKept()) return;
   if (!address.connected_once) {
     // First connections of a new address: no delay.
     address.connected_once = true;
@@ -736,6 +746,7 @@ PoolStats PoolControl::stats() const {
     b.other_errors = counters->other_errors.load(std::memory_order_relaxed);
     b.late_responses = counters->connection->late_responses.load(std::memory_order_relaxed);
     b.error_lines = counters->connection->error_lines.load(std::memory_order_relaxed);
+    b.retired_owing_answer = counters->connection->retired_owing_answer.load(std::memory_order_relaxed);
     b.reconnects = counters->reconnects.load(std::memory_order_relaxed);
     b.ejections = counters->ejections.load(std::memory_order_relaxed);
     b.connect_failures = counters->connect_failures.load(std::memory_order_relaxed);
@@ -751,6 +762,7 @@ PoolStats PoolControl::stats() const {
     t.other_errors += b.other_errors;
     t.late_responses += b.late_responses;
     t.error_lines += b.error_lines;
+    t.retired_owing_answer += b.retired_owing_answer;
     t.reconnects += b.reconnects;
     t.ejections += b.ejections;
     t.connect_failures += b.connect_failures;

@@ -18,6 +18,7 @@ const MUST_SHOW = {
   tcpgate_backend_connections: "gauge",
   tcpgate_backend_reconnects_total: "counter",
   tcpgate_late_responses_total: "counter",
+  tcpgate_late_response_window_retirements_total: "counter",
   tcpgate_backend_ejections_total: "counter",
   tcpgate_pool_pending: "gauge",
   process_resident_memory_bytes: "gauge",

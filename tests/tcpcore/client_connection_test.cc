@@ -57,8 +57,14 @@ class ClientConnectionTest : public ::testing::Test {
   // Connects a client to the raw backend and accepts it.
   void ConnectToRaw(ConnectionOptions options = {}) {
     connection_ = Make(listener_->port(), options,
-                       [ready = ready_](ClientConnection&, ClientConnection::State state, const absl::Status&) {
-                         if (state == ClientConnection::State::kReady) ready->set_value();
+                       [ready = ready_, retired = retired_](ClientConnection&, ClientConnection::State state,
+                                                            const absl::Status& status) {
+                         if (state != ClientConnection::State::kReady) return;
+                         if (status.ok()) {
+                           ready->set_value();
+                         } else {
+                           retired->set_value(status);
+                         }
                        });
     absl::StatusOr<LineClient> peer = listener_->Accept();
     ASSERT_TRUE(peer.ok()) << peer.status();
@@ -142,6 +148,8 @@ class ClientConnectionTest : public ::testing::Test {
   std::unique_ptr<LineClient> peer_;
   std::shared_ptr<ClientConnection> connection_;
   std::shared_ptr<std::promise<void>> ready_ = std::make_shared<std::promise<void>>();
+  // Why the connection of ConnectToRaw() retired, once it has.
+  std::shared_ptr<std::promise<absl::Status>> retired_ = std::make_shared<std::promise<absl::Status>>();
 };
 
 // Verify: answers are matched by Uid whatever order they come in.
@@ -569,30 +577,67 @@ TEST_F(ClientConnectionTest, LateAnswerNeverReachesNewRequestWithSameUid) {
   EXPECT_EQ(counters_->late_responses.load(), 1u);
 }
 
-// Verify: a late answer that never comes blocks its Uid only for
-// late_response_window: then the Uid's next request is written and
-// answered (docs/protocol.md). Not before the window: that is
+// Verify: a late answer that never comes keeps its Uid blocked, and at
+// late_response_window the connection retires: it tells its listener, fails
+// the request waiting behind that Uid as not sent, refuses new ones, still
+// delivers the answer of a request on the wire, then closes. So the late
+// answer can never reach the Uid's next request, on this connection or
+// later (docs/protocol.md); not before the window either: that is
 // LateAnswerNeverReachesNewRequestWithSameUid.
-TEST_F(ClientConnectionTest, LateAnswerThatNeverComesBlocksItsUidOnlyForTheWindow) {
+TEST_F(ClientConnectionTest, LateAnswerThatNeverComesRetiresTheConnectionAtTheWindow) {
   ConnectionOptions options;
   options.late_response_window = absl::Milliseconds(300);
-  options.read_timeout = absl::Seconds(3);  // Longer than the backend's silence here.
+  options.read_timeout = absl::Seconds(5);  // Longer than the backend's silence here.
   ConnectToRaw(options);
   AwaitReady();  // A request whose deadline passes before the connect ends is never written.
   const absl::Time start = absl::Now();
   auto gave_up = Send("x", "old", start + absl::Milliseconds(30));
   NextRequest();
   ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
+  auto live = Send("y", "live");
+  EXPECT_EQ(NextRequest().val, "live");
+  auto behind = Send("x", "new");
+  std::future<absl::Status> retired = retired_->get_future();
+  ASSERT_EQ(retired.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "never retired";
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(30 + 300)) << "retired before the window ended";
+  EXPECT_THAT(retired.get().message(), HasSubstr("late_response_window"));
+  EXPECT_TRUE(connection_->retiring());
+  Result not_sent = Get(behind);
+  EXPECT_TRUE(absl::IsUnavailable(not_sent.status())) << not_sent.status();
+  EXPECT_THAT(not_sent.status().message(), HasSubstr("not sent"));
+  auto refused = Send("z", "v");
+  EXPECT_TRUE(absl::IsUnavailable(Get(refused).status()));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(peer_->ReadLine(absl::Milliseconds(200)).status()))
+      << "a request was written after the connection retired";
+  EXPECT_EQ(connection_->state(), ClientConnection::State::kReady) << "closed with a request on the wire";
+  ASSERT_TRUE(peer_->Write(Answer("y", "answer to live")).ok());
+  Result answered = Get(live);
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->val, "answer to live");
+  EXPECT_TRUE(tcpgate_test::Eventually(
+      [&] { return connection_->state() == ClientConnection::State::kClosed; }, absl::Seconds(10)))
+      << "still open with nothing pending";
+  EXPECT_EQ(counters_->retired_owing_answer.load(), 1u);
+}
+
+// Verify: a late answer that comes within the window unblocks its Uid on
+// the same connection, which does not retire.
+TEST_F(ClientConnectionTest, LateAnswerWithinTheWindowKeepsTheConnection) {
+  ConnectionOptions options;
+  options.late_response_window = absl::Milliseconds(300);
+  ConnectToRaw(options);
+  AwaitReady();
+  auto gave_up = Send("x", "old", absl::Now() + absl::Milliseconds(30));
+  NextRequest();
+  ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
+  ASSERT_TRUE(peer_->Write(Answer("x", "answer to old")).ok());
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return counters_->late_responses.load() == 1; }, absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(500));  // Past the window: nothing may happen now.
+  EXPECT_FALSE(connection_->retiring());
   auto fresh = Send("x", "new");
-  absl::StatusOr<std::string> line = peer_->ReadLine(absl::Seconds(2));
-  ASSERT_TRUE(line.ok()) << line.status() << ": the Uid stayed blocked past its window";
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(30 + 300)) << "written before the window ended";
-  Request request;
-  ASSERT_TRUE(DecodeRequest(*line, request).ok()) << *line;
-  EXPECT_EQ(request.val, "new");
+  EXPECT_EQ(NextRequest().val, "new");
   ASSERT_TRUE(peer_->Write(Answer("x", "answer to new")).ok());
   EXPECT_EQ(Get(fresh)->val, "answer to new");
-  EXPECT_EQ(counters_->late_responses.load(), 0u);
 }
 
 // Verify: when the backend closes, every pending request fails at once with

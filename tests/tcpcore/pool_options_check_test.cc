@@ -66,6 +66,7 @@ TEST(CheckPoolOptionsTest, RefusesEachNonsenseValueNamingIt) {
       {"dial_timeout=0", [](PoolOptions& o) { o.connection.dial_timeout = absl::ZeroDuration(); }},
       {"read_timeout=inf", [&](PoolOptions& o) { o.connection.read_timeout = inf; }},
       {"late_response_window=inf", [&](PoolOptions& o) { o.connection.late_response_window = inf; }},
+      {"late_response_window=0", [](PoolOptions& o) { o.connection.late_response_window = absl::ZeroDuration(); }},
       {"tcp_user_timeout=inf", [&](PoolOptions& o) { o.connection.user_timeout = inf; }},
       {"keepalive_idle=10h", [](PoolOptions& o) { o.connection.keepalive_idle = absl::Hours(10); }},
       {"keepalive_interval=500ms", [](PoolOptions& o) { o.connection.keepalive_interval = absl::Milliseconds(500); }},

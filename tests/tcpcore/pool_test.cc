@@ -830,6 +830,55 @@ TEST_F(PoolTest, RequestWaitsForTheReplacementOfAConnectionThatServed) {
   EXPECT_EQ(pool.stats().total.connect_failures, 0u);
 }
 
+// Verify: when a request's answer is owed past late_response_window, its
+// connection is replaced at once and retired: the Uid's next request goes to
+// the new connection and gets its own answer (never the owed one, which is
+// counted late if it ever comes), a request on the wire of the old one is
+// still answered, and the old one closes once nothing is pending on it.
+TEST_F(PoolTest, ConnectionOwingAnAnswerPastTheLateWindowIsReplacedAndRetired) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  PoolOptions options = Options({backend->port()});
+  options.size = 1;
+  options.connection.late_response_window = absl::Seconds(1);  // The least the pool takes.
+  options.connection.read_timeout = absl::Seconds(10);
+  auto pool = StartPool(options);
+  absl::StatusOr<LineClient> first = backend->Accept();
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  auto gave_up = pool->SendAsync(Request{"x", "old"}, absl::Now() + absl::Milliseconds(30));
+  ASSERT_TRUE(first->ReadLine().ok());
+  ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
+  auto live = pool->SendAsync(Request{"y", "live"}, absl::Now() + absl::Seconds(30));
+  absl::StatusOr<std::string> live_line = first->ReadLine();
+  ASSERT_TRUE(live_line.ok()) << live_line.status();
+  EXPECT_THAT(*live_line, ::testing::HasSubstr("\"live\""));
+
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok()) << "no replacement after the window: " << second.status();
+  ASSERT_TRUE(AwaitStats(*pool, [](const PoolStats& s) { return s.connections_in_service == 1; }));
+  auto fresh = pool->SendAsync(Request{"x", "new"}, absl::Now() + absl::Seconds(30));
+  absl::StatusOr<std::string> fresh_line = second->ReadLine();
+  ASSERT_TRUE(fresh_line.ok()) << fresh_line.status();
+  EXPECT_THAT(*fresh_line, ::testing::HasSubstr("\"new\""));
+  // The owed answer comes now, on the old connection: it reaches no one.
+  ASSERT_TRUE(first->Write("{\"Uid\":\"x\",\"Val\":\"answer to old\"}\n").ok());
+  ASSERT_TRUE(first->Write("{\"Uid\":\"y\",\"Val\":\"answer to live\"}\n").ok());
+  Result answered = Get(live);
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->val, "answer to live");
+  ASSERT_TRUE(second->Write("{\"Uid\":\"x\",\"Val\":\"answer to new\"}\n").ok());
+  Result result = Get(fresh);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->val, "answer to new");
+  absl::StatusOr<std::string> rest = first->ReadToEof();
+  EXPECT_TRUE(rest.ok()) << rest.status() << ": the retired connection stayed open";
+  EXPECT_EQ(rest.value_or("?"), "") << "written after it retired";
+  EXPECT_EQ(pool->stats().total.connect_failures, 0u);
+  EXPECT_EQ(pool->stats().total.retired_owing_answer, 1u);
+  EXPECT_EQ(pool->stats().total.late_responses, 1u);
+}
+
 // Verify: requests sharing one Uid, in flight together, each get the answer
 // to their own Val.
 TEST_F(PoolTest, DuplicateUidsInFlightGetTheirOwnAnswers) {
