@@ -88,12 +88,39 @@ int Send(const tcpgate::ClientSecurity& security) {
   return 0;
 }
 
+// Why the bench flags cannot make a run, naming the flag; empty when they can.
+std::string BenchFlagError() {
+  constexpr int kMostConnections = 10000;
+  constexpr int kMostInFlight = 100000;
+  const int connections = absl::GetFlag(FLAGS_connections);
+  const int in_flight = absl::GetFlag(FLAGS_in_flight);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  const absl::Duration warmup = absl::GetFlag(FLAGS_warmup);
+  const absl::Duration lateness_base = absl::GetFlag(FLAGS_lateness_base);
+  if (connections < 1 || connections > kMostConnections) {
+    return absl::StrCat("--connections=", connections, ": must be between 1 and ", kMostConnections);
+  }
+  if (in_flight < 1 || in_flight > kMostInFlight) {
+    return absl::StrCat("--in_flight=", in_flight, ": must be between 1 and ", kMostInFlight);
+  }
+  if (duration <= absl::ZeroDuration() || duration == absl::InfiniteDuration()) {
+    return absl::StrCat("--duration=", absl::FormatDuration(duration), ": must be more than 0 and finite");
+  }
+  if (warmup < absl::ZeroDuration() || warmup == absl::InfiniteDuration()) {
+    return absl::StrCat("--warmup=", absl::FormatDuration(warmup), ": must be 0 or more, and finite");
+  }
+  if (lateness_base < absl::ZeroDuration()) {
+    return absl::StrCat("--lateness_base=", absl::FormatDuration(lateness_base), ": must be 0 or more");
+  }
+  return "";
+}
+
 int Bench(const tcpgate::ClientSecurity& security) {
   tcpgate::GrpcLoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
   options.security = security;
-  options.connections = std::max(1, absl::GetFlag(FLAGS_connections));
-  options.in_flight = std::max(1, absl::GetFlag(FLAGS_in_flight));
+  options.connections = absl::GetFlag(FLAGS_connections);
+  options.in_flight = absl::GetFlag(FLAGS_in_flight);
   options.streaming = absl::GetFlag(FLAGS_stream);
   options.duration = absl::GetFlag(FLAGS_duration);
   options.warmup = absl::GetFlag(FLAGS_warmup);
@@ -192,6 +219,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: --timeout=%s: must be 0 (none) or more\n",
                  absl::FormatDuration(absl::GetFlag(FLAGS_timeout)).c_str());
     return 2;
+  }
+  if (command == "bench") {
+    if (const std::string error = BenchFlagError(); !error.empty()) {
+      std::fprintf(stderr, "error: %s\n", error.c_str());
+      return 2;
+    }
   }
   absl::StatusOr<tcpgate::ClientSecurity> security = SecurityFromFlags();
   if (!security.ok()) {

@@ -248,9 +248,9 @@ absl::Status CheckGatewayFlags() {
       age == absl::InfiniteDuration()
           ? absl::OkStatus()
           : CheckDurationOption("max_connection_age", age, absl::ZeroDuration(), kLongestGrpcMillis,
-                                "must be between 0 and 24d (0 or inf: never)"),
+                                "must be between 0 and 596h (0 or inf: never)"),
       CheckDurationOption("max_connection_age_grace", absl::GetFlag(FLAGS_max_connection_age_grace),
-                          absl::ZeroDuration(), kLongestGrpcMillis, "must be between 0 and 24d"),
+                          absl::ZeroDuration(), kLongestGrpcMillis, "must be between 0 and 596h"),
       absl::GetFlag(FLAGS_reload_interval) == absl::ZeroDuration()
           ? absl::OkStatus()
           : CheckDurationOption("reload_interval", absl::GetFlag(FLAGS_reload_interval),

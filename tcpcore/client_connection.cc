@@ -402,6 +402,7 @@ bool ClientConnection::HandleFrame(absl::string_view frame) {
 }
 
 void ClientConnection::HandleAnswer() {
+  answered_any_.store(true, std::memory_order_release);
   auto line_it = lines_.find(response_.uid);
   if (line_it == lines_.end()) {
     counters_->late_responses.fetch_add(1, std::memory_order_relaxed);
@@ -442,6 +443,7 @@ void ClientConnection::HandleErrorLine(absl::string_view frame, bool first_line)
                                              " refused the connection: ", frame.substr(5, kMaxErrReason))));
     return;
   }
+  answered_any_.store(true, std::memory_order_release);
   // A backend may refuse every request it is sent: a few lines, then one a
   // second, each saying how many it stands for. One source for all
   // backends: a key per address would be kept for every address ever seen.

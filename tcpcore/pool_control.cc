@@ -352,10 +352,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     // it away at once) never served: its close report counts it as a
     // failed connect, so the address's failures stand.
     if (newly_ready > 0) {
-      if (address.consecutive_failures > 0) {
-        Log(LogLevel::kInfo, absl::StrCat("pool: connected to ", address.counters->address, " after ",
-                                          address.consecutive_failures, " failed connects"));
-      }
+      if (address.consecutive_failures > 0) address.failures_to_report = address.consecutive_failures;
       address.consecutive_failures = 0;
       if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
         Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
@@ -393,11 +390,18 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     }
     --live_connections_;
   }
-  // A connection the backend turned away (at its connection limit) was a
-  // failed connect, not one that worked: the failures before it count on,
-  // so its replacements back off instead of coming every initial backoff.
+  // A connection the backend turned away (at its connection limit), or
+  // closed before it answered anything and within an initial backoff step
+  // (a proxy with no upstream accepts and drops), was a failed connect, not
+  // one that worked: the failures before it count on, so its replacements
+  // back off instead of coming every initial backoff, and no "connected"
+  // line is logged for it.
   const bool refused = connection->refused_by_backend();
-  if (refused) address.consecutive_failures = std::max(address.consecutive_failures, failures_before_ready);
+  const bool never_served = !closed_before_ready && !connection->answered_any() &&
+                            served_for < absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
+  if (refused || never_served) {
+    address.consecutive_failures = std::max(address.consecutive_failures, failures_before_ready);
+  }
   address.probing.erase(connection);
   address.probed_at.erase(connection);
   const bool retired = address.retiring.erase(connection) > 0;
@@ -407,7 +411,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (address.connections.empty()) RemoveAddressOnControl(key);
     return;
   }
-  const bool failed_connect = (closed_before_ready || refused) && !retired;
+  const bool failed_connect = (closed_before_ready || refused || never_served) && !retired;
   if (failed_connect) {
     address.counters->connect_failures.fetch_add(1, std::memory_order_relaxed);
     ++address.consecutive_failures;
@@ -423,6 +427,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
   bool replace_at_once = false;
+  if (!closed_before_ready && !refused && !never_served) ReportRecoveryOnControl(address);
   if (failed_connect) {
     // The first of a run of failures, then one line a minute while it lasts:
     // an operator finds why nothing connects without a line per attempt.
@@ -430,8 +435,9 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (address.consecutive_failures == 1 || now - address.failure_logged_at >= std::chrono::minutes(1)) {
       address.failure_logged_at = now;
       Log(LogLevel::kWarning, absl::StrCat("pool: cannot connect to ", address.counters->address, " (",
-                                           address.consecutive_failures, " failed in a row): ", status.message(),
-                                           "; retrying with backoff"));
+                                           address.consecutive_failures, " failed in a row): ",
+                                           never_served && !refused ? "closed before it served: " : "",
+                                           status.message(), "; retrying with backoff"));
     }
     // Failed connects beside a working connection mean a backend slow to
     // accept, not a dead one: only an address with no ready connection is
@@ -583,12 +589,28 @@ void PoolControl::ArmSweepTimer() {
   });
 }
 
+void PoolControl::ReportRecoveryOnControl(Address& address) {
+  if (address.failures_to_report == 0) return;
+  Log(LogLevel::kInfo, absl::StrCat("pool: connected to ", address.counters->address, " after ",
+                                    address.failures_to_report, " failed connects"));
+  address.failures_to_report = 0;
+}
+
 void PoolControl::SweepOnControl() {
   const Clock::time_point now = Clock::now();
   const std::size_t keep = ConnectionsKept();
   bool retired = false;
   for (auto& [key, address_ptr] : addresses_) {
     Address& address = *address_ptr;
+    if (address.failures_to_report > 0) {
+      for (const auto& [connection, since] : address.ready) {
+        if (connection->answered_any() ||
+            now - since.at >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial)) {
+          ReportRecoveryOnControl(address);
+          break;
+        }
+      }
+    }
     if (address.draining) continue;  // Every connection is retiring already.
     std::size_t open = address.connections.size() - address.retiring.size();
     for (const auto& connection : address.connections) {

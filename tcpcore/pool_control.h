@@ -84,6 +84,10 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     // pending (true: it is closing); their close is no failure.
     absl::flat_hash_map<ClientConnection*, bool> retiring;
     int consecutive_failures = 0;
+    // Failed connects before the connection made since: "connected after N
+    // failed connects" is logged once one serves (answers, or stays open an
+    // initial backoff step), not for one the backend closes at once.
+    int failures_to_report = 0;
     Clock::time_point failure_logged_at{};  // The last "cannot connect" line: one a minute at most.
     Clock::time_point ejected_until{};
     bool draining = false;
@@ -144,6 +148,8 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   bool AnyInService() const;
   void GrowOnControl(const std::string& key);
   void SweepOnControl();
+  // Logs "connected after N failed connects" once a connection served.
+  void ReportRecoveryOnControl(Address& address);
   void ProbeOnControl(Address& address, const std::shared_ptr<ClientConnection>& connection);
   // Takes a connection out of service; publish before closing retired ones.
   void RetireOnControl(Address& address, ClientConnection& connection);

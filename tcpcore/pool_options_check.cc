@@ -55,7 +55,7 @@ absl::Status CheckPoolOptions(const PoolOptions& options) {
       CheckDurationOption("late_response_window", connection.late_response_window, absl::Seconds(1), kForever,
                     "must be between 1s and a year (an answer owed longer retires its connection)"),
       CheckDurationOption("tcp_user_timeout", connection.user_timeout, absl::ZeroDuration(), absl::Milliseconds(INT_MAX),
-                    "must be between 0 (kernel default) and 24d"),
+                    "must be between 0 (kernel default) and 596h"),
       connection.keepalive ? CheckDurationOption("keepalive_idle", connection.keepalive_idle, absl::Seconds(1),
                                            kLongestKeepaliveTime, "must be between 1s and 32767s (Linux's range)")
                            : absl::OkStatus(),

@@ -39,6 +39,15 @@ if "$cli" send --target=127.0.0.1:$port --val=v --timeout=-1s 2>/dev/null; then
   echo "FAIL: a negative --timeout was accepted"; exit 1
 fi
 
+# bench flags that cannot make a run are refused (exit 2, the flag named)
+# before anything is sent, instead of being changed or run as a failure.
+for bad in --connections=0 --connections=-3 --in_flight=0 --duration=0 --duration=-1s --warmup=-1s; do
+  status=0
+  err=$("$cli" bench --target=127.0.0.1:$port "$bad" 2>&1) || status=$?
+  [ "$status" -eq 2 ] || { echo "FAIL: bench $bad exited $status, expected 2: $err"; exit 1; }
+  grep -q "^error: ${bad%%=*}=" <<<"$err" || { echo "FAIL: bench $bad: the error does not name the flag: $err"; exit 1; }
+done
+
 if err=$("$cli" send --target=127.0.0.1:1 --val=x --timeout=1s 2>&1); then
   echo "FAIL: a call to a closed port exited 0"; exit 1
 fi

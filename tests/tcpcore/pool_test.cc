@@ -597,6 +597,7 @@ TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
   options.reconnect_backoff_initial = absl::Milliseconds(50);
   options.reconnect_backoff_max = absl::Seconds(5);
   options.eject_after_failures = 1000;
+  ::testing::internal::CaptureStderr();
   auto pool = StartPool(options);
   int invalid = 0, other = 0;
   const absl::Time end = absl::Now() + absl::Milliseconds(1500);
@@ -623,6 +624,45 @@ TEST_F(PoolTest, BackendAtItsConnectionLimitIsAFailedConnectThatBacksOff) {
     rejected = servers_.back()->stats().connections_rejected;
     return failures == rejected;
   }, absl::Seconds(5))) << failures << " failed connects for " << rejected << " refusals";
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("connected to"))) << "a refused connection was logged as connected";
+  EXPECT_THAT(log, ::testing::HasSubstr("cannot connect to"));
+}
+
+// Verify: a backend that accepts each connection and closes it at once,
+// before answering anything (a proxy with no upstream), is a failed connect
+// each time that backs off as for refused connects: over 1.5 s with a 50 ms
+// initial backoff, at most 7 connects, and none is logged as connected.
+// Before, each counted as connected (the failures reset), so the backoff
+// stayed at its first step (about 30 connects, two or three log lines each).
+TEST_F(PoolTest, BackendClosingEachConnectionAtOnceIsAFailedConnectThatBacksOff) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  PoolOptions options = Options({backend->port()});
+  options.reconnect_backoff_initial = absl::Milliseconds(50);
+  options.reconnect_backoff_max = absl::Seconds(5);
+  options.eject_after_failures = 1000;
+  ::testing::internal::CaptureStderr();
+  auto pool = StartPool(options);
+  int accepted = 0;
+  const absl::Time end = absl::Now() + absl::Milliseconds(1500);
+  while (absl::Now() < end) {
+    absl::StatusOr<LineClient> peer = backend->Accept(end - absl::Now());
+    if (!peer.ok()) break;
+    ++accepted;
+    peer->Close();
+  }
+  EXPECT_GE(accepted, 2);
+  EXPECT_LE(accepted, 7) << "reconnects did not back off";
+  uint64_t failures = 0;
+  EXPECT_TRUE(tcpgate_test::Eventually([&] {
+    failures = pool->stats().total.connect_failures;
+    return failures == static_cast<uint64_t>(accepted);
+  }, absl::Seconds(5))) << failures << " failed connects for " << accepted << " connections closed at once";
+  pool.reset();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("connected to"))) << log;
+  EXPECT_THAT(log, ::testing::HasSubstr("closed before it served"));
 }
 
 // Verify: when the address that left DNS held the last connections in
