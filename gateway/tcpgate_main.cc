@@ -57,6 +57,7 @@
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/host_port.h"
+#include "tcpcore/large_block_release.h"
 #include "tcpcore/log.h"
 #include "tcpcore/open_file_limit.h"
 #include "tcpcore/option_rules.h"
@@ -367,6 +368,8 @@ std::vector<std::string> FlagsNotSetOnTheCommandLine(const std::vector<FlagArgum
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread: large messages' memory goes back to the system.
+  tcpcore::ReleaseLargeBlocksWhenFreed();
   const std::vector<FlagArgument> flag_arguments = FlagArguments(argc, argv);
   tcpcore::SetLogFormat(EarlyLogFormat(flag_arguments));
   absl::SetProgramUsageMessage(

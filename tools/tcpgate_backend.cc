@@ -16,6 +16,7 @@
 #include "asio/signal_set.hpp"
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/hello_handler.h"
+#include "tcpcore/large_block_release.h"
 #include "tcpcore/log.h"
 #include "tcpcore/open_file_limit.h"
 #include "tcpcore/option_rules.h"
@@ -41,6 +42,7 @@ ABSL_FLAG(absl::Duration, answer_delay, absl::ZeroDuration(),
           "answer each request this long after it arrived, to model a slow backend; 0: at once");
 
 int main(int argc, char** argv) {
+  tcpcore::ReleaseLargeBlocksWhenFreed();  // Large lines' memory goes back to the system once answered.
   tcpgate::ListOwnFlagsInHelp(__FILE__,
                               "The tcpgate reference backend: newline-delimited JSON over TCP.\n"
                               "Usage: tcpgate-backend [--listen=0.0.0.0:3000] [--threads=N] ...");
