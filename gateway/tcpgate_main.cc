@@ -55,6 +55,7 @@
 #include "gateway/server_credentials.h"
 #include "grpc/health/v1/health.pb.h"
 #include "tcpcore/event_loop_group.h"
+#include "tcpcore/heap_trimmer.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/host_port.h"
 #include "tcpcore/large_block_release.h"
@@ -620,6 +621,7 @@ int main(int argc, char** argv) {
   // for one of gRPC's callback threads (see the header). Started last, so no
   // Fatal() above exits with its thread running.
   tcpgate::CallbackThreadHeartbeat heartbeat;  // Through the drain, to the exit.
+  tcpcore::HeapTrimmer heap_trimmer;  // Resident memory follows use after a burst.
   main_context.run();
 
   // The drain. First a notice (drain_notice): health is NOT_SERVING and

@@ -15,6 +15,7 @@
 #include "asio/io_context.hpp"
 #include "asio/signal_set.hpp"
 #include "tcpcore/event_loop_group.h"
+#include "tcpcore/heap_trimmer.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpcore/large_block_release.h"
 #include "tcpcore/log.h"
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
                absl::StrCat("tcpgate-backend listening on ", endpoint.address().to_string(), ":", endpoint.port(),
                             " with ", threads, " threads"));
 
+  tcpcore::HeapTrimmer heap_trimmer;  // Resident memory follows use after a burst of large lines.
   int signal_number = 0;
   signals.async_wait([&](const asio::error_code&, int number) { signal_number = number; });
   main_context.run();
