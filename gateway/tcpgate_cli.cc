@@ -92,6 +92,9 @@ int Send(const tcpgate::ClientSecurity& security) {
 std::string BenchFlagError() {
   constexpr int kMostConnections = 10000;
   constexpr int kMostInFlight = 100000;
+  constexpr int64_t kMostSlots = 1000000;  // Requests outstanding in all: each holds a call's state.
+  // Longest run: the tool's deadlines stay far from int64 nanoseconds.
+  const absl::Duration kLongest = absl::Hours(1000);
   const int connections = absl::GetFlag(FLAGS_connections);
   const int in_flight = absl::GetFlag(FLAGS_in_flight);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
@@ -103,14 +106,18 @@ std::string BenchFlagError() {
   if (in_flight < 1 || in_flight > kMostInFlight) {
     return absl::StrCat("--in_flight=", in_flight, ": must be between 1 and ", kMostInFlight);
   }
-  if (duration <= absl::ZeroDuration() || duration == absl::InfiniteDuration()) {
-    return absl::StrCat("--duration=", absl::FormatDuration(duration), ": must be more than 0 and finite");
+  if (int64_t{connections} * in_flight > kMostSlots) {
+    return absl::StrCat("--connections=", connections, " --in_flight=", in_flight, ": at most ", kMostSlots,
+                        " requests outstanding in all");
   }
-  if (warmup < absl::ZeroDuration() || warmup == absl::InfiniteDuration()) {
-    return absl::StrCat("--warmup=", absl::FormatDuration(warmup), ": must be 0 or more, and finite");
+  if (duration <= absl::ZeroDuration() || duration > kLongest) {
+    return absl::StrCat("--duration=", absl::FormatDuration(duration), ": must be more than 0 and at most 1000h");
   }
-  if (lateness_base < absl::ZeroDuration()) {
-    return absl::StrCat("--lateness_base=", absl::FormatDuration(lateness_base), ": must be 0 or more");
+  if (warmup < absl::ZeroDuration() || warmup > kLongest) {
+    return absl::StrCat("--warmup=", absl::FormatDuration(warmup), ": must be between 0 and 1000h");
+  }
+  if (lateness_base < absl::ZeroDuration() || (lateness_base > kLongest && lateness_base != absl::InfiniteDuration())) {
+    return absl::StrCat("--lateness_base=", absl::FormatDuration(lateness_base), ": must be between 0 and 1000h");
   }
   return "";
 }

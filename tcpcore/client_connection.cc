@@ -309,6 +309,7 @@ void ClientConnection::WriteEntry(Entry& entry) {
 void ClientConnection::MarkOnWire(Entry& entry, std::optional<Clock::time_point> sent_at) {
   entry.request.val = std::string();  // Written; keep only the Uid.
   entry.on_wire = true;
+  wrote_any_.store(true, std::memory_order_release);
   if (live_on_wire_ + late_on_wire_ == 0) waiting_since_ = sent_at ? *sent_at : Clock::now();
   ++live_on_wire_;
   ArmWatchdog();
@@ -684,7 +685,7 @@ void ClientConnection::Retire(absl::Status why) {
   }
   retiring_.store(true, std::memory_order_release);
   counters_->retired_owing_answer.fetch_add(1, std::memory_order_relaxed);
-  if (listener_) listener_(*this, State::kReady, why);
+  if (listener_) listener_(*this, State::kReady, Unshared(why));
   // What senders handed over before the refusal gets in, and is written if
   // it can be; what cannot (behind a blocked Uid) would wait for ever.
   DrainInbox();

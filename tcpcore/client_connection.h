@@ -204,6 +204,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Whether the backend has answered on it (any answer or "-ERR" line but a
   // refusal): a connection that closes before it did never served.
   bool answered_any() const { return answered_any_.load(std::memory_order_acquire); }
+  // Whether a request (or probe) has been written on it.
+  bool wrote_any() const { return wrote_any_.load(std::memory_order_acquire); }
   // Whether it retired: it takes no new request and closes once the
   // requests on the wire are done (an answer owed past late_response_window).
   bool retiring() const { return retiring_.load(std::memory_order_acquire); }
@@ -324,6 +326,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::atomic<bool> refused_by_backend_{false};
   std::atomic<bool> retiring_{false};
   std::atomic<bool> answered_any_{false};
+  std::atomic<bool> wrote_any_{false};
   std::atomic<int64_t> pending_count_{0};
   std::atomic<int64_t> pending_bytes_{0};
   std::atomic<int64_t> idle_since_ns_;

@@ -249,8 +249,9 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
     } else if (it->second->draining) {  // Came back before it was gone.
       Address& back = *it->second;
       back.draining = false;
-      // Its connections not yet closing are in service again.
-      absl::erase_if(back.retiring, [](const auto& entry) { return !entry.second; });
+      // Its connections not yet closing are in service again, but for one
+      // that retired itself (an answer owed too long).
+      absl::erase_if(back.retiring, [](const auto& entry) { return !entry.second && !entry.first->retiring(); });
       ReplenishOnControl(back);
       changed = true;
     }
@@ -335,8 +336,9 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   if (state == ClientConnection::State::kReady && !status.ok()) {
     // It retired (an answer owed too long): out of service now, replaced at
     // once; it closes by itself once its requests are done.
-    if (control_closed_ || address.retiring.contains(connection)) return;
+    if (control_closed_) return;
     Log(LogLevel::kWarning, absl::StrCat("pool: ", status.message()));
+    if (address.retiring.contains(connection)) return;  // Retiring already (its address left DNS).
     RetireOnControl(address, *connection);
     PublishOnControl();
     ReplenishOnControl(address, /*at_once=*/true);
@@ -391,14 +393,18 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     --live_connections_;
   }
   // A connection the backend turned away (at its connection limit), or
-  // closed before it answered anything and within an initial backoff step
-  // (a proxy with no upstream accepts and drops), was a failed connect, not
-  // one that worked: the failures before it count on, so its replacements
-  // back off instead of coming every initial backoff, and no "connected"
-  // line is logged for it.
+  // closed within an initial backoff step without answering anything while
+  // a request was on it or within kQuickClose of the connect (a proxy with
+  // no upstream accepts and drops), was a failed connect, not one that
+  // worked: the failures before it count on, so its replacements back off
+  // instead of coming every initial backoff, and no "connected" line is
+  // logged for it. An idle connection the backend closes at its idle
+  // timeout, even one under the initial backoff, served.
+  constexpr std::chrono::milliseconds kQuickClose{50};
   const bool refused = connection->refused_by_backend();
   const bool never_served = !closed_before_ready && !connection->answered_any() &&
-                            served_for < absl::ToChronoNanoseconds(options_.reconnect_backoff_initial);
+                            served_for < absl::ToChronoNanoseconds(options_.reconnect_backoff_initial) &&
+                            (connection->wrote_any() || served_for < kQuickClose);
   if (refused || never_served) {
     address.consecutive_failures = std::max(address.consecutive_failures, failures_before_ready);
   }
@@ -427,7 +433,9 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
   bool replace_at_once = false;
-  if (!closed_before_ready && !refused && !never_served) ReportRecoveryOnControl(address);
+  if (failures_before_ready > 0 && !closed_before_ready && !refused && !never_served) {
+    ReportRecoveryOnControl(address);
+  }
   if (failed_connect) {
     // The first of a run of failures, then one line a minute while it lasts:
     // an operator finds why nothing connects without a line per attempt.
@@ -603,9 +611,12 @@ void PoolControl::SweepOnControl() {
   for (auto& [key, address_ptr] : addresses_) {
     Address& address = *address_ptr;
     if (address.failures_to_report > 0) {
+      // One of the connections made after the failures (not one that served
+      // all along) must have served.
       for (const auto& [connection, since] : address.ready) {
-        if (connection->answered_any() ||
-            now - since.at >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial)) {
+        if (since.failures_before > 0 &&
+            (connection->answered_any() ||
+             now - since.at >= absl::ToChronoNanoseconds(options_.reconnect_backoff_initial))) {
           ReportRecoveryOnControl(address);
           break;
         }

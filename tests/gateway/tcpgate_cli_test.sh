@@ -41,7 +41,8 @@ fi
 
 # bench flags that cannot make a run are refused (exit 2, the flag named)
 # before anything is sent, instead of being changed or run as a failure.
-for bad in --connections=0 --connections=-3 --in_flight=0 --duration=0 --duration=-1s --warmup=-1s; do
+for bad in --connections=0 --connections=-3 --in_flight=0 --duration=0 --duration=-1s --warmup=-1s \
+    --duration=3000000h --warmup=2000h --in_flight=100001; do
   status=0
   err=$("$cli" bench --target=127.0.0.1:$port "$bad" 2>&1) || status=$?
   [ "$status" -eq 2 ] || { echo "FAIL: bench $bad exited $status, expected 2: $err"; exit 1; }

@@ -919,6 +919,76 @@ TEST_F(PoolTest, ConnectionOwingAnAnswerPastTheLateWindowIsReplacedAndRetired) {
   EXPECT_EQ(pool->stats().total.late_responses, 1u);
 }
 
+// Verify: a retired connection (an answer owed past the window) whose
+// address leaves DNS and comes back stays retired: the address gets a new
+// connection for the calls that follow. Before, the flap put it back among
+// the connections in service, where no request may go, and none replaced
+// it: calls failed UNAVAILABLE until its last request ended. (The flap must
+// come before the control loop's next sweep marks it closing, up to 1 s
+// after the retirement; the resolve every 20 ms makes that the usual case.)
+TEST_F(PoolTest, RetiredConnectionStaysRetiredWhenItsAddressLeavesDnsAndComesBack) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  auto resolver = std::make_shared<FakeResolver>();
+  resolver->Set({backend->port()});
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  options.resolve_interval = absl::Milliseconds(20);
+  options.resolve_min_gap = absl::ZeroDuration();
+  options.size = 1;
+  options.connection.late_response_window = absl::Seconds(1);
+  options.connection.read_timeout = absl::Seconds(20);
+  auto pool = StartPool(options, resolver);
+  absl::StatusOr<LineClient> first = backend->Accept();
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  auto gave_up = pool->SendAsync(Request{"x", "old"}, absl::Now() + absl::Milliseconds(30));
+  ASSERT_TRUE(first->ReadLine().ok());
+  ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
+  auto live = pool->SendAsync(Request{"y", "live"}, absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(first->ReadLine().ok());  // On the wire: the connection cannot close yet.
+  // The name now gives only an address nobody serves (an empty answer
+  // would keep the last one), then the first one again.
+  const uint16_t elsewhere = PortNobodyServes();
+  resolver->Set({elsewhere});
+  ASSERT_TRUE(AwaitStats(*pool, [&](const PoolStats& s) {
+    const BackendStats* b = Find(s, backend->port());
+    return b != nullptr && b->draining;
+  }));
+  ASSERT_TRUE(AwaitStats(*pool, [](const PoolStats& s) { return s.total.retired_owing_answer == 1; }));
+  resolver->Set({backend->port(), elsewhere});
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok()) << "no new connection for the address that came back: " << second.status();
+  ASSERT_TRUE(AwaitStats(*pool, [](const PoolStats& s) { return s.connections_in_service == 1; }));
+  auto after = pool->SendAsync(Request{"z", "after"}, absl::Now() + absl::Seconds(10));
+  absl::StatusOr<std::string> line = second->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status() << "; the call: " << Get(after).status();
+  EXPECT_THAT(*line, ::testing::HasSubstr("\"after\""));
+  ASSERT_TRUE(second->Write("{\"Uid\":\"z\",\"Val\":\"answered\"}\n").ok());
+  Result result = Get(after);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->val, "answered");
+  ASSERT_TRUE(first->Write("{\"Uid\":\"y\",\"Val\":\"live\"}\n").ok());
+  EXPECT_TRUE(Get(live).ok());
+}
+
+// Verify: an idle connection the backend closes at its idle timeout is no
+// failed connect, even when that timeout is shorter than the pool's initial
+// backoff: the replacements come after the first backoff step each time
+// and nothing is counted as a failure (no growing backoff, no ejection).
+TEST_F(PoolTest, IdleConnectionsClosedSoonerThanTheInitialBackoffAreNotFailedConnects) {
+  ServerOptions closes_idle;
+  closes_idle.idle_timeout = absl::Milliseconds(200);
+  PoolOptions options = Options({StartBackend(nullptr, 0, closes_idle)});
+  options.reconnect_backoff_initial = absl::Milliseconds(400);
+  options.reconnect_backoff_max = absl::Seconds(5);
+  auto pool = StartPool(options);
+  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
+  ASSERT_TRUE(AwaitStats(*pool, [](const PoolStats& s) { return s.total.reconnects >= 3; }))
+      << "idle connections were not replaced";
+  EXPECT_EQ(pool->stats().total.connect_failures, 0u);
+}
+
 // Verify: requests sharing one Uid, in flight together, each get the answer
 // to their own Val.
 TEST_F(PoolTest, DuplicateUidsInFlightGetTheirOwnAnswers) {
