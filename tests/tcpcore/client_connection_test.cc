@@ -63,7 +63,9 @@ class ClientConnectionTest : public ::testing::Test {
                          if (status.ok()) {
                            ready->set_value();
                          } else {
-                           retired->set_value(status);
+                           // A copy of its own (see Unshared in client_connection.cc): the
+                           // status's rep would otherwise be shared with the loop thread.
+                           retired->set_value(absl::Status(status.code(), status.message()));
                          }
                        });
     absl::StatusOr<LineClient> peer = listener_->Accept();
