@@ -141,6 +141,11 @@ ABSL_FLAG(std::string, auth_token_file, "",
 namespace {
 
 constexpr char kServiceName[] = "tcpgate.v1.Gateway";
+// The health name for liveness probes: SERVING while the process serves
+// gRPC at all, whatever the backends do, so a probe of it sees a dead gRPC
+// acceptor or stuck callback threads, which /healthz (another port, another
+// thread) cannot. "" and kServiceName follow the backends and the drain.
+constexpr char kLivenessServiceName[] = "liveness";
 // Under this many descriptors allowed, the gateway warns at start.
 constexpr uint64_t kWarnBelowOpenFileLimit = 16384;
 
@@ -581,7 +586,8 @@ int main(int argc, char** argv) {
     if (now_serving != serving) {
       serving = now_serving;
       ready.store(serving, std::memory_order_relaxed);
-      health->SetServingStatus(serving);
+      // By name: SetServingStatus(bool) would set every name, liveness too.
+      health->SetServingStatus("", serving);
       health->SetServingStatus(kServiceName, serving);
       tcpcore::Log(tcpcore::LogLevel::kInfo, serving ? "health: SERVING" : "health: NOT_SERVING");
     }
@@ -591,8 +597,9 @@ int main(int argc, char** argv) {
       if (!error) update_health();
     });
   };
-  health->SetServingStatus(false);
+  health->SetServingStatus("", false);
   health->SetServingStatus(kServiceName, false);
+  health->SetServingStatus(kLivenessServiceName, true);
   update_health();
   // Library errors dropped by the log's rate limit, from sources gone quiet.
   asio::steady_timer dropped_lines_timer(main_context);
@@ -613,7 +620,7 @@ int main(int argc, char** argv) {
     dropped_lines_timer.cancel();
     serving = false;
     ready.store(false, std::memory_order_relaxed);
-    health->SetServingStatus(false);
+    health->SetServingStatus("", false);
     health->SetServingStatus(kServiceName, false);
     tcpcore::Log(tcpcore::LogLevel::kInfo, "health: NOT_SERVING (draining)");
   });

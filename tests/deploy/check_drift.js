@@ -84,7 +84,8 @@ function parseArgs(argv) {
   return opts;
 }
 
-// "package.Service" names declared under proto/ (for gRPC probe services).
+// The health names a gRPC probe may ask about: "package.Service" names
+// declared under proto/, and tcpgate's liveness name.
 function protoServices(repo) {
   const services = new Set();
   const visit = (dir) => {
@@ -99,6 +100,12 @@ function protoServices(repo) {
     }
   };
   visit(path.join(repo, "proto"));
+  // And the health name tcpgate serves for liveness probes, read from its
+  // source so that a rename there fails here.
+  const main = fs.readFileSync(path.join(repo, "gateway", "tcpgate_main.cc"), "utf8");
+  const liveness = /constexpr char kLivenessServiceName\[\] = "([^"]+)";/.exec(main);
+  if (!liveness) throw new Error("gateway/tcpgate_main.cc declares no kLivenessServiceName");
+  services.add(liveness[1]);
   return services;
 }
 
@@ -480,7 +487,7 @@ class Checker {
     if (bin.flags.has("tls_cert") && value("tls_cert")) {
       for (const kind of ["readinessProbe", "livenessProbe", "startupProbe"]) {
         if (c[kind] && c[kind].grpc) {
-          this.fail(where, `${kind} is a gRPC probe, which cannot connect to a TLS port (--tls_cert from ${sourceOf("tls_cert")}): probe /readyz on the admin port`);
+          this.fail(where, `${kind} is a gRPC probe, which cannot connect to a TLS port (--tls_cert from ${sourceOf("tls_cert")}): probe ${kind === "livenessProbe" ? "/healthz" : "/readyz"} on the admin port`);
         }
       }
     }

@@ -42,6 +42,15 @@ def readyz(proc):
         return error.code
 
 
+def liveness(channel):
+    """The status of the health name for liveness probes, or the call's error code."""
+    try:
+        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="liveness"),
+                                                         timeout=5).status
+    except grpc.RpcError as error:
+        return error.code()
+
+
 def await_health(channel, wanted):
     """Polls grpc.health.v1 (bounded) until it reports `wanted`; returns the last status."""
     health = health_pb2_grpc.HealthStub(channel)
@@ -266,6 +275,8 @@ try:
     not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
     check(await_health(channel, not_serving) == not_serving, "health NOT_SERVING when no backend is reachable")
     check(readyz(proc) == 503, "/readyz 503 when no backend is reachable")
+    serving = health_pb2.HealthCheckResponse.SERVING
+    check(liveness(channel) == serving, f"health SERVING for 'liveness' when no backend is reachable ({liveness(channel)})")
     try:
         stub.Send(gateway_pb2.SendRequest(uid="nobody", val="v"), timeout=5)
         check(False, "Send without a backend fails")
@@ -351,6 +362,8 @@ for name in ("", "tcpgate.v1.Gateway"):
         status = error.code()
     check(status == health_pb2.HealthCheckResponse.NOT_SERVING, f"drain: health NOT_SERVING for {name!r} ({status})")
 check(readyz(proc) == 503, "drain: /readyz 503")
+check(liveness(channel) == health_pb2.HealthCheckResponse.SERVING,
+      f"drain: health SERVING for 'liveness' (a drain is no reason to restart) ({liveness(channel)})")
 refused = None
 try:
     stub.Send(gateway_pb2.SendRequest(uid="during-notice", val="v"), timeout=5)
