@@ -170,9 +170,9 @@ tcpcore::PoolOptions PoolOptionsFromFlags(std::vector<std::string> backends) {
   options.ejection_time = absl::GetFlag(FLAGS_ejection_time);
   options.connection.dial_timeout = absl::GetFlag(FLAGS_dial_timeout);
   options.connection.read_timeout = absl::GetFlag(FLAGS_read_timeout);
-  options.connection.keepalive_idle = absl::GetFlag(FLAGS_keepalive_idle);
-  options.connection.keepalive_interval = absl::GetFlag(FLAGS_keepalive_interval);
-  options.connection.keepalive_count = absl::GetFlag(FLAGS_keepalive_count);
+  options.connection.keepalive.idle = absl::GetFlag(FLAGS_keepalive_idle);
+  options.connection.keepalive.interval = absl::GetFlag(FLAGS_keepalive_interval);
+  options.connection.keepalive.count = absl::GetFlag(FLAGS_keepalive_count);
   // A negative value becomes huge here, and CheckPoolOptions refuses it.
   options.connection.max_request_line_bytes = static_cast<std::size_t>(absl::GetFlag(FLAGS_backend_max_line_bytes));
   options.connection.frame_limits.max_frame_bytes =

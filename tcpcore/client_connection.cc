@@ -117,16 +117,11 @@ void ClientConnection::OnConnected(const asio::error_code& error) {
 void ClientConnection::ApplySocketOptions() {
   asio::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(options_.tcp_nodelay), ignored);
-  socket_.set_option(asio::socket_base::keep_alive(options_.keepalive), ignored);
   const int fd = socket_.native_handle();
-  auto set_int = [fd](int level, int name, int value) { ::setsockopt(fd, level, name, &value, sizeof(value)); };
-  if (options_.keepalive) {
-    set_int(IPPROTO_TCP, TCP_KEEPIDLE, std::max<int>(1, absl::ToInt64Seconds(options_.keepalive_idle)));
-    set_int(IPPROTO_TCP, TCP_KEEPINTVL, std::max<int>(1, absl::ToInt64Seconds(options_.keepalive_interval)));
-    set_int(IPPROTO_TCP, TCP_KEEPCNT, std::max(1, options_.keepalive_count));
-  }
+  ApplyTcpKeepalive(fd, options_.keepalive);
   if (options_.user_timeout > absl::ZeroDuration()) {
-    set_int(IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(absl::ToInt64Milliseconds(options_.user_timeout)));
+    const int ms = static_cast<int>(absl::ToInt64Milliseconds(options_.user_timeout));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
   }
   if (options_.linger_zero) socket_.set_option(asio::socket_base::linger(true, 0), ignored);
 }

@@ -69,6 +69,7 @@
 #include "asio/steady_timer.hpp"
 #include "tcpcore/frame_splitter.h"
 #include "tcpcore/message.h"
+#include "tcpcore/tcp_keepalive.h"
 #include "tcpcore/write_batcher.h"
 
 namespace tcpcore {
@@ -80,12 +81,9 @@ struct ConnectionOptions {
   // dead. Zero turns it off.
   absl::Duration read_timeout = absl::Seconds(10);
   bool tcp_nodelay = true;
-  // TCP keepalive: probes after `keepalive_idle` of silence, every
-  // `keepalive_interval`, giving up after `keepalive_count` unanswered.
-  bool keepalive = true;
-  absl::Duration keepalive_idle = absl::Seconds(30);
-  absl::Duration keepalive_interval = absl::Seconds(10);
-  int keepalive_count = 3;
+  // TCP keepalive: probes after `idle` of silence, every `interval`, giving
+  // up after `count` unanswered.
+  TcpKeepalive keepalive;
   // TCP_USER_TIMEOUT: how long sent data may stay unacknowledged. Zero
   // leaves the kernel's default.
   absl::Duration user_timeout = absl::ZeroDuration();

@@ -9,16 +9,9 @@
 #include "absl/time/time.h"
 #include "tcpcore/host_port.h"
 #include "tcpcore/option_rules.h"
+#include "tcpcore/tcp_keepalive.h"
 
 namespace tcpcore {
-namespace {
-
-// Linux caps TCP_KEEPIDLE and TCP_KEEPINTVL at 32767 s, TCP_KEEPCNT at 127.
-constexpr absl::Duration kLongestKeepaliveTime = absl::Seconds(32767);
-constexpr int kMostKeepaliveProbes = 127;
-
-}  // namespace
-
 absl::Status CheckPoolOptions(const PoolOptions& options) {
   const absl::Duration kForever = kLongestOptionDuration;
   const absl::Duration kTick = absl::Milliseconds(1);
@@ -56,15 +49,7 @@ absl::Status CheckPoolOptions(const PoolOptions& options) {
                     "must be between 1s and a year (an answer owed longer retires its connection)"),
       CheckDurationOption("tcp_user_timeout", connection.user_timeout, absl::ZeroDuration(), absl::Milliseconds(INT_MAX),
                     "must be between 0 (kernel default) and 596h"),
-      connection.keepalive ? CheckDurationOption("keepalive_idle", connection.keepalive_idle, absl::Seconds(1),
-                                           kLongestKeepaliveTime, "must be between 1s and 32767s (Linux's range)")
-                           : absl::OkStatus(),
-      connection.keepalive ? CheckDurationOption("keepalive_interval", connection.keepalive_interval, absl::Seconds(1),
-                                           kLongestKeepaliveTime, "must be between 1s and 32767s (Linux's range)")
-                           : absl::OkStatus(),
-      connection.keepalive ? CheckCountOption("keepalive_count", connection.keepalive_count, 1, kMostKeepaliveProbes,
-                                        "must be between 1 and 127 (Linux's range)")
-                           : absl::OkStatus(),
+      CheckTcpKeepalive(connection.keepalive),
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;

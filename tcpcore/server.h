@@ -23,6 +23,7 @@
 #include "tcpcore/event_loop_group.h"
 #include "tcpcore/frame_splitter.h"
 #include "tcpcore/request_handler.h"
+#include "tcpcore/tcp_keepalive.h"
 
 namespace tcpcore {
 
@@ -42,6 +43,11 @@ struct ServerOptions {
   absl::Duration idle_timeout = absl::ZeroDuration();
   FrameLimits frame_limits;
   bool tcp_nodelay = true;
+  // TCP keepalive on accepted connections: a peer that vanished without a
+  // FIN or RST (its host lost, a partition) is found out after 60 s of
+  // silence by default and its connection closed, instead of holding a
+  // descriptor and a max_connections slot for ever.
+  TcpKeepalive keepalive;
   // Log every connect and disconnect with the peer's address.
   bool log_connections = true;
   // Answers queued for a connection beyond which it stops reading requests

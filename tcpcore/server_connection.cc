@@ -14,6 +14,7 @@
 #include "tcpcore/log.h"
 #include "tcpcore/message_codec.h"
 #include "tcpcore/server_core.h"
+#include "tcpcore/tcp_keepalive.h"
 
 namespace tcpcore {
 namespace {
@@ -50,6 +51,7 @@ void ServerConnection::Start() {
   const ServerOptions& options = core_->options();
   asio::error_code ignored;
   if (options.tcp_nodelay) socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  ApplyTcpKeepalive(socket_.native_handle(), options.keepalive);
   if (options.log_connections) Log(LogLevel::kInfo, absl::StrCat("connection from ", peer_, " opened"));
   Touch();
   if (options.idle_timeout > absl::ZeroDuration()) ArmTimer(absl::ToChronoNanoseconds(options.idle_timeout));

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "tcpcore/host_port.h"
 #include "tcpcore/option_rules.h"
+#include "tcpcore/tcp_keepalive.h"
 
 namespace tcpcore {
 
@@ -31,6 +32,7 @@ absl::Status CheckServerOptions(const ServerOptions& options) {
                        "must be at least 1"),
       CheckDurationOption("close_linger", options.close_linger, absl::ZeroDuration(), kLongestOptionDuration,
                           "must be between 0 and a year"),
+      CheckTcpKeepalive(options.keepalive),
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;

@@ -34,6 +34,11 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::ZeroDuration(),
 ABSL_FLAG(int64_t, max_frame_bytes, 1 << 20, "longest request line accepted, in bytes");
 ABSL_FLAG(int, max_depth, 32, "deepest JSON nesting accepted");
 ABSL_FLAG(bool, tcp_nodelay, true, "set TCP_NODELAY on connections");
+ABSL_FLAG(absl::Duration, keepalive_idle, absl::Seconds(30),
+          "TCP keepalive on accepted connections: silence before the first probe (a vanished peer is closed after "
+          "idle + interval x count); 0 turns keepalive off");
+ABSL_FLAG(absl::Duration, keepalive_interval, absl::Seconds(10), "TCP keepalive: time between probes");
+ABSL_FLAG(int, keepalive_count, 3, "TCP keepalive: unanswered probes before the connection is dead");
 ABSL_FLAG(bool, log_connections, true, "log each connect and disconnect");
 ABSL_FLAG(std::string, log_format, "text", "log lines as text or json (one object per line)");
 ABSL_FLAG(std::string, log_level, "info", "least important log lines written: debug, info, warning, error, off");
@@ -79,6 +84,10 @@ int main(int argc, char** argv) {
   options.frame_limits.max_frame_bytes = static_cast<std::size_t>(absl::GetFlag(FLAGS_max_frame_bytes));
   options.frame_limits.max_depth = absl::GetFlag(FLAGS_max_depth);
   options.tcp_nodelay = absl::GetFlag(FLAGS_tcp_nodelay);
+  options.keepalive.enabled = absl::GetFlag(FLAGS_keepalive_idle) != absl::ZeroDuration();
+  options.keepalive.idle = absl::GetFlag(FLAGS_keepalive_idle);
+  options.keepalive.interval = absl::GetFlag(FLAGS_keepalive_interval);
+  options.keepalive.count = absl::GetFlag(FLAGS_keepalive_count);
   options.log_connections = absl::GetFlag(FLAGS_log_connections);
   // The options carry the flags' names: the error names the flag.
   if (absl::Status status = tcpcore::CheckServerOptions(options); !status.ok()) {

@@ -21,6 +21,7 @@
 #include "tcpcore/message_codec.h"
 #include "tcpcore/server.h"
 #include "tests/eventually.h"
+#include "tests/tcpcore/socket_options_probe.h"
 #include "tests/tcpcore/line_client.h"
 
 namespace tcpcore {
@@ -155,6 +156,26 @@ class ClientConnectionTest : public ::testing::Test {
 };
 
 // Verify: answers are matched by Uid whatever order they come in.
+// Verify: the connection's socket carries TCP keepalive with the options'
+// values (the pool's --keepalive_* flags).
+TEST_F(ClientConnectionTest, SocketProbesTheBackendWithTcpKeepalive) {
+  ConnectionOptions options;
+  options.keepalive.idle = absl::Seconds(11);
+  options.keepalive.interval = absl::Seconds(5);
+  options.keepalive.count = 2;
+  ConnectToRaw(options);
+  AwaitReady();
+  // The backend's side of the connection knows the client's port.
+  absl::StatusOr<int> own =
+      ::tcpcore::testing::FindOwnSocket(::tcpcore::testing::PeerPort(peer_->fd()), listener_->port());
+  ASSERT_TRUE(own.ok()) << own.status();
+  const ::tcpcore::testing::KeepaliveSeen seen = ::tcpcore::testing::ReadKeepalive(*own);
+  EXPECT_TRUE(seen.on);
+  EXPECT_EQ(seen.idle_s, 11);
+  EXPECT_EQ(seen.interval_s, 5);
+  EXPECT_EQ(seen.count, 2);
+}
+
 TEST_F(ClientConnectionTest, MatchesAnswersByUidInAnyOrder) {
   ConnectToRaw();
   auto a = Send("a", "1");

@@ -32,8 +32,8 @@ TEST(CheckPoolOptionsTest, AcceptsDefaultsAndOffValues) {
   off.resolve_min_gap = absl::ZeroDuration();
   EXPECT_TRUE(CheckPoolOptions(off).ok()) << CheckPoolOptions(off);
   PoolOptions no_keepalive = Defaults();
-  no_keepalive.connection.keepalive = false;
-  no_keepalive.connection.keepalive_count = 0;  // Unused without keepalive.
+  no_keepalive.connection.keepalive.enabled = false;
+  no_keepalive.connection.keepalive.count = 0;  // Unused without keepalive.
   EXPECT_TRUE(CheckPoolOptions(no_keepalive).ok());
 }
 
@@ -68,10 +68,10 @@ TEST(CheckPoolOptionsTest, RefusesEachNonsenseValueNamingIt) {
       {"late_response_window=inf", [&](PoolOptions& o) { o.connection.late_response_window = inf; }},
       {"late_response_window=0", [](PoolOptions& o) { o.connection.late_response_window = absl::ZeroDuration(); }},
       {"tcp_user_timeout=inf", [&](PoolOptions& o) { o.connection.user_timeout = inf; }},
-      {"keepalive_idle=10h", [](PoolOptions& o) { o.connection.keepalive_idle = absl::Hours(10); }},
-      {"keepalive_interval=500ms", [](PoolOptions& o) { o.connection.keepalive_interval = absl::Milliseconds(500); }},
-      {"keepalive_count=0", [](PoolOptions& o) { o.connection.keepalive_count = 0; }},
-      {"keepalive_count=128", [](PoolOptions& o) { o.connection.keepalive_count = 128; }},
+      {"keepalive_idle=10h", [](PoolOptions& o) { o.connection.keepalive.idle = absl::Hours(10); }},
+      {"keepalive_interval=500ms", [](PoolOptions& o) { o.connection.keepalive.interval = absl::Milliseconds(500); }},
+      {"keepalive_count=0", [](PoolOptions& o) { o.connection.keepalive.count = 0; }},
+      {"keepalive_count=128", [](PoolOptions& o) { o.connection.keepalive.count = 128; }},
   };
   for (const Nonsense& nonsense : cases) {
     PoolOptions options = Defaults();

@@ -24,6 +24,7 @@
 #include "tcpcore/message_codec.h"
 #include "tests/tcpcore/line_client.h"
 #include "tests/tcpcore/server_fixture.h"
+#include "tests/tcpcore/socket_options_probe.h"
 
 namespace tcpcore {
 namespace {
@@ -100,6 +101,41 @@ class ServerTest : public ServerFixture {
     return client;
   }
 };
+
+// The keepalive settings of the server's side of `client`'s connection, once
+// the server has served it (so it has taken the connection in).
+::tcpcore::testing::KeepaliveSeen ServerSideKeepalive(LineClient& client, uint16_t server_port) {
+  EXPECT_TRUE(client.Write("{\"Uid\":\"k\",\"Val\":\"v\"}\n").ok());
+  EXPECT_TRUE(client.ReadLine().ok());
+  absl::StatusOr<int> fd = ::tcpcore::testing::FindOwnSocket(server_port, ::tcpcore::testing::LocalPort(client.fd()));
+  EXPECT_TRUE(fd.ok()) << fd.status();
+  return fd.ok() ? ::tcpcore::testing::ReadKeepalive(*fd) : ::tcpcore::testing::KeepaliveSeen{};
+}
+
+// Verify: accepted connections carry TCP keepalive with the options' values,
+// so a peer that vanished without a FIN (host lost, partition) is found out
+// and its connection closed, not kept for ever.
+TEST_F(ServerTest, AcceptedConnectionsProbeTheirPeerWithTcpKeepalive) {
+  ServerOptions options;
+  options.keepalive.idle = absl::Seconds(7);
+  options.keepalive.interval = absl::Seconds(3);
+  options.keepalive.count = 4;
+  StartServer(options);
+  LineClient client = Connect();
+  const ::tcpcore::testing::KeepaliveSeen seen = ServerSideKeepalive(client, port());
+  EXPECT_TRUE(seen.on);
+  EXPECT_EQ(seen.idle_s, 7);
+  EXPECT_EQ(seen.interval_s, 3);
+  EXPECT_EQ(seen.count, 4);
+}
+
+TEST_F(ServerTest, KeepaliveTurnedOffLeavesAcceptedConnectionsWithout) {
+  ServerOptions options;
+  options.keepalive.enabled = false;
+  StartServer(options);
+  LineClient client = Connect();
+  EXPECT_FALSE(ServerSideKeepalive(client, port()).on);
+}
 
 // Verify: the article's request gets "server: hello, " + Val, its Uid, and a
 // current RFC 3339 UTC timestamp with nanoseconds.
