@@ -502,6 +502,8 @@ class Checker {
         this.fail(where, `--${flag}=${file} (${sourceOf(flag)}) is under no volumeMount of the container`);
       } else if (mount.subPath || mount.subPathExpr) {
         this.fail(where, `--${flag}=${file} comes through a subPath mount, which kubelet never updates: a rotated Secret would not reach the gateway`);
+      } else {
+        this.checkSecretReadable(where, w.pod.spec, c, mount, flag, file);
       }
     }
 
@@ -608,6 +610,24 @@ class Checker {
 
   // The "restricted" Pod Security Standard, a read-only root, and the
   // image's uid.
+  // A Secret's files are root's: the container's user reads them through
+  // "other" bits, through the group when the pod sets fsGroup (kubelet then
+  // gives them that group), or as root.
+  checkSecretReadable(where, podSpec, c, mount, flag, file) {
+    const volume = (podSpec.volumes || []).find((v) => v.name === mount.name);
+    if (!volume || !volume.secret) return;
+    const relative = file.slice(mount.mountPath.replace(/\/$/, "").length + 1);
+    const item = (volume.secret.items || []).find((i) => i.path === relative);
+    const mode = item && item.mode !== undefined ? item.mode : volume.secret.defaultMode !== undefined ? volume.secret.defaultMode : 0o644;
+    const pod = podSpec.securityContext || {};
+    const container = c.securityContext || {};
+    const user = container.runAsUser !== undefined ? container.runAsUser : pod.runAsUser;
+    const readable = (mode & 0o004) !== 0 || ((mode & 0o040) !== 0 && pod.fsGroup !== undefined) || ((mode & 0o400) !== 0 && user === 0);
+    if (!readable) {
+      this.fail(where, `--${flag}=${file}: the Secret volume "${mount.name}" gives its files mode 0${mode.toString(8)}, owned by root, and the pod sets no fsGroup: uid ${user} cannot read them (set securityContext.fsGroup, or a mode readable by others)`);
+    }
+  }
+
   checkSecurity(where, podSpec, c) {
     const pod = podSpec.securityContext || {};
     const sc = c.securityContext || {};
