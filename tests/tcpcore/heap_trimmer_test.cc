@@ -14,15 +14,12 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/eventually.h"
+#include "tests/sanitizer_malloc.h"
 
 namespace tcpcore {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizerMalloc = true;  // The sanitizers bring their own allocator.
-#else
-constexpr bool kSanitizerMalloc = false;
-#endif
+using ::tcpgate_test::kSanitizerMalloc;
 
 // This process's resident memory, from /proc/self/statm.
 int64_t ResidentBytes() {

@@ -9,15 +9,12 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "tests/sanitizer_malloc.h"
 
 namespace tcpcore {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizerMalloc = true;  // The sanitizers bring their own allocator.
-#else
-constexpr bool kSanitizerMalloc = false;
-#endif
+using ::tcpgate_test::kSanitizerMalloc;
 
 void* volatile sink = nullptr;  // Keeps the compiler from eliding malloc/free pairs.
 
