@@ -101,7 +101,7 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
   // A connection the control loop retired (idle, or its address left DNS)
   // refuses the request instead of failing it, and is out of the ready set
   // by then, so a second pick finds another. Pick() passes over one that
-  // broke; one that breaks after the pick refuses too.
+  // broke or retired itself; one that does so after the pick refuses too.
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     Choice choice = Pick(bytes);

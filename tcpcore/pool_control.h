@@ -79,9 +79,10 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     // When each connection was last probed: probes are not use, so its idle
     // clock does not space them.
     absl::flat_hash_map<ClientConnection*, Clock::time_point> probed_at;
-    // Connections taken out of service (idle, or the address left DNS):
-    // never published as ready, closed with CloseIfIdle once nothing is
-    // pending (true: it is closing); their close is no failure.
+    // Connections taken out of service (idle, the address left DNS, or one
+    // that retired itself for an answer owed too long): never published as
+    // ready, closed with CloseIfIdle once nothing is pending (true: it is
+    // closing; a self-retired one closes itself); their close is no failure.
     absl::flat_hash_map<ClientConnection*, bool> retiring;
     int consecutive_failures = 0;
     // Failed connects before the connection made since: "connected after N
