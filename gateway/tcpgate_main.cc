@@ -8,6 +8,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include <algorithm>
 #include <atomic>
@@ -49,6 +50,7 @@
 #include "gateway/flag_values.h"
 #include "gateway/flags_from_env.h"
 #include "gateway/gateway_service.h"
+#include "gateway/grpc_memory_quota.h"
 #include "gateway/library_log_bridge.h"
 #include "gateway/metrics_page.h"
 #include "gateway/process_stats.h"
@@ -97,6 +99,10 @@ ABSL_FLAG(absl::Duration, read_timeout, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, keepalive_idle, absl::Seconds(30), "TCP keepalive: idle time before probes");
 ABSL_FLAG(absl::Duration, keepalive_interval, absl::Seconds(10), "TCP keepalive: time between probes");
 ABSL_FLAG(int, keepalive_count, 3, "TCP keepalive: unanswered probes before the connection is dead");
+ABSL_FLAG(int64_t, grpc_memory_quota, -1,
+          "bytes gRPC may hold for client connections and calls: as they fill, flow-control windows shrink (a client "
+          "that sends and never reads is held back sooner), and at the quota gRPC cancels a stream rather than grow; "
+          "-1: half the container's memory limit (cgroup), none without one; 0: none");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60), "close backend connections beyond min_idle idle this long");
 ABSL_FLAG(absl::Duration, resolve_interval, absl::Seconds(10), "how often backend names are resolved again");
 ABSL_FLAG(absl::Duration, resolve_min_gap, absl::Seconds(1),
@@ -266,7 +272,8 @@ absl::Status CheckGatewayFlags() {
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
   }
-  return absl::OkStatus();
+  // The value alone (the container's limit is read at the listen).
+  return tcpgate::ChooseGrpcMemoryQuota(absl::GetFlag(FLAGS_grpc_memory_quota), std::nullopt).status();
 }
 
 // The bearer tokens of --auth_token_file (null when the flag is empty) and,
@@ -515,6 +522,16 @@ int main(int argc, char** argv) {
         GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
         static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age_grace))));
   }
+  // gRPC's memory for client connections and calls (see the header): the
+  // quota object lives as long as the process, so as long as the server.
+  absl::StatusOr<tcpgate::GrpcMemoryQuota> grpc_memory =
+      tcpgate::ChooseGrpcMemoryQuota(absl::GetFlag(FLAGS_grpc_memory_quota), tcpgate::ContainerMemoryLimit());
+  if (!grpc_memory.ok()) Fatal(grpc_memory.status().message());
+  if (grpc_memory->bytes > 0) {
+    static grpc::ResourceQuota* const quota = new grpc::ResourceQuota("tcpgate");
+    quota->Resize(static_cast<std::size_t>(grpc_memory->bytes));
+    builder.SetResourceQuota(*quota);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     // The TLS files passed CheckTlsMaterial; what gRPC may still refuse
@@ -535,6 +552,7 @@ int main(int argc, char** argv) {
                                          : "none",
                             " backends=", absl::StrJoin(backends, ","), embedded ? " (embedded)" : "",
                             " threads=", threads, max_fds > 0 ? absl::StrCat(" max_fds=", max_fds) : "",
+                            " grpc_memory_quota=", grpc_memory->how,
                             // Every flag, as the command line, the environment
                             // and the defaults made it.
                             " flags: ", tcpgate::FlagValues(own_flags)));

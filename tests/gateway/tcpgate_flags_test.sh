@@ -31,6 +31,7 @@ refuses '--max_val_bytes=8388608' --max_val_bytes=8388608
 refuses '--max_concurrent_streams=0' --max_concurrent_streams=0
 refuses '--max_connection_age=800h: must be between 0 and 596h' --max_connection_age=800h
 refuses '--late_response_window=0' --late_response_window=0
+refuses '--grpc_memory_quota=1000: must be -1' --grpc_memory_quota=1000
 refuses '--resolve_interval=inf' --resolve_interval=inf
 refuses '--reconnect_backoff_max=50ms' --reconnect_backoff_initial=100ms --reconnect_backoff_max=50ms
 refuses '--max_pending=0' --max_pending=0
@@ -84,9 +85,11 @@ json_refusal 'unexpected argument "stray"' "$tcpgate" --log_format=json --listen
 # "Off" and "never" values start the gateway.
 # (The bound a refusal names is itself accepted: 596h for the gRPC ages.)
 "$tcpgate" --listen=127.0.0.1:0 --admin_listen= --max_connection_age=inf --max_connection_age_grace=596h \
-  --read_timeout=0 --health_interval=0 --tcp_user_timeout=0 --drain_timeout=0 --drain_notice=0 --backends=" 127.0.0.1:1 " 2>"$work/log" &
+  --read_timeout=0 --health_interval=0 --tcp_user_timeout=0 --drain_timeout=0 --drain_notice=0 --backends=" 127.0.0.1:1 " \
+  --grpc_memory_quota=16777216 2>"$work/log" &
 pid=$!
 port=$(port_from_log "$work/log" "tcpgate listening on" $pid)
+grep -q "grpc_memory_quota=16MiB " "$work/log" || { echo "FAIL: the start line does not show the gRPC memory quota"; cat "$work/log"; failures=$((failures + 1)); }
 # A second gateway on the port the first listens on is refused, not let in
 # beside it to take half the connections (gRPC's default SO_REUSEPORT).
 status=0
