@@ -2,10 +2,13 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace tcpgate {
 namespace {
@@ -32,9 +35,31 @@ std::optional<int64_t> ParseCgroupMemoryLimit(absl::string_view contents) {
   return bytes;
 }
 
+std::vector<std::string> CgroupMemoryLimitFiles(absl::string_view proc_self_cgroup) {
+  std::vector<std::string> files;
+  for (absl::string_view line : absl::StrSplit(proc_self_cgroup, '\n', absl::SkipEmpty())) {
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (fields.size() != 3) continue;
+    const std::string path = fields[2] == "/" ? "" : std::string(fields[2]);
+    if (fields[0] == "0" && fields[1].empty()) {  // cgroup v2.
+      files.push_back(absl::StrCat("/sys/fs/cgroup", path, "/memory.max"));
+      files.push_back("/sys/fs/cgroup/memory.max");
+    } else if (absl::c_linear_search(absl::StrSplit(fields[1], ','), "memory")) {  // cgroup v1.
+      files.push_back(absl::StrCat("/sys/fs/cgroup/memory", path, "/memory.limit_in_bytes"));
+      files.push_back("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+    }
+  }
+  return files;
+}
+
 std::optional<int64_t> ContainerMemoryLimit() {
-  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
-    if (std::optional<std::string> contents = ReadSmallFile(path)) return ParseCgroupMemoryLimit(*contents);
+  const std::optional<std::string> cgroups = ReadSmallFile("/proc/self/cgroup");
+  if (!cgroups) return std::nullopt;
+  // v1 and v2 can both be listed (a hybrid host): the first limit found.
+  for (const std::string& file : CgroupMemoryLimitFiles(*cgroups)) {
+    if (std::optional<std::string> contents = ReadSmallFile(file.c_str())) {
+      if (std::optional<int64_t> limit = ParseCgroupMemoryLimit(*contents)) return limit;
+    }
   }
   return std::nullopt;
 }

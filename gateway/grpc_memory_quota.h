@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -36,7 +37,14 @@ struct GrpcMemoryQuota {
 // when it sets no limit or cannot be read as one.
 std::optional<int64_t> ParseCgroupMemoryLimit(absl::string_view contents);
 
-// This process's container memory limit (cgroup v2, then v1), if any.
+// The files that may hold this process's memory limit, from the content of
+// /proc/self/cgroup: its own cgroup's under /sys/fs/cgroup (v2 memory.max,
+// v1 memory/memory.limit_in_bytes), then the mount's root file (a container
+// sees its own cgroup there, whatever /proc/self/cgroup names).
+std::vector<std::string> CgroupMemoryLimitFiles(absl::string_view proc_self_cgroup);
+
+// This process's container memory limit, if any: the first limit those
+// files give.
 std::optional<int64_t> ContainerMemoryLimit();
 
 // From --grpc_memory_quota: -1 (half of `container_limit`; none without
