@@ -40,14 +40,24 @@ std::vector<std::string> CgroupMemoryLimitFiles(absl::string_view proc_self_cgro
   for (absl::string_view line : absl::StrSplit(proc_self_cgroup, '\n', absl::SkipEmpty())) {
     const std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(':', 2));
     if (fields.size() != 3) continue;
-    const std::string path = fields[2] == "/" ? "" : std::string(fields[2]);
+    std::string mount, file;
     if (fields[0] == "0" && fields[1].empty()) {  // cgroup v2.
-      files.push_back(absl::StrCat("/sys/fs/cgroup", path, "/memory.max"));
-      files.push_back("/sys/fs/cgroup/memory.max");
+      mount = "/sys/fs/cgroup";
+      file = "memory.max";
     } else if (absl::c_linear_search(absl::StrSplit(fields[1], ','), "memory")) {  // cgroup v1.
-      files.push_back(absl::StrCat("/sys/fs/cgroup/memory", path, "/memory.limit_in_bytes"));
-      files.push_back("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+      mount = "/sys/fs/cgroup/memory";
+      file = "memory.limit_in_bytes";
+    } else {
+      continue;
     }
+    // The own cgroup, then each ancestor up to the mount's root: a limit on
+    // a parent (a systemd slice, a pod's cgroup) caps the process too.
+    std::string path(fields[2]);
+    while (!path.empty() && path != "/") {
+      files.push_back(absl::StrCat(mount, path, "/", file));
+      path.resize(path.rfind('/'));
+    }
+    files.push_back(absl::StrCat(mount, "/", file));
   }
   return files;
 }
@@ -55,13 +65,17 @@ std::vector<std::string> CgroupMemoryLimitFiles(absl::string_view proc_self_cgro
 std::optional<int64_t> ContainerMemoryLimit() {
   const std::optional<std::string> cgroups = ReadSmallFile("/proc/self/cgroup");
   if (!cgroups) return std::nullopt;
-  // v1 and v2 can both be listed (a hybrid host): the first limit found.
+  // The smallest limit of all (v1 and v2 can both be listed, on a hybrid
+  // host; files that do not exist are passed over).
+  std::optional<int64_t> smallest;
   for (const std::string& file : CgroupMemoryLimitFiles(*cgroups)) {
     if (std::optional<std::string> contents = ReadSmallFile(file.c_str())) {
-      if (std::optional<int64_t> limit = ParseCgroupMemoryLimit(*contents)) return limit;
+      if (std::optional<int64_t> limit = ParseCgroupMemoryLimit(*contents); limit && (!smallest || *limit < *smallest)) {
+        smallest = limit;
+      }
     }
   }
-  return std::nullopt;
+  return smallest;
 }
 
 absl::StatusOr<GrpcMemoryQuota> ChooseGrpcMemoryQuota(int64_t flag, std::optional<int64_t> container_limit) {

@@ -39,11 +39,12 @@ std::optional<int64_t> ParseCgroupMemoryLimit(absl::string_view contents);
 
 // The files that may hold this process's memory limit, from the content of
 // /proc/self/cgroup: its own cgroup's under /sys/fs/cgroup (v2 memory.max,
-// v1 memory/memory.limit_in_bytes), then the mount's root file (a container
-// sees its own cgroup there, whatever /proc/self/cgroup names).
+// v1 memory/memory.limit_in_bytes), each ancestor's, then the mount's root
+// file (a container sees its own cgroup there, whatever /proc/self/cgroup
+// names).
 std::vector<std::string> CgroupMemoryLimitFiles(absl::string_view proc_self_cgroup);
 
-// This process's container memory limit, if any: the first limit those
+// This process's container memory limit, if any: the smallest limit those
 // files give.
 std::optional<int64_t> ContainerMemoryLimit();
 

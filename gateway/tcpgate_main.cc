@@ -541,6 +541,11 @@ int main(int argc, char** argv) {
     Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen), tls_hint));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  // At once: gRPC registers "" as SERVING, which would send callers here
+  // before a backend connection is ready.
+  health->SetServingStatus("", false);
+  health->SetServingStatus(kServiceName, false);
+  health->SetServingStatus(kLivenessServiceName, true);
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
   tcpcore::Log(tcpcore::LogLevel::kInfo,
@@ -615,9 +620,6 @@ int main(int argc, char** argv) {
       if (!error) update_health();
     });
   };
-  health->SetServingStatus("", false);
-  health->SetServingStatus(kServiceName, false);
-  health->SetServingStatus(kLivenessServiceName, true);
   update_health();
   // Library errors dropped by the log's rate limit, from sources gone quiet.
   asio::steady_timer dropped_lines_timer(main_context);

@@ -84,8 +84,7 @@ function parseArgs(argv) {
   return opts;
 }
 
-// The health names a gRPC probe may ask about: "package.Service" names
-// declared under proto/, and tcpgate's liveness name.
+// "package.Service" names declared under proto/ (for gRPC probe services).
 function protoServices(repo) {
   const services = new Set();
   const visit = (dir) => {
@@ -100,13 +99,17 @@ function protoServices(repo) {
     }
   };
   visit(path.join(repo, "proto"));
-  // And the health name tcpgate serves for liveness probes, read from its
-  // source so that a rename there fails here.
+  return services;
+}
+
+// The health name tcpgate serves for liveness probes (SERVING whatever the
+// backends do, so no readiness probe may ask it), read from its source so
+// that a rename there fails here.
+function livenessHealthName(repo) {
   const main = fs.readFileSync(path.join(repo, "gateway", "tcpgate_main.cc"), "utf8");
   const liveness = /constexpr char kLivenessServiceName\[\] = "([^"]+)";/.exec(main);
   if (!liveness) throw new Error("gateway/tcpgate_main.cc declares no kLivenessServiceName");
-  services.add(liveness[1]);
-  return services;
+  return liveness[1];
 }
 
 // The numeric uid of the last USER of deploy/Dockerfile, or null.
@@ -139,6 +142,7 @@ class Checker {
     this.baseArgFlags = new Map();  // "Kind/name/container" -> flags its args pass, from the bases
     this.binaries = new Map();
     this.services = protoServices(opts.repo);
+    this.livenessName = livenessHealthName(opts.repo);
     this.uid = dockerfileUid(opts.repo);
     this.problems = [];
     this.unknownFlags = new Map();  // "binary --flag" -> Set of where it is set
@@ -478,8 +482,12 @@ class Checker {
       const target = action.port;
       const ok = ports.some((p) => (typeof target === "number" ? p.containerPort === target : p.name === target));
       if (!ok) this.fail(where, `${kind} port ${target} is not a declared container port`);
-      if (probe.grpc && probe.grpc.service && !this.services.has(probe.grpc.service)) {
-        this.fail(where, `${kind} asks gRPC health about "${probe.grpc.service}", which no proto/ file declares (${[...this.services].join(", ")})`);
+      if (probe.grpc && probe.grpc.service === this.livenessName) {
+        if (kind === "readinessProbe") {
+          this.fail(where, `readinessProbe asks gRPC health about "${this.livenessName}", which stays SERVING with every backend down and through a drain: ask "tcpgate.v1.Gateway"`);
+        }
+      } else if (probe.grpc && probe.grpc.service && !this.services.has(probe.grpc.service)) {
+        this.fail(where, `${kind} asks gRPC health about "${probe.grpc.service}", which neither a proto/ file declares (${[...this.services].join(", ")}) nor tcpgate serves for liveness ("${this.livenessName}")`);
       }
     }
 
@@ -622,7 +630,9 @@ class Checker {
     const pod = podSpec.securityContext || {};
     const container = c.securityContext || {};
     const user = container.runAsUser !== undefined ? container.runAsUser : pod.runAsUser;
-    const readable = (mode & 0o004) !== 0 || ((mode & 0o040) !== 0 && pod.fsGroup !== undefined) || ((mode & 0o400) !== 0 && user === 0);
+    // With fsGroup, kubelet gives a read-only Secret volume's files that
+    // group and adds group read (0440), whatever the mode asked.
+    const readable = (mode & 0o004) !== 0 || pod.fsGroup !== undefined || ((mode & 0o400) !== 0 && user === 0);
     if (!readable) {
       this.fail(where, `--${flag}=${file}: the Secret volume "${mount.name}" gives its files mode 0${mode.toString(8)}, owned by root, and the pod sets no fsGroup: uid ${user} cannot read them (set securityContext.fsGroup, or a mode readable by others)`);
     }

@@ -18,13 +18,14 @@ TEST(ParseCgroupMemoryLimit, ReadsBytesAndNoLimitInBothVersions) {
   EXPECT_EQ(ParseCgroupMemoryLimit("0"), std::nullopt);
 }
 
-TEST(CgroupMemoryLimitFiles, OwnCgroupFirstThenTheMountRootForBothVersions) {
-  EXPECT_THAT(CgroupMemoryLimitFiles("0::/kubepods/pod1/abc\n"),
-              ::testing::ElementsAre("/sys/fs/cgroup/kubepods/pod1/abc/memory.max", "/sys/fs/cgroup/memory.max"));
-  EXPECT_THAT(CgroupMemoryLimitFiles("0::/\n"),
-              ::testing::ElementsAre("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.max"));
+TEST(CgroupMemoryLimitFiles, OwnCgroupThenEachAncestorThenTheMountRootForBothVersions) {
+  EXPECT_THAT(CgroupMemoryLimitFiles("0::/lim.slice/run-x.scope\n"),
+              ::testing::ElementsAre("/sys/fs/cgroup/lim.slice/run-x.scope/memory.max",
+                                     "/sys/fs/cgroup/lim.slice/memory.max", "/sys/fs/cgroup/memory.max"));
+  EXPECT_THAT(CgroupMemoryLimitFiles("0::/\n"), ::testing::ElementsAre("/sys/fs/cgroup/memory.max"));
   EXPECT_THAT(CgroupMemoryLimitFiles("12:pids:/x\n9:cpuacct,memory:/docker/abc\n1:name=systemd:/\n"),
               ::testing::ElementsAre("/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes",
+                                     "/sys/fs/cgroup/memory/docker/memory.limit_in_bytes",
                                      "/sys/fs/cgroup/memory/memory.limit_in_bytes"));
   EXPECT_THAT(CgroupMemoryLimitFiles("3:cpu:/\n"), ::testing::IsEmpty());
 }
