@@ -1,7 +1,5 @@
 #include "gateway/grpc_memory_quota.h"
 
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/algorithm/container.h"
@@ -9,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "gateway/file_contents.h"
 
 namespace tcpgate {
 namespace {
@@ -17,14 +16,6 @@ namespace {
 constexpr int64_t kNoLimitAbove = int64_t{1} << 60;
 
 std::string MiB(int64_t bytes) { return absl::StrCat(bytes >> 20, "MiB"); }
-
-std::optional<std::string> ReadSmallFile(const char* path) {
-  std::ifstream file(path);
-  if (!file) return std::nullopt;
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
 
 }  // namespace
 
@@ -63,13 +54,13 @@ std::vector<std::string> CgroupMemoryLimitFiles(absl::string_view proc_self_cgro
 }
 
 std::optional<int64_t> ContainerMemoryLimit() {
-  const std::optional<std::string> cgroups = ReadSmallFile("/proc/self/cgroup");
-  if (!cgroups) return std::nullopt;
+  const absl::StatusOr<std::string> cgroups = ReadFileContents("/proc/self/cgroup");
+  if (!cgroups.ok()) return std::nullopt;
   // The smallest limit of all (v1 and v2 can both be listed, on a hybrid
   // host; files that do not exist are passed over).
   std::optional<int64_t> smallest;
   for (const std::string& file : CgroupMemoryLimitFiles(*cgroups)) {
-    if (std::optional<std::string> contents = ReadSmallFile(file.c_str())) {
+    if (absl::StatusOr<std::string> contents = ReadFileContents(file); contents.ok()) {
       if (std::optional<int64_t> limit = ParseCgroupMemoryLimit(*contents); limit && (!smallest || *limit < *smallest)) {
         smallest = limit;
       }

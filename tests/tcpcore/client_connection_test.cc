@@ -169,11 +169,7 @@ TEST_F(ClientConnectionTest, SocketProbesTheBackendWithTcpKeepalive) {
   absl::StatusOr<int> own =
       ::tcpcore::testing::FindOwnSocket(::tcpcore::testing::PeerPort(peer_->fd()), listener_->port());
   ASSERT_TRUE(own.ok()) << own.status();
-  const ::tcpcore::testing::KeepaliveSeen seen = ::tcpcore::testing::ReadKeepalive(*own);
-  EXPECT_TRUE(seen.on);
-  EXPECT_EQ(seen.idle_s, 11);
-  EXPECT_EQ(seen.interval_s, 5);
-  EXPECT_EQ(seen.count, 2);
+  EXPECT_EQ(::tcpcore::testing::ReadKeepalive(*own), (::tcpcore::testing::KeepaliveSeen{true, 11, 5, 2}));
 }
 
 TEST_F(ClientConnectionTest, MatchesAnswersByUidInAnyOrder) {

@@ -233,6 +233,17 @@ class PoolTest : public ::testing::Test {
     EXPECT_TRUE(pool->Start().ok());
     return pool;
   }
+  // A pool of the defaults to a backend that closes connections idle for
+  // `idle_timeout`, with the given reconnect backoff.
+  std::unique_ptr<Pool> StartPoolBehindABackendClosingIdle(absl::Duration idle_timeout,
+                                                           absl::Duration backoff_initial, absl::Duration backoff_max) {
+    ServerOptions closes_idle;
+    closes_idle.idle_timeout = idle_timeout;
+    PoolOptions options = Options({StartBackend(nullptr, 0, closes_idle)});
+    options.reconnect_backoff_initial = backoff_initial;
+    options.reconnect_backoff_max = backoff_max;
+    return StartPool(options);
+  }
   // A pool of one connection to `port` whose connect waits until
   // hold->Release() (the loop it runs on is held), on loops of its own:
   // requests meet the connection while it is being made.
@@ -752,12 +763,7 @@ TEST_F(PoolTest, ProbedConnectionsBeyondMinIdleStillCloseWhenIdle) {
 // lived one initial backoff step (400 ms): the backend's 1 s idle timeout
 // leaves 600 ms for the pool to have seen it ready.
 TEST_F(PoolTest, ConnectionTheBackendClosesWhenIdleIsReplacedAtOnce) {
-  ServerOptions closes_idle;
-  closes_idle.idle_timeout = absl::Seconds(1);
-  PoolOptions options = Options({StartBackend(nullptr, 0, closes_idle)});
-  options.reconnect_backoff_initial = absl::Milliseconds(400);
-  options.reconnect_backoff_max = absl::Seconds(2);
-  auto pool = StartPool(options);
+  auto pool = StartPoolBehindABackendClosingIdle(absl::Seconds(1), absl::Milliseconds(400), absl::Seconds(2));
   ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
   int failed = 0;
   for (int i = 0; i < 3; ++i) {
@@ -977,12 +983,7 @@ TEST_F(PoolTest, RetiredConnectionStaysRetiredWhenItsAddressLeavesDnsAndComesBac
 // backoff: the replacements come after the first backoff step each time
 // and nothing is counted as a failure (no growing backoff, no ejection).
 TEST_F(PoolTest, IdleConnectionsClosedSoonerThanTheInitialBackoffAreNotFailedConnects) {
-  ServerOptions closes_idle;
-  closes_idle.idle_timeout = absl::Milliseconds(200);
-  PoolOptions options = Options({StartBackend(nullptr, 0, closes_idle)});
-  options.reconnect_backoff_initial = absl::Milliseconds(400);
-  options.reconnect_backoff_max = absl::Seconds(5);
-  auto pool = StartPool(options);
+  auto pool = StartPoolBehindABackendClosingIdle(absl::Milliseconds(200), absl::Milliseconds(400), absl::Seconds(5));
   ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
   ASSERT_TRUE(AwaitStats(*pool, [](const PoolStats& s) { return s.total.reconnects >= 3; }))
       << "idle connections were not replaced";

@@ -122,11 +122,7 @@ TEST_F(ServerTest, AcceptedConnectionsProbeTheirPeerWithTcpKeepalive) {
   options.keepalive.count = 4;
   StartServer(options);
   LineClient client = Connect();
-  const ::tcpcore::testing::KeepaliveSeen seen = ServerSideKeepalive(client, port());
-  EXPECT_TRUE(seen.on);
-  EXPECT_EQ(seen.idle_s, 7);
-  EXPECT_EQ(seen.interval_s, 3);
-  EXPECT_EQ(seen.count, 4);
+  EXPECT_EQ(ServerSideKeepalive(client, port()), (::tcpcore::testing::KeepaliveSeen{true, 7, 3, 4}));
 }
 
 TEST_F(ServerTest, KeepaliveTurnedOffLeavesAcceptedConnectionsWithout) {

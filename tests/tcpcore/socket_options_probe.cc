@@ -54,6 +54,11 @@ KeepaliveSeen ReadKeepalive(int fd) {
                        GetInt(fd, IPPROTO_TCP, TCP_KEEPINTVL), GetInt(fd, IPPROTO_TCP, TCP_KEEPCNT)};
 }
 
+void PrintTo(const KeepaliveSeen& seen, std::ostream* out) {
+  *out << (seen.on ? "on" : "off") << ", idle " << seen.idle_s << "s, interval " << seen.interval_s << "s, count "
+       << seen.count;
+}
+
 uint16_t LocalPort(int fd) {
   sockaddr_in local{};
   socklen_t size = sizeof(local);

@@ -9,6 +9,7 @@
 #define TESTS_TCPCORE_SOCKET_OPTIONS_PROBE_H_
 
 #include <cstdint>
+#include <ostream>
 
 #include "absl/status/statusor.h"
 
@@ -19,7 +20,10 @@ struct KeepaliveSeen {
   int idle_s = 0;
   int interval_s = 0;
   int count = 0;
+  bool operator==(const KeepaliveSeen&) const = default;
 };
+// For test failure messages: "on, idle 7s, interval 3s, count 4".
+void PrintTo(const KeepaliveSeen& seen, std::ostream* out);
 
 // The socket of this process bound to 127.0.0.1:`local_port` and connected
 // to 127.0.0.1:`peer_port`; NOT_FOUND if none.
