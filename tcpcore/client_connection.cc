@@ -680,10 +680,25 @@ void ClientConnection::Retire(absl::Status why) {
   }
   retiring_.store(true, std::memory_order_release);
   counters_->retired_owing_answer.fetch_add(1, std::memory_order_relaxed);
-  if (listener_) listener_(*this, State::kReady, Unshared(why));
   // What senders handed over before the refusal gets in, and is written if
-  // it can be; what cannot (behind a blocked Uid) would wait for ever.
+  // it can be; what cannot (behind a blocked Uid) would wait for ever, and
+  // fails at ReleaseUnsent(): after the owner has replaced this connection,
+  // so a caller that retries at once finds the replacement.
   DrainInbox();
+  if (listener_) {
+    listener_(*this, State::kReady, Unshared(why));
+  } else {
+    ReleaseUnsentOnLoop();
+  }
+}
+
+void ClientConnection::ReleaseUnsent() {
+  asio::post(loop_, [self = shared_from_this()] { self->ReleaseUnsentOnLoop(); });
+}
+
+void ClientConnection::ReleaseUnsentOnLoop() {
+  if (state() == State::kClosed) return;
+  const absl::Status why = close_reason();
   std::vector<uint64_t> unsent;
   for (const auto& [id, entry] : entries_) {
     if (!entry.on_wire) unsent.push_back(id);
@@ -692,7 +707,7 @@ void ClientConnection::Retire(absl::Status why) {
   for (uint64_t id : unsent) {
     Complete(id, absl::UnavailableError(absl::StrCat("not sent: ", why.message())));
   }
-  if (pending_count_.load(std::memory_order_acquire) == 0) Fail(std::move(why));
+  if (pending_count_.load(std::memory_order_acquire) == 0) Fail(close_reason());
 }
 
 void ClientConnection::Fail(absl::Status status) {

@@ -150,7 +150,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   enum class State { kConnecting, kReady, kClosed };
   // Told on the loop thread when the connection becomes ready (kReady, OK),
   // when it retires (kReady with why: it takes no new request and closes
-  // once the requests on the wire are done; replace it now), and once when
+  // once the requests on the wire are done; replace it, then call
+  // ReleaseUnsent()), and once when
   // it closes, with why (every close, Close() included, so an owner can
   // always clean up).
   using StateListener = std::function<void(ClientConnection&, State, const absl::Status&)>;
@@ -204,6 +205,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool answered_any() const { return answered_any_.load(std::memory_order_acquire); }
   // Whether a request (or probe) has been written on it.
   bool wrote_any() const { return wrote_any_.load(std::memory_order_acquire); }
+  // After a retirement its listener was told of: fails the requests it
+  // holds unwritten (kUnavailable, "not sent") and closes if nothing else is
+  // pending. The owner calls it once the connection is replaced, so a caller
+  // retrying at once finds the replacement. Any thread; returns at once.
+  void ReleaseUnsent();
   // Whether it retired: it takes no new request and closes once the
   // requests on the wire are done (an answer owed past late_response_window).
   bool retiring() const { return retiring_.load(std::memory_order_acquire); }
@@ -308,6 +314,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Loop thread: takes no new request, fails the unwritten ones, tells the
   // listener; closes with `why` once nothing is pending.
   void Retire(absl::Status why);
+  void ReleaseUnsentOnLoop();
   // Loop thread: publishes what TrySend's direct write needs to know.
   void PublishLines() { open_lines_.store(static_cast<int64_t>(lines_.size()), std::memory_order_release); }
   void PublishOutput() { output_idle_.store(output_.idle(), std::memory_order_release); }

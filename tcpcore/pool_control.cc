@@ -336,12 +336,16 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   if (state == ClientConnection::State::kReady && !status.ok()) {
     // It retired (an answer owed too long): out of service now, replaced at
     // once; it closes by itself once its requests are done.
-    if (control_closed_) return;
+    if (control_closed_) return;  // Closing it fails what it holds.
     Log(LogLevel::kWarning, absl::StrCat("pool: ", status.message()));
-    if (address.retiring.contains(connection)) return;  // Retiring already (its address left DNS).
-    RetireOnControl(address, *connection);
-    PublishOnControl();
-    ReplenishOnControl(address, /*at_once=*/true);
+    if (!address.retiring.contains(connection)) {  // Else retiring already (its address left DNS).
+      RetireOnControl(address, *connection);
+      PublishOnControl();
+      ReplenishOnControl(address, /*at_once=*/true);
+    }
+    // Now that senders see the replacement (ready or being made), the
+    // requests it holds unwritten may fail: a retry waits for that one.
+    connection->ReleaseUnsent();
     return;
   }
   if (state == ClientConnection::State::kReady) {

@@ -58,7 +58,7 @@ class ClientConnectionTest : public ::testing::Test {
   // Connects a client to the raw backend and accepts it.
   void ConnectToRaw(ConnectionOptions options = {}) {
     connection_ = Make(listener_->port(), options,
-                       [ready = ready_, retired = retired_](ClientConnection&, ClientConnection::State state,
+                       [ready = ready_, retired = retired_](ClientConnection& connection, ClientConnection::State state,
                                                             const absl::Status& status) {
                          if (state != ClientConnection::State::kReady) return;
                          if (status.ok()) {
@@ -67,6 +67,7 @@ class ClientConnectionTest : public ::testing::Test {
                            // A copy of its own (see Unshared in client_connection.cc): the
                            // status's rep would otherwise be shared with the loop thread.
                            retired->set_value(absl::Status(status.code(), status.message()));
+                           connection.ReleaseUnsent();  // As the pool does, once it replaced it.
                          }
                        });
     absl::StatusOr<LineClient> peer = listener_->Accept();
