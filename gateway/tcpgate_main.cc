@@ -8,10 +8,10 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/resource_quota.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <csignal>
 #include <cstdio>
@@ -21,14 +21,10 @@
 #include <string>
 #include <system_error>
 #include <optional>
-#include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -47,10 +43,14 @@
 #include "gateway/file_change_follower.h"
 #include "gateway/file_contents.h"
 #include "gateway/callback_thread_heartbeat.h"
+#include "gateway/command_line_arguments.h"
 #include "gateway/flag_values.h"
 #include "gateway/flags_from_env.h"
 #include "gateway/gateway_service.h"
 #include "gateway/grpc_memory_quota.h"
+#include "gateway/grpc_server_drain.h"
+#include "gateway/grpc_server_settings.h"
+#include "gateway/health_publisher.h"
 #include "gateway/library_log_bridge.h"
 #include "gateway/metrics_page.h"
 #include "gateway/process_stats.h"
@@ -146,12 +146,6 @@ ABSL_FLAG(std::string, auth_token_file, "",
 
 namespace {
 
-constexpr char kServiceName[] = "tcpgate.v1.Gateway";
-// The health name for liveness probes: SERVING while the process serves
-// gRPC at all, whatever the backends do, so a probe of it sees a dead gRPC
-// acceptor or stuck callback threads, which /healthz (another port, another
-// thread) cannot. "" and kServiceName follow the backends and the drain.
-constexpr char kLivenessServiceName[] = "liveness";
 // Under this many descriptors allowed, the gateway warns at start.
 constexpr uint64_t kWarnBelowOpenFileLimit = 16384;
 
@@ -303,87 +297,76 @@ BearerTokenSetup BearerTokenFromFlags() {
   return setup;
 }
 
-// One flag argument of the command line, before Abseil parses it: what
-// the checks that must run first (the log format, the environment's
-// precedence, values that do not parse) read.
-struct FlagArgument {
-  absl::string_view name;                   // Without its dashes.
-  std::optional<absl::string_view> value;   // After '=', when given so.
-  std::optional<absl::string_view> next;    // The argument after it: the value of "--name value".
-};
-
-std::vector<FlagArgument> FlagArguments(int argc, char** argv) {
-  std::vector<FlagArgument> flags;
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view argument = argv[i];
-    if (argument == "--") break;
-    if (!absl::ConsumePrefix(&argument, "--") && !absl::ConsumePrefix(&argument, "-")) continue;
-    FlagArgument flag;
-    const std::size_t equals = argument.find('=');
-    flag.name = argument.substr(0, equals);
-    if (equals != absl::string_view::npos) flag.value = argument.substr(equals + 1);
-    if (i + 1 < argc) flag.next = argv[i + 1];
-    flags.push_back(flag);
-  }
-  return flags;
-}
-
 // The log format asked for, read before the flags are parsed (the command
 // line first, then TCPGATE_LOG_FORMAT), so that an error in the flags
 // themselves is written as the log collector expects it.
-tcpcore::LogFormat EarlyLogFormat(const std::vector<FlagArgument>& arguments) {
+tcpcore::LogFormat EarlyLogFormat(const std::vector<tcpgate::FlagArgument>& arguments) {
   absl::string_view asked;
   if (const char* env = std::getenv("TCPGATE_LOG_FORMAT"); env != nullptr) asked = env;
-  for (const FlagArgument& flag : arguments) {
-    if (flag.name == "log_format") asked = flag.value.value_or(flag.next.value_or(""));
-  }
+  if (std::optional<absl::string_view> given = tcpgate::LastValueOf(arguments, "log_format")) asked = *given;
   absl::StatusOr<tcpcore::LogFormat> format = tcpcore::ParseLogFormat(asked);
   return format.ok() ? *format : tcpcore::LogFormat::kText;
 }
 
-// Values of the gateway's own flags given as --name=value that do not
-// parse, each as "--name: why"; checked before Abseil's parser, which would
-// print its own error in text whatever the log format.
-std::vector<std::string> CommandLineValueErrors(const std::vector<FlagArgument>& arguments,
-                                                const std::vector<std::string>& own_flags) {
-  std::vector<std::string> errors;
-  for (const FlagArgument& flag : arguments) {
-    if (!flag.value || std::find(own_flags.begin(), own_flags.end(), flag.name) == own_flags.end()) continue;
-    absl::CommandLineFlag* found = absl::FindCommandLineFlag(flag.name);
-    std::string error;
-    // A value that parses is set again, in order, by ParseCommandLine.
-    if (found != nullptr && !found->ParseFrom(*flag.value, &error)) {
-      errors.push_back(absl::StrCat("--", flag.name, ": ", error));
-    }
-  }
-  return errors;
+// The embedded backend (the reference one, tcpcore's HelloHandler) on a
+// loopback port, taking the lines the pool lets through
+// (--backend_max_line_bytes), not its own 1 MiB default.
+std::unique_ptr<tcpcore::Server> StartEmbeddedBackend(tcpcore::EventLoopGroup& loops, std::size_t max_line_bytes) {
+  tcpcore::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.log_connections = false;
+  options.frame_limits.max_frame_bytes = max_line_bytes;
+  auto embedded = std::make_unique<tcpcore::Server>(loops, options, std::make_shared<tcpcore::HelloHandler>());
+  if (absl::Status status = embedded->Start(); !status.ok()) Fatal(status.message());
+  return embedded;
 }
 
-// The gateway's own flags the command line does not set (as --name=value,
-// --name value, --name or --noname): only their environment variables are
-// read, so a value there that the command line overrides cannot stop the
-// gateway.
-std::vector<std::string> FlagsNotSetOnTheCommandLine(const std::vector<FlagArgument>& arguments,
-                                                     const std::vector<std::string>& own_flags) {
-  absl::flat_hash_set<absl::string_view> given;
-  for (const FlagArgument& flag : arguments) {
-    given.insert(flag.name);
-    absl::string_view negated = flag.name;
-    if (absl::ConsumePrefix(&negated, "no")) given.insert(negated);  // --noname, for a bool.
+// The admin port's /metrics page: the service's, the pool's and the
+// process's figures, the certificate's and the secret files' reloads. Called
+// on the admin server's thread.
+class MetricsPageRenderer {
+ public:
+  MetricsPageRenderer(const tcpgate::GatewayService& service, const tcpcore::Pool& pool,
+                      const tcpgate::ServerSecurity& security, const tcpgate::FileChangeFollower* token_follower)
+      : service_(service), pool_(pool), security_(security), token_follower_(token_follower) {}
+
+  std::string Render() const {
+    const tcpgate::ProcessStats process = process_stats_.Read();
+    if (!process.problem.ok() && !problem_logged_.exchange(true)) {
+      tcpcore::Log(tcpcore::LogLevel::kWarning,
+                   absl::StrCat("/metrics: process figures missing (said once): ", process.problem.message()));
+    }
+    std::optional<tcpgate::TlsFigures> tls;
+    if (security_.reloader != nullptr) {
+      const tcpgate::TlsFileReloader::Stats reloads = security_.reloader->stats();
+      tls = tcpgate::TlsFigures{reloads.not_after, true, reloads.loaded, reloads.refused};
+    } else if (security_.not_after != absl::InfinitePast()) {
+      tls = tcpgate::TlsFigures{security_.not_after};
+    }
+    std::optional<tcpgate::FileReloadFigures> token_reloads;
+    if (token_follower_ != nullptr) {
+      const tcpgate::FileChangeFollower::Stats changes = token_follower_->stats();
+      token_reloads = tcpgate::FileReloadFigures{changes.loaded, changes.refused};
+    }
+    return tcpgate::RenderMetricsPage(service_.metrics(), service_.in_flight(), pool_.stats(), &process,
+                                      tls ? &*tls : nullptr, token_reloads ? &*token_reloads : nullptr);
   }
-  std::vector<std::string> left;
-  for (const std::string& name : own_flags) {
-    if (!given.contains(name)) left.push_back(name);
-  }
-  return left;
-}
+
+ private:
+  const tcpgate::GatewayService& service_;
+  const tcpcore::Pool& pool_;
+  const tcpgate::ServerSecurity& security_;
+  const tcpgate::FileChangeFollower* const token_follower_;  // Null: the token file is not followed.
+  const tcpgate::ProcessStatsReader process_stats_;           // The start time, read now.
+  mutable std::atomic<bool> problem_logged_{false};
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   // Before any thread: large messages' memory goes back to the system.
   tcpcore::ReleaseLargeBlocksWhenFreed();
-  const std::vector<FlagArgument> flag_arguments = FlagArguments(argc, argv);
+  const std::vector<tcpgate::FlagArgument> flag_arguments = tcpgate::FlagArguments(argc, argv);
   tcpcore::SetLogFormat(EarlyLogFormat(flag_arguments));
   absl::SetProgramUsageMessage(
       "tcpgate: a gRPC gateway to newline-JSON TCP backends.\n"
@@ -391,10 +374,10 @@ int main(int argc, char** argv) {
       "Every flag can also be set as TCPGATE_<FLAG_IN_CAPITALS> in the environment.");
   const std::vector<std::string> own_flags = tcpgate::FlagsDefinedIn(__FILE__);
   for (const std::string& error :
-       tcpgate::ApplyFlagsFromEnv("TCPGATE_", FlagsNotSetOnTheCommandLine(flag_arguments, own_flags))) {
+       tcpgate::ApplyFlagsFromEnv("TCPGATE_", tcpgate::FlagsNotSetOnTheCommandLine(flag_arguments, own_flags))) {
     Fatal(error);
   }
-  for (const std::string& error : CommandLineValueErrors(flag_arguments, own_flags)) Fatal(error);
+  for (const std::string& error : tcpgate::CommandLineValueErrors(flag_arguments, own_flags)) Fatal(error);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   if (arguments.size() > 1) {
     Fatal(absl::StrCat("unexpected argument \"", arguments[1], "\" (flags are --name=value; quote lists)"));
@@ -448,25 +431,17 @@ int main(int argc, char** argv) {
     Fatal(absl::StrCat("--", status.message()));
   }
 
-  asio::io_context main_context(1);  // Signals and the health updater.
+  asio::io_context main_context(1);  // Signals and the health publisher.
   asio::signal_set signals(main_context, SIGINT, SIGTERM);
 
   int threads = absl::GetFlag(FLAGS_threads);
   if (threads <= 0) threads = tcpcore::DefaultLoopCount();
   tcpcore::EventLoopGroup loops(threads, "tcpgate");
 
-  // The embedded backend, when no backend is given.
   std::unique_ptr<tcpcore::Server> embedded;
   std::vector<std::string>& backends = pool_options.backends;
   if (backends.empty()) {
-    tcpcore::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.log_connections = false;
-    // The backend takes the lines the pool lets through
-    // (--backend_max_line_bytes), not its own 1 MiB default.
-    options.frame_limits.max_frame_bytes = pool_options.connection.max_request_line_bytes;
-    embedded = std::make_unique<tcpcore::Server>(loops, options, std::make_shared<tcpcore::HelloHandler>());
-    if (absl::Status status = embedded->Start(); !status.ok()) Fatal(status.message());
+    embedded = StartEmbeddedBackend(loops, pool_options.connection.max_request_line_bytes);
     backends.push_back(absl::StrCat("127.0.0.1:", embedded->local_endpoint().port()));
   }
 
@@ -485,53 +460,29 @@ int main(int argc, char** argv) {
   // ours in (proto/grpc/health/v1/health.proto), so reflection can describe
   // the service it lists and grpcurl can call it.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  absl::StatusOr<tcpgate::GrpcMemoryQuota> grpc_memory =
+      tcpgate::ChooseGrpcMemoryQuota(absl::GetFlag(FLAGS_grpc_memory_quota), tcpgate::ContainerMemoryLimit());
+  if (!grpc_memory.ok()) Fatal(grpc_memory.status().message());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), security->credentials, &port);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
-  // Answers are as large as the backend makes them (one line, up to the
-  // pool's frame limit), whatever clients may send: a limit under that
-  // would fail the call (a whole stream) instead of sending the answer.
-  builder.SetMaxSendMessageSize(
-      std::max<int>(absl::GetFlag(FLAGS_max_message_bytes),
-                    static_cast<int>(pool_options.connection.frame_limits.max_frame_bytes) + 4096));
-  // Compressed requests are refused (UNIMPLEMENTED, "... is disabled")
-  // before anything is inflated: gRPC 1.51 inflates a message whole before
-  // it applies --max_message_bytes, so a 300 KB gzip request took 300 MB.
-  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE, false);
-  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, false);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
-  // gRPC sets SO_REUSEPORT by default: a second process (a gateway started
-  // twice, another program) could then bind the same port and silently take
-  // part of the connections. A port in use is an error instead.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Keepalive enforcement: accept client pings every 5 s or more (so a client
-  // pinging every 10 s never gets a too_many_pings GOAWAY), even between
-  // calls; ping idle clients every 60 s ourselves.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-  if (const absl::Duration age = absl::GetFlag(FLAGS_max_connection_age);
-      age > absl::ZeroDuration() && age != absl::InfiniteDuration()) {
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                               static_cast<int>(absl::ToInt64Milliseconds(age)));
-    builder.AddChannelArgument(
-        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-        static_cast<int>(absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age_grace))));
-  }
-  // gRPC's memory for client connections and calls (see the header): the
-  // quota object lives as long as the process, so as long as the server.
-  absl::StatusOr<tcpgate::GrpcMemoryQuota> grpc_memory =
-      tcpgate::ChooseGrpcMemoryQuota(absl::GetFlag(FLAGS_grpc_memory_quota), tcpgate::ContainerMemoryLimit());
-  if (!grpc_memory.ok()) Fatal(grpc_memory.status().message());
-  if (grpc_memory->bytes > 0) {
-    static grpc::ResourceQuota* const quota = new grpc::ResourceQuota("tcpgate");
-    quota->Resize(static_cast<std::size_t>(grpc_memory->bytes));
-    builder.SetResourceQuota(*quota);
-  }
+  tcpgate::ApplyGrpcServerSettings(
+      {
+          .max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes),
+          // Answers are as large as the backend makes them (one line, up to
+          // the pool's frame limit), whatever clients may send: a limit under
+          // that would fail the call (a whole stream) instead of sending the
+          // answer.
+          .max_send_message_bytes =
+              std::max<int>(absl::GetFlag(FLAGS_max_message_bytes),
+                            static_cast<int>(pool_options.connection.frame_limits.max_frame_bytes) + 4096),
+          .max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams),
+          .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
+          .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace),
+          .memory_quota_bytes = grpc_memory->bytes,
+      },
+      builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     // The TLS files passed CheckTlsMaterial; what gRPC may still refuse
@@ -540,12 +491,11 @@ int main(int argc, char** argv) {
     if (!absl::GetFlag(FLAGS_tls_cert).empty()) tls_hint = " (or gRPC refused the TLS files: see its error above)";
     Fatal(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen), tls_hint));
   }
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  // At once: gRPC registers "" as SERVING, which would send callers here
-  // before a backend connection is ready.
-  health->SetServingStatus("", false);
-  health->SetServingStatus(kServiceName, false);
-  health->SetServingStatus(kLivenessServiceName, true);
+  // SERVING while at least one backend connection can take a request (not
+  // one that only finishes the requests of an address that left DNS or was
+  // ejected).
+  tcpgate::HealthPublisher health(main_context, *server->GetHealthCheckService(),
+                                  [&pool] { return pool.stats().connections_in_service > 0; });
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
   tcpcore::Log(tcpcore::LogLevel::kInfo,
@@ -562,39 +512,10 @@ int main(int argc, char** argv) {
                             // and the defaults made it.
                             " flags: ", tcpgate::FlagValues(own_flags)));
 
-  // Health: SERVING while at least one backend connection can take a
-  // request (not one that only finishes the requests of an address that
-  // left DNS or was ejected).
-  bool draining = false;
-  bool serving = false;
-  std::atomic<bool> ready{false};  // `serving`, for the admin server's threads.
-
-  const tcpgate::ProcessStatsReader process_stats;
-  std::atomic<bool> process_stats_problem_logged{false};
+  const MetricsPageRenderer metrics_page(service, pool, *security, bearer_token_setup.follower.get());
   tcpgate::AdminServer admin({
-      .metrics =
-          [&] {
-            const tcpgate::ProcessStats process = process_stats.Read();
-            if (!process.problem.ok() && !process_stats_problem_logged.exchange(true)) {
-              tcpcore::Log(tcpcore::LogLevel::kWarning,
-                           absl::StrCat("/metrics: process figures missing (said once): ", process.problem.message()));
-            }
-            std::optional<tcpgate::TlsFigures> tls;
-            if (security->reloader != nullptr) {
-              const tcpgate::TlsFileReloader::Stats reloads = security->reloader->stats();
-              tls = tcpgate::TlsFigures{reloads.not_after, true, reloads.loaded, reloads.refused};
-            } else if (security->not_after != absl::InfinitePast()) {
-              tls = tcpgate::TlsFigures{security->not_after};
-            }
-            std::optional<tcpgate::FileReloadFigures> token_reloads;
-            if (bearer_token_setup.follower != nullptr) {
-              const tcpgate::FileChangeFollower::Stats changes = bearer_token_setup.follower->stats();
-              token_reloads = tcpgate::FileReloadFigures{changes.loaded, changes.refused};
-            }
-            return tcpgate::RenderMetricsPage(service.metrics(), service.in_flight(), pool.stats(), &process,
-                                              tls ? &*tls : nullptr, token_reloads ? &*token_reloads : nullptr);
-          },
-      .ready = [&] { return ready.load(std::memory_order_relaxed); },
+      .metrics = [&metrics_page] { return metrics_page.Render(); },
+      .ready = [&health] { return health.ready(); },
   });
   if (const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen); !admin_listen.empty()) {
     absl::StatusOr<int> admin_port = admin.Start(admin_listen);
@@ -603,24 +524,7 @@ int main(int argc, char** argv) {
                  absl::StrCat("admin listening on ", admin_listen.substr(0, admin_listen.rfind(':')), ":",
                               *admin_port, " (/metrics /healthz /readyz)"));
   }
-  asio::steady_timer health_timer(main_context);
-  std::function<void()> update_health = [&] {
-    const bool now_serving = !draining && pool.stats().connections_in_service > 0;
-    if (now_serving != serving) {
-      serving = now_serving;
-      ready.store(serving, std::memory_order_relaxed);
-      // By name: SetServingStatus(bool) would set every name, liveness too.
-      health->SetServingStatus("", serving);
-      health->SetServingStatus(kServiceName, serving);
-      tcpcore::Log(tcpcore::LogLevel::kInfo, serving ? "health: SERVING" : "health: NOT_SERVING");
-    }
-    if (draining) return;
-    health_timer.expires_after(std::chrono::milliseconds(50));
-    health_timer.async_wait([&](const asio::error_code& error) {
-      if (!error) update_health();
-    });
-  };
-  update_health();
+  health.Start();
   // Library errors dropped by the log's rate limit, from sources gone quiet.
   asio::steady_timer dropped_lines_timer(main_context);
   std::function<void()> report_dropped_lines = [&] {
@@ -635,14 +539,8 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const asio::error_code&, int number) {
     tcpcore::Log(tcpcore::LogLevel::kInfo, absl::StrCat("signal ", number, ": draining"));
     service.BeginDrain();  // Refusing before health says so: no caller that saw NOT_SERVING gets in.
-    draining = true;
-    health_timer.cancel();
+    health.BeginDrain();
     dropped_lines_timer.cancel();
-    serving = false;
-    ready.store(false, std::memory_order_relaxed);
-    health->SetServingStatus("", false);
-    health->SetServingStatus(kServiceName, false);
-    tcpcore::Log(tcpcore::LogLevel::kInfo, "health: NOT_SERVING (draining)");
   });
   // Without it, the first call after a quiet second may wait up to 100 ms
   // for one of gRPC's callback threads (see the header). Started last, so no
@@ -651,39 +549,8 @@ int main(int argc, char** argv) {
   tcpcore::HeapTrimmer heap_trimmer;  // Resident memory follows use after a burst.
   main_context.run();
 
-  // The drain. First a notice (drain_notice): health is NOT_SERVING and
-  // calls that reach the service are refused with UNAVAILABLE (both set in
-  // the signal handler above), so clients that watch health stop sending
-  // here before anything else happens. Then Server::Shutdown sends every
-  // client connection a GOAWAY and closes the listener: calls a client
-  // starts from then on go to another connection (another replica) or fail
-  // with UNAVAILABLE. Calls in
-  // flight finish, up to drain_timeout, after which gRPC cancels what is
-  // left. Shutdown also waits for clients to close their idle connections
-  // after the GOAWAY, which some take seconds to do (a Python channel:
-  // about 5 s), so once no call is in flight the rest are closed at once
-  // (grpc_server_cancel_all_calls, which is what Shutdown itself does at its
-  // deadline). That can run before the GOAWAYs went out only when nothing
-  // was in flight; clients then see their idle connection drop, and
-  // reconnect elsewhere.
-  //
-  // gRPC itself cancels (CANCELLED) calls whose headers reach it after
-  // Shutdown began and before the client read the GOAWAY; they never
-  // reached the service. The notice keeps clients that watch health out of
-  // that window. See docs/gateway.md ("Shutdown").
-  const absl::Time drain_until = absl::Now() + absl::GetFlag(FLAGS_drain_timeout);
-  absl::SleepFor(std::min(absl::GetFlag(FLAGS_drain_notice), drain_until - absl::Now()));
-  // Shutdown's own deadline comes a second after ours, so that at ours
-  // this thread still sees what is left, says so, and cancels it itself.
-  std::thread shutdown([&] { server->Shutdown(absl::ToChronoTime(drain_until + absl::Seconds(1))); });
-  while (service.in_flight() > 0 && absl::Now() < drain_until) absl::SleepFor(absl::Milliseconds(5));
-  if (service.in_flight() > 0) {
-    tcpcore::Log(tcpcore::LogLevel::kWarning,
-                 absl::StrCat("drain timeout: cancelling ", service.in_flight(), " calls still in flight"));
-  }
-  grpc_server_cancel_all_calls(server->c_server());
-  shutdown.join();
-  server->Wait();
+  tcpgate::DrainGrpcServer(*server, [&service] { return service.in_flight(); }, absl::GetFlag(FLAGS_drain_notice),
+                           absl::GetFlag(FLAGS_drain_timeout));
   admin.Stop();
   pool.Close();
   if (embedded) embedded->Shutdown(absl::Seconds(1));

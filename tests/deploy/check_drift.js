@@ -106,9 +106,9 @@ function protoServices(repo) {
 // backends do, so no readiness probe may ask it), read from its source so
 // that a rename there fails here.
 function livenessHealthName(repo) {
-  const main = fs.readFileSync(path.join(repo, "gateway", "tcpgate_main.cc"), "utf8");
-  const liveness = /constexpr char kLivenessServiceName\[\] = "([^"]+)";/.exec(main);
-  if (!liveness) throw new Error("gateway/tcpgate_main.cc declares no kLivenessServiceName");
+  const header = fs.readFileSync(path.join(repo, "gateway", "health_publisher.h"), "utf8");
+  const liveness = /constexpr char kLivenessServiceName\[\] = "([^"]+)";/.exec(header);
+  if (!liveness) throw new Error("gateway/health_publisher.h declares no kLivenessServiceName");
   return liveness[1];
 }
 
