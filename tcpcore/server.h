@@ -71,6 +71,9 @@ struct ServerStats {
   uint64_t bad_requests = 0;
   // Writes issued for answers; each carries every answer queued by then.
   uint64_t write_batches = 0;
+  // Connections whose peer closed its side (the server read its FIN) while
+  // the server's side was still open.
+  uint64_t peer_closes = 0;
 };
 
 class ServerCore;

@@ -105,6 +105,7 @@ void ServerConnection::OnRead(const asio::error_code& error, std::size_t bytes) 
   if (error == asio::error::eof) {
     peer_closed_ = true;
     if (phase_ == Phase::kOpen) {
+      core_->CountPeerClose();
       Finish("closed by peer", FinishMode::kPeerClosed);
     } else if (phase_ == Phase::kLingering) {
       Close(finish_reason_);

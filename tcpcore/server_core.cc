@@ -141,6 +141,7 @@ ServerStats ServerCore::stats() const {
   stats.requests = requests_.load(std::memory_order_relaxed);
   stats.bad_requests = bad_requests_.load(std::memory_order_relaxed);
   stats.write_batches = write_batches_.load(std::memory_order_relaxed);
+  stats.peer_closes = peer_closes_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -56,6 +56,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   void OnConnectionClosed(ServerConnection* connection);
   // Adds a connection's counts to the totals.
   void AddCounts(uint64_t requests, uint64_t bad_requests, uint64_t write_batches);
+  // Counts a connection whose peer closed its side.
+  void CountPeerClose() { peer_closes_.fetch_add(1, std::memory_order_relaxed); }
 
   ServerStats stats() const;
 
@@ -88,6 +90,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> bad_requests_{0};
   std::atomic<uint64_t> write_batches_{0};
+  std::atomic<uint64_t> peer_closes_{0};
 };
 
 }  // namespace tcpcore

@@ -29,10 +29,11 @@ grep -qx "uid: pixel-1" <<<"$out" || { echo "FAIL: uid"; exit 1; }
 grep -qx "val: server: hello, pixelpig!" <<<"$out" || { echo "FAIL: val"; exit 1; }
 grep -Eq "^ts:  [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$" <<<"$out" || { echo "FAIL: ts"; exit 1; }
 
-# --timeout=0: the CLI sends no deadline of its own and the call is answered.
-# (That the gateway then ends a stalled call at its --default_timeout is
-# gateway_service_test's CallWithoutDeadlineEndsAtTheDefaultTimeout; here
-# only the environment variable reaching the flag is checked, above.)
+# --timeout=0 (no deadline of the CLI's own) is accepted and the call is
+# answered. Not checked here: that no deadline goes out (a stalled call
+# would have to wait out the gateway's); that the gateway ends such a call
+# at its --default_timeout is gateway_service_test's
+# CallWithoutDeadlineEndsAtTheDefaultTimeout.
 out=$("$cli" send --target=127.0.0.1:$port --uid=no-deadline --val=v --timeout=0)
 grep -qx "uid: no-deadline" <<<"$out" || { echo "FAIL: --timeout=0 did not answer: $out"; exit 1; }
 if "$cli" send --target=127.0.0.1:$port --val=v --timeout=-1s 2>/dev/null; then

@@ -156,7 +156,6 @@ class ClientConnectionTest : public ::testing::Test {
   std::shared_ptr<std::promise<absl::Status>> retired_ = std::make_shared<std::promise<absl::Status>>();
 };
 
-// Verify: answers are matched by Uid whatever order they come in.
 // Verify: the connection's socket carries TCP keepalive with the options'
 // values (the pool's --keepalive_* flags).
 TEST_F(ClientConnectionTest, SocketProbesTheBackendWithTcpKeepalive) {
@@ -173,6 +172,7 @@ TEST_F(ClientConnectionTest, SocketProbesTheBackendWithTcpKeepalive) {
   EXPECT_EQ(::tcpcore::testing::ReadKeepalive(*own), (::tcpcore::testing::KeepaliveSeen{true, 11, 5, 2}));
 }
 
+// Verify: answers are matched by Uid whatever order they come in.
 TEST_F(ClientConnectionTest, MatchesAnswersByUidInAnyOrder) {
   ConnectToRaw();
   auto a = Send("a", "1");

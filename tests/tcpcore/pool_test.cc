@@ -755,8 +755,9 @@ TEST_F(PoolTest, ProbedConnectionsBeyondMinIdleStillCloseWhenIdle) {
 // Verify: when a backend closes an idle connection that worked (its idle
 // timeout, as the article's server has), the pool replaces it at once, not
 // after a backoff step: a call shortly after each close is answered (the
-// pool used to have no connection then: UNAVAILABLE); a backend that drops
-// connections sooner still backs off.
+// pool used to have no connection then: UNAVAILABLE). (A backend that drops
+// connections sooner still backs off:
+// BackendClosingEachConnectionAtOnceIsAFailedConnectThatBacksOff.)
 // Margins: the old code reconnected 200-600 ms after a close (400 ms initial
 // backoff with jitter), so a call 150 ms after it failed every time; the
 // replacement has those 150 ms. A connection counts as having served when it
@@ -980,8 +981,8 @@ TEST_F(PoolTest, RetiredConnectionStaysRetiredWhenItsAddressLeavesDnsAndComesBac
 
 // Verify: an idle connection the backend closes at its idle timeout is no
 // failed connect, even when that timeout is shorter than the pool's initial
-// backoff: the replacements come after the first backoff step each time
-// and nothing is counted as a failure (no growing backoff, no ejection).
+// backoff: the connection is replaced, again and again, and nothing is
+// counted as a failure (so no growing backoff, no ejection).
 TEST_F(PoolTest, IdleConnectionsClosedSoonerThanTheInitialBackoffAreNotFailedConnects) {
   auto pool = StartPoolBehindABackendClosingIdle(absl::Milliseconds(200), absl::Milliseconds(400), absl::Seconds(5));
   ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));

@@ -468,9 +468,9 @@ TEST_F(ServerTest, AnswersOwedAfterPeerHalfClose) {
   ASSERT_TRUE(client.Write(RequestLine("a", "1")).ok());
   client.ShutdownWrite();
   handler->AwaitHeld(1);
-  // The stimulus, not a wait for a result: the server reads the FIN before
-  // the answer exists, so the connection must outlive its last read.
-  absl::SleepFor(absl::Milliseconds(100));
+  // The server has read the FIN before the answer exists, so the
+  // connection must outlive its last read.
+  ASSERT_TRUE(AwaitStats([](const ServerStats& s) { return s.peer_closes == 1; }));
   handler->Answer(0);
   absl::StatusOr<std::string> rest = client.ReadToEof();
   ASSERT_TRUE(rest.ok()) << rest.status();
@@ -605,16 +605,29 @@ TEST_F(ServerTest, ShutdownFinishesWritingComputedAnswers) {
   EXPECT_FALSE(LineClient::Connect(server_port).ok()) << "still accepting after Shutdown()";
 }
 
-// Verify: Shutdown() returns after its grace period even if a client never
-// reads its answer, closing that connection.
+// Verify: Shutdown() gives a client that never reads its answer the grace
+// period to do so, no more, and then closes that connection: the client sees
+// it end short of the answer.
 TEST_F(ServerTest, ShutdownClosesStuckConnectionAfterGrace) {
-  auto handler = std::make_shared<BigAnswerHandler>(16 << 20);
+  constexpr std::size_t kSize = 16 << 20;  // Far more than the sockets' buffers hold.
+  auto handler = std::make_shared<BigAnswerHandler>(kSize);
   StartServer({}, handler);
   LineClient client = Connect();
   ASSERT_TRUE(client.Write(RequestLine("stuck", "v")).ok());
   handler->answered_.get_future().wait();
+  const absl::Time start = absl::Now();
   server_->Shutdown(absl::Milliseconds(100));
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Milliseconds(100)) << "closed before the grace was over";
+  EXPECT_LT(took, absl::Seconds(5)) << "waited far past the grace";
   EXPECT_EQ(server_->stats().connections_open, 0u);
+  // What the kernel held for the client, then the end (EOF or a reset).
+  absl::StatusOr<std::string> rest = client.ReadToEof(absl::Seconds(10));
+  if (rest.ok()) {
+    EXPECT_LT(rest->size(), kSize) << "the whole answer arrived: the connection was not stuck";
+  } else {
+    EXPECT_FALSE(absl::IsDeadlineExceeded(rest.status())) << "still open after Shutdown(): " << rest.status();
+  }
 }
 
 // Verify: Start() reports a busy port instead of crashing.

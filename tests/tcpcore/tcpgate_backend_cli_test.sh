@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check of the tcpgate-backend binary as a user runs it: it starts
 # on an ephemeral port, answers the README's nc one-liner, rejects bad flags,
-# exits 0 on SIGTERM after draining, and answers late with --answer_delay.
+# exits 0 on SIGTERM (what a shutdown does with answers still owed is
+# server_test's), and answers late with --answer_delay.
 set -euo pipefail
 backend=$1
 source "$(dirname "$0")/../one_process_test.sh"
