@@ -334,58 +334,72 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   if (it == addresses_.end()) return;
   Address& address = *it->second;
   if (state == ClientConnection::State::kReady && !status.ok()) {
-    // It retired (an answer owed too long): out of service now, replaced at
-    // once; it closes by itself once its requests are done.
-    if (control_closed_) return;  // Closing it fails what it holds.
-    Log(LogLevel::kWarning, absl::StrCat("pool: ", status.message()));
-    if (!address.retiring.contains(connection)) {  // Else retiring already (its address left DNS).
-      RetireOnControl(address, *connection);
-      PublishOnControl();
-      ReplenishOnControl(address, /*at_once=*/true);
-    }
-    // Now that senders see the replacement (ready or being made), the
-    // requests it holds unwritten may fail: a retry waits for that one.
-    connection->ReleaseUnsent();
-    return;
+    OnConnectionRetiringOnControl(address, *connection, status);
+  } else if (state == ClientConnection::State::kReady) {
+    OnConnectionReadyOnControl(address, *connection);
+  } else {
+    OnConnectionClosedOnControl(address, *connection, status);
   }
-  if (state == ClientConnection::State::kReady) {
-    int newly_ready = 0;
-    if (connection->state() == ClientConnection::State::kReady &&
-        address.ready.try_emplace(connection, Address::ReadySince{Clock::now(), address.consecutive_failures}).second) {
-      ++newly_ready;
-    }
-    // One that closed before this report (a backend that accepts and turns
-    // it away at once) never served: its close report counts it as a
-    // failed connect, so the address's failures stand.
-    if (newly_ready > 0) {
-      if (address.consecutive_failures > 0) address.failures_to_report = address.consecutive_failures;
-      address.consecutive_failures = 0;
-      if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
-        Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
-      }
-    }
-    // Published before it is counted: whoever sees the connection counted
-    // (AwaitReady(), stats()' connections_open) can send on it.
+}
+
+void PoolControl::OnConnectionRetiringOnControl(Address& address, ClientConnection& connection,
+                                                const absl::Status& status) {
+  // It retired (an answer owed too long): out of service now, replaced at
+  // once; it closes by itself once its requests are done.
+  if (control_closed_) return;  // Closing it fails what it holds.
+  Log(LogLevel::kWarning, absl::StrCat("pool: ", status.message()));
+  if (!address.retiring.contains(&connection)) {  // Else retiring already (its address left DNS).
+    RetireOnControl(address, connection);
     PublishOnControl();
-    {
-      std::lock_guard lock(state_mu_);
-      address.counters->connections_open.fetch_add(newly_ready, std::memory_order_release);
-      ready_connections_ += newly_ready;
-    }
-    state_changed_.notify_all();
-    if (control_closed_) connection->Close("pool closed");
-    return;
+    ReplenishOnControl(address, /*at_once=*/true);
   }
-  // Closed (reported once per connection, after all its callbacks ran).
+  // Now that senders see the replacement (ready or being made), the
+  // requests it holds unwritten may fail: a retry waits for that one.
+  connection.ReleaseUnsent();
+}
+
+void PoolControl::OnConnectionReadyOnControl(Address& address, ClientConnection& connection) {
+  int newly_ready = 0;
+  if (connection.state() == ClientConnection::State::kReady &&
+      address.ready.try_emplace(&connection, Address::ReadySince{Clock::now(), address.consecutive_failures}).second) {
+    ++newly_ready;
+  }
+  // One that closed before this report (a backend that accepts and turns
+  // it away at once) never served: its close report counts it as a
+  // failed connect, so the address's failures stand.
+  if (newly_ready > 0) {
+    if (address.consecutive_failures > 0) address.failures_to_report = address.consecutive_failures;
+    address.consecutive_failures = 0;
+    if (address.counters->ejected.exchange(false, std::memory_order_relaxed)) {
+      Log(LogLevel::kInfo, absl::StrCat("pool: ", address.counters->address, " is healthy again"));
+    }
+  }
+  // Published before it is counted: whoever sees the connection counted
+  // (AwaitReady(), stats()' connections_open) can send on it.
+  PublishOnControl();
+  {
+    std::lock_guard lock(state_mu_);
+    address.counters->connections_open.fetch_add(newly_ready, std::memory_order_release);
+    ready_connections_ += newly_ready;
+  }
+  state_changed_.notify_all();
+  if (control_closed_) connection.Close("pool closed");
+}
+
+// Reported once per connection, after all its callbacks ran.
+void PoolControl::OnConnectionClosedOnControl(Address& address, ClientConnection& connection,
+                                              const absl::Status& status) {
+  ClientConnection* const closed = &connection;
   auto c = std::find_if(address.connections.begin(), address.connections.end(),
-                        [connection](const auto& candidate) { return candidate.get() == connection; });
+                        [closed](const auto& candidate) { return candidate.get() == closed; });
   if (c == address.connections.end()) return;
+  const std::string key = address.key;  // RemoveAddressOnControl destroys `address`.
   bool closed_before_ready = false;
   Clock::duration served_for{};
   int failures_before_ready = 0;
   {
     std::lock_guard lock(state_mu_);
-    if (auto ready = address.ready.find(connection); ready != address.ready.end()) {
+    if (auto ready = address.ready.find(closed); ready != address.ready.end()) {
       served_for = Clock::now() - ready->second.at;
       failures_before_ready = ready->second.failures_before;
       address.ready.erase(ready);
@@ -405,17 +419,17 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   // logged for it. An idle connection the backend closes at its idle
   // timeout, even one under the initial backoff, served.
   constexpr std::chrono::milliseconds kQuickClose{50};
-  const bool refused = connection->refused_by_backend();
-  const bool never_served = !closed_before_ready && !connection->answered_any() &&
+  const bool refused = connection.refused_by_backend();
+  const bool never_served = !closed_before_ready && !connection.answered_any() &&
                             served_for < absl::ToChronoNanoseconds(options_.reconnect_backoff_initial) &&
-                            (connection->wrote_any() || served_for < kQuickClose);
+                            (connection.wrote_any() || served_for < kQuickClose);
   if (refused || never_served) {
     address.consecutive_failures = std::max(address.consecutive_failures, failures_before_ready);
   }
-  address.probing.erase(connection);
-  address.probed_at.erase(connection);
-  const bool retired = address.retiring.erase(connection) > 0;
-  address.connections.erase(c);
+  address.probing.erase(closed);
+  address.probed_at.erase(closed);
+  const bool retired = address.retiring.erase(closed) > 0;
+  address.connections.erase(c);  // May destroy `connection`.
   state_changed_.notify_all();
   if (control_closed_) {  // CloseOnControl published the empty sets.
     if (address.connections.empty()) RemoveAddressOnControl(key);
@@ -441,31 +455,8 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     ReportRecoveryOnControl(address);
   }
   if (failed_connect) {
-    // The first of a run of failures, then one line a minute while it lasts:
-    // an operator finds why nothing connects without a line per attempt.
-    const Clock::time_point now = Clock::now();
-    if (address.consecutive_failures == 1 || now - address.failure_logged_at >= std::chrono::minutes(1)) {
-      address.failure_logged_at = now;
-      Log(LogLevel::kWarning, absl::StrCat("pool: cannot connect to ", address.counters->address, " (",
-                                           address.consecutive_failures, " failed in a row): ",
-                                           never_served && !refused ? "closed before it served: " : "",
-                                           status.message(), "; retrying with backoff"));
-    }
-    // Failed connects beside a working connection mean a backend slow to
-    // accept, not a dead one: only an address with no ready connection is
-    // ejected (ejection takes all of its connections out of service). And
-    // only while a connection (of another address) is in service: ejection
-    // is there to send requests to the healthy ones, and with none it would
-    // only keep a backend that restarts in a second out for the cooldown.
-    if (address.consecutive_failures >= options_.eject_after_failures && address.ready.empty() && in_service &&
-        !address.counters->ejected.load()) {
-      address.counters->ejected.store(true, std::memory_order_relaxed);
-      address.counters->ejections.fetch_add(1, std::memory_order_relaxed);
-      address.ejected_until = SteadyAfter(options_.ejection_time);
-      Log(LogLevel::kWarning, absl::StrCat("pool: ejecting ", address.counters->address, " for ",
-                                           absl::FormatDuration(options_.ejection_time), " after ",
-                                           address.consecutive_failures, " failed connects: ", status.message()));
-    }
+    ReportFailedConnectOnControl(address, never_served && !refused ? "closed before it served: " : "", status,
+                                 in_service);
   } else {
     Log(LogLevel::kInfo, absl::StrCat("pool: connection to ", address.counters->address, " closed: ",
                                       status.message()));
@@ -482,6 +473,34 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
     return;
   }
   ReplenishOnControl(address, replace_at_once);
+}
+
+void PoolControl::ReportFailedConnectOnControl(Address& address, absl::string_view how, const absl::Status& status,
+                                               bool in_service) {
+  // The first of a run of failures, then one line a minute while it lasts:
+  // an operator finds why nothing connects without a line per attempt.
+  const Clock::time_point now = Clock::now();
+  if (address.consecutive_failures == 1 || now - address.failure_logged_at >= std::chrono::minutes(1)) {
+    address.failure_logged_at = now;
+    Log(LogLevel::kWarning, absl::StrCat("pool: cannot connect to ", address.counters->address, " (",
+                                         address.consecutive_failures, " failed in a row): ", how, status.message(),
+                                         "; retrying with backoff"));
+  }
+  // Failed connects beside a working connection mean a backend slow to
+  // accept, not a dead one: only an address with no ready connection is
+  // ejected (ejection takes all of its connections out of service). And
+  // only while a connection (of another address) is in service: ejection
+  // is there to send requests to the healthy ones, and with none it would
+  // only keep a backend that restarts in a second out for the cooldown.
+  if (address.consecutive_failures >= options_.eject_after_failures && address.ready.empty() && in_service &&
+      !address.counters->ejected.load()) {
+    address.counters->ejected.store(true, std::memory_order_relaxed);
+    address.counters->ejections.fetch_add(1, std::memory_order_relaxed);
+    address.ejected_until = SteadyAfter(options_.ejection_time);
+    Log(LogLevel::kWarning, absl::StrCat("pool: ejecting ", address.counters->address, " for ",
+                                         absl::FormatDuration(options_.ejection_time), " after ",
+                                         address.consecutive_failures, " failed connects: ", status.message()));
+  }
 }
 
 bool PoolControl::AnyInService() const {

@@ -125,8 +125,23 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void OnResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
   void AddAddressOnControl(const HostPort& backend, const asio::ip::tcp::endpoint& endpoint);
   void OpenConnectionOnControl(Address& address);
+  // A connection's report (ClientConnection's listener), sorted into the
+  // three below.
   void OnConnectionStateOnControl(const std::string& key, ClientConnection* connection, ClientConnection::State state,
                                   const absl::Status& status);
+  // It retires (an answer owed past the late window): out of service,
+  // replaced at once, then its unwritten requests fail.
+  void OnConnectionRetiringOnControl(Address& address, ClientConnection& connection, const absl::Status& status);
+  // It is ready: in service, and the address's failures end.
+  void OnConnectionReadyOnControl(Address& address, ClientConnection& connection);
+  // It closed: counted as a failed connect or as one that served, replaced
+  // (at once or after the backoff), its address removed when draining.
+  void OnConnectionClosedOnControl(Address& address, ClientConnection& connection, const absl::Status& status);
+  // Logs a failed connect (the first of a run, then once a minute) and
+  // ejects the address when the failures call for it. `how` prefixes the
+  // reason.
+  void ReportFailedConnectOnControl(Address& address, absl::string_view how, const absl::Status& status,
+                                    bool in_service);
   // How many connections an address keeps open when idle (min_idle, at
   // least one, at most size).
   std::size_t ConnectionsKept() const;
