@@ -1,7 +1,5 @@
 #include "tcpcore/client_connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -119,10 +117,7 @@ void ClientConnection::ApplySocketOptions() {
   socket_.set_option(asio::ip::tcp::no_delay(options_.tcp_nodelay), ignored);
   const int fd = socket_.native_handle();
   ApplyTcpKeepalive(fd, options_.keepalive);
-  if (options_.user_timeout > absl::ZeroDuration()) {
-    const int ms = static_cast<int>(absl::ToInt64Milliseconds(options_.user_timeout));
-    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
-  }
+  ApplyTcpUserTimeout(fd, options_.user_timeout);
   if (options_.linger_zero) socket_.set_option(asio::socket_base::linger(true, 0), ignored);
 }
 

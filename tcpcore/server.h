@@ -48,6 +48,12 @@ struct ServerOptions {
   // silence by default and its connection closed, instead of holding a
   // descriptor and a max_connections slot for ever.
   TcpKeepalive keepalive;
+  // TCP_USER_TIMEOUT on accepted connections: a peer that acknowledges
+  // nothing this long while answers wait for it (gone with answers on the
+  // wire, which keepalive does not probe; or not reading, its window
+  // closed) is closed. Zero leaves the kernel's default (retransmission for
+  // about 15 minutes; a closed window for ever).
+  absl::Duration user_timeout = absl::ZeroDuration();
   // Log every connect and disconnect with the peer's address.
   bool log_connections = true;
   // Answers queued for a connection beyond which it stops reading requests

@@ -52,6 +52,7 @@ void ServerConnection::Start() {
   asio::error_code ignored;
   if (options.tcp_nodelay) socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   ApplyTcpKeepalive(socket_.native_handle(), options.keepalive);
+  ApplyTcpUserTimeout(socket_.native_handle(), options.user_timeout);
   if (options.log_connections) Log(LogLevel::kInfo, absl::StrCat("connection from ", peer_, " opened"));
   Touch();
   if (options.idle_timeout > absl::ZeroDuration()) ArmTimer(absl::ToChronoNanoseconds(options.idle_timeout));

@@ -48,4 +48,15 @@ void ApplyTcpKeepalive(int fd, const TcpKeepalive& keepalive) {
   SetInt(fd, IPPROTO_TCP, TCP_KEEPCNT, std::max(1, keepalive.count));
 }
 
+absl::Status CheckTcpUserTimeout(absl::string_view name, absl::Duration timeout) {
+  return CheckDurationOption(name, timeout, absl::ZeroDuration(), kLongestTcpUserTimeout,
+                             "must be between 0 (kernel default) and 596h");
+}
+
+void ApplyTcpUserTimeout(int fd, absl::Duration timeout) {
+  if (timeout <= absl::ZeroDuration()) return;
+  SetInt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+         static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 1, INT32_MAX)));
+}
+
 }  // namespace tcpcore

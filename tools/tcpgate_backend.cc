@@ -39,6 +39,10 @@ ABSL_FLAG(absl::Duration, keepalive_idle, absl::Seconds(30),
           "idle + interval x count); 0 turns keepalive off");
 ABSL_FLAG(absl::Duration, keepalive_interval, absl::Seconds(10), "TCP keepalive: time between probes");
 ABSL_FLAG(int, keepalive_count, 3, "TCP keepalive: unanswered probes before the connection is dead");
+ABSL_FLAG(absl::Duration, tcp_user_timeout, absl::Seconds(60),
+          "close a connection whose peer acknowledges nothing this long while answers wait for it (gone with "
+          "answers unacknowledged, or not reading); 0: the kernel's default (about 15 min; a peer that stops "
+          "reading: never)");
 ABSL_FLAG(bool, log_connections, true, "log each connect and disconnect");
 ABSL_FLAG(std::string, log_format, "text", "log lines as text or json (one object per line)");
 ABSL_FLAG(std::string, log_level, "info", "least important log lines written: debug, info, warning, error, off");
@@ -88,6 +92,7 @@ int main(int argc, char** argv) {
   options.keepalive.idle = absl::GetFlag(FLAGS_keepalive_idle);
   options.keepalive.interval = absl::GetFlag(FLAGS_keepalive_interval);
   options.keepalive.count = absl::GetFlag(FLAGS_keepalive_count);
+  options.user_timeout = absl::GetFlag(FLAGS_tcp_user_timeout);
   options.log_connections = absl::GetFlag(FLAGS_log_connections);
   // The options carry the flags' names: the error names the flag.
   if (absl::Status status = tcpcore::CheckServerOptions(options); !status.ok()) {

@@ -133,6 +133,26 @@ TEST_F(ServerTest, KeepaliveTurnedOffLeavesAcceptedConnectionsWithout) {
   EXPECT_FALSE(ServerSideKeepalive(client, port()).on);
 }
 
+// Verify: accepted connections carry TCP_USER_TIMEOUT when the options set
+// one, and the kernel's default (0) when not.
+TEST_F(ServerTest, AcceptedConnectionsCarryTheUserTimeout) {
+  ServerOptions options;
+  options.user_timeout = absl::Milliseconds(2500);
+  StartServer(options);
+  LineClient client = Connect();
+  ServerSideKeepalive(client, port());  // Served: the server has taken it in.
+  absl::StatusOr<int> fd = ::tcpcore::testing::FindOwnSocket(port(), ::tcpcore::testing::LocalPort(client.fd()));
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  EXPECT_EQ(::tcpcore::testing::ReadUserTimeoutMs(*fd), 2500);
+
+  StartServer();
+  LineClient other = Connect();
+  ServerSideKeepalive(other, port());
+  fd = ::tcpcore::testing::FindOwnSocket(port(), ::tcpcore::testing::LocalPort(other.fd()));
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  EXPECT_EQ(::tcpcore::testing::ReadUserTimeoutMs(*fd), 0);
+}
+
 // Verify: the article's request gets "server: hello, " + Val, its Uid, and a
 // current RFC 3339 UTC timestamp with nanoseconds.
 TEST_F(ServerTest, AnswersArticleRequestWithGreetingAndTimestamp) {
@@ -628,6 +648,25 @@ TEST_F(ServerTest, ShutdownClosesStuckConnectionAfterGrace) {
   } else {
     EXPECT_FALSE(absl::IsDeadlineExceeded(rest.status())) << "still open after Shutdown(): " << rest.status();
   }
+}
+
+// Verify: a peer that stops reading while a large answer waits for it (its
+// receive window closed; idle_timeout off, the default) is closed at the
+// user timeout instead of holding its connection for ever. Measured on Linux
+// 6.x, the kernels this runs on: the kernel gives up on a window that stays
+// closed for the user timeout.
+TEST_F(ServerTest, PeerThatStopsReadingIsClosedAtTheUserTimeout) {
+  auto handler = std::make_shared<BigAnswerHandler>(16 << 20);  // Far more than the sockets' buffers hold.
+  ServerOptions options;
+  options.user_timeout = absl::Seconds(1);
+  StartServer(options, handler);
+  LineClient client = ConnectWithSmallReceiveBuffer();
+  ASSERT_TRUE(client.Write(RequestLine("stuck", "v")).ok());
+  handler->answered_.get_future().wait();
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(AwaitStats([](const ServerStats& s) { return s.connections_open == 0; }, absl::Seconds(20)))
+      << "the connection of a peer that reads nothing is still open";
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(900)) << "closed before the user timeout";
 }
 
 // Verify: Start() reports a busy port instead of crashing.

@@ -54,6 +54,8 @@ KeepaliveSeen ReadKeepalive(int fd) {
                        GetInt(fd, IPPROTO_TCP, TCP_KEEPINTVL), GetInt(fd, IPPROTO_TCP, TCP_KEEPCNT)};
 }
 
+int ReadUserTimeoutMs(int fd) { return GetInt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT); }
+
 void PrintTo(const KeepaliveSeen& seen, std::ostream* out) {
   *out << (seen.on ? "on" : "off") << ", idle " << seen.idle_s << "s, interval " << seen.interval_s << "s, count "
        << seen.count;

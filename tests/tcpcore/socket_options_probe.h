@@ -32,6 +32,9 @@ absl::StatusOr<int> FindOwnSocket(uint16_t local_port, uint16_t peer_port);
 // SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT of `fd`.
 KeepaliveSeen ReadKeepalive(int fd);
 
+// TCP_USER_TIMEOUT of `fd`, in milliseconds (0: the kernel's default).
+int ReadUserTimeoutMs(int fd);
+
 // The local port of a socket, and the port of its peer (0 on error).
 uint16_t LocalPort(int fd);
 uint16_t PeerPort(int fd);
