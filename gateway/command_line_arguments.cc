@@ -29,7 +29,7 @@ std::vector<FlagArgument> FlagArguments(int argc, char** argv) {
 std::optional<absl::string_view> LastValueOf(const std::vector<FlagArgument>& arguments, absl::string_view name) {
   std::optional<absl::string_view> value;
   for (const FlagArgument& flag : arguments) {
-    if (flag.name == name) value = flag.value ? flag.value : flag.next;
+    if (flag.name == name) value = flag.value.value_or(flag.next.value_or(""));
   }
   return value;
 }

@@ -30,8 +30,9 @@ struct FlagArgument {
 std::vector<FlagArgument> FlagArguments(int argc, char** argv);
 
 // The value the command line gives `name` (the last one wins, as in
-// Abseil's parser): after '=', else the argument after it; nullopt when the
-// command line does not name the flag.
+// Abseil's parser): after '=', else the argument after it, else empty (the
+// flag is the last argument); nullopt when the command line does not name
+// the flag.
 std::optional<absl::string_view> LastValueOf(const std::vector<FlagArgument>& arguments, absl::string_view name);
 
 // Of `own_flags`, those the command line does not set (as --name=value,

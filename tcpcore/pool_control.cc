@@ -338,7 +338,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
   } else if (state == ClientConnection::State::kReady) {
     OnConnectionReadyOnControl(address, *connection);
   } else {
-    OnConnectionClosedOnControl(address, *connection, status);
+    OnConnectionClosedOnControl(address, connection, status);
   }
 }
 
@@ -387,12 +387,14 @@ void PoolControl::OnConnectionReadyOnControl(Address& address, ClientConnection&
 }
 
 // Reported once per connection, after all its callbacks ran.
-void PoolControl::OnConnectionClosedOnControl(Address& address, ClientConnection& connection,
+void PoolControl::OnConnectionClosedOnControl(Address& address, ClientConnection* closed,
                                               const absl::Status& status) {
-  ClientConnection* const closed = &connection;
+  // `closed` may be gone already (its address removed and added again):
+  // only compared until it is found among the address's connections.
   auto c = std::find_if(address.connections.begin(), address.connections.end(),
                         [closed](const auto& candidate) { return candidate.get() == closed; });
   if (c == address.connections.end()) return;
+  const ClientConnection& connection = *closed;
   const std::string key = address.key;  // RemoveAddressOnControl destroys `address`.
   bool closed_before_ready = false;
   Clock::duration served_for{};

@@ -136,7 +136,7 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   void OnConnectionReadyOnControl(Address& address, ClientConnection& connection);
   // It closed: counted as a failed connect or as one that served, replaced
   // (at once or after the backoff), its address removed when draining.
-  void OnConnectionClosedOnControl(Address& address, ClientConnection& connection, const absl::Status& status);
+  void OnConnectionClosedOnControl(Address& address, ClientConnection* closed, const absl::Status& status);
   // Logs a failed connect (the first of a run, then once a minute) and
   // ejects the address when the failures call for it. `how` prefixes the
   // reason.

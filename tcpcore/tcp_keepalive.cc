@@ -49,8 +49,13 @@ void ApplyTcpKeepalive(int fd, const TcpKeepalive& keepalive) {
 }
 
 absl::Status CheckTcpUserTimeout(absl::string_view name, absl::Duration timeout) {
-  return CheckDurationOption(name, timeout, absl::ZeroDuration(), kLongestTcpUserTimeout,
-                             "must be between 0 (kernel default) and 596h");
+  constexpr char kRule[] = "must be 0 (kernel default) or between 1ms and 596h";
+  // Under a millisecond the kernel cannot take it (whole ms, 0 meaning its
+  // default): refused rather than silently made 0 or 1 ms.
+  if (timeout > absl::ZeroDuration() && timeout < absl::Milliseconds(1)) {
+    return InvalidOption(name, absl::FormatDuration(timeout), kRule);
+  }
+  return CheckDurationOption(name, timeout, absl::ZeroDuration(), kLongestTcpUserTimeout, kRule);
 }
 
 void ApplyTcpUserTimeout(int fd, absl::Duration timeout) {

@@ -45,6 +45,10 @@ TEST(CommandLineArgumentsTest, LastValueOfTakesTheLastMentionInEitherForm) {
   EXPECT_THAT(LastValueOf(Parse({"x", "--log_format", "json", "--log_format=text"}), "log_format"),
               Optional(absl::string_view("text")));
   EXPECT_EQ(LastValueOf(Parse({"x", "--other=1"}), "log_format"), std::nullopt);
+  // Named last with no value: named all the same (empty), so an earlier
+  // value or the environment does not win.
+  EXPECT_THAT(LastValueOf(Parse({"x", "--log_format=json", "--log_format"}), "log_format"),
+              Optional(absl::string_view("")));
 }
 
 TEST(CommandLineArgumentsTest, FlagsNotSetLeavesOutEveryFormIncludingNegation) {

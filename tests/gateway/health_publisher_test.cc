@@ -45,6 +45,7 @@ class HealthPublisherTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (!loop_.joinable()) return;  // SetUp failed before the loop ran.
     OnLoop([this] { publisher_->BeginDrain(); });  // Stops its timer.
     work_.reset();
     loop_.join();

@@ -68,6 +68,7 @@ TEST(CheckPoolOptionsTest, RefusesEachNonsenseValueNamingIt) {
       {"late_response_window=inf", [&](PoolOptions& o) { o.connection.late_response_window = inf; }},
       {"late_response_window=0", [](PoolOptions& o) { o.connection.late_response_window = absl::ZeroDuration(); }},
       {"tcp_user_timeout=inf", [&](PoolOptions& o) { o.connection.user_timeout = inf; }},
+      {"tcp_user_timeout=500us", [](PoolOptions& o) { o.connection.user_timeout = absl::Microseconds(500); }},
       {"keepalive_idle=10h", [](PoolOptions& o) { o.connection.keepalive.idle = absl::Hours(10); }},
       {"keepalive_interval=500ms", [](PoolOptions& o) { o.connection.keepalive.interval = absl::Milliseconds(500); }},
       {"keepalive_count=0", [](PoolOptions& o) { o.connection.keepalive.count = 0; }},

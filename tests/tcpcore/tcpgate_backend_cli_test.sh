@@ -18,7 +18,7 @@ for flag in --listen --max_frame_bytes --log_format --answer_delay; do
 done
 # Values that cannot work, and stray words, stop it at once, naming them.
 for bad in "--max_frame_bytes=0" "--max_depth=0" "--max_connections=-1" "--idle_timeout=-1s" "--answer_delay=-1s" "--shutdown_grace=-1s" "--answer_delay=inf" "--threads=-1" "stray" \
-           "--keepalive_interval=0" "--keepalive_count=0" "--keepalive_idle=10h" "--tcp_user_timeout=-1s" "--tcp_user_timeout=600h" \
+           "--keepalive_interval=0" "--keepalive_count=0" "--keepalive_idle=10h" "--tcp_user_timeout=-1s" "--tcp_user_timeout=600h" "--tcp_user_timeout=500us" \
            "--log_format=xml" "--log_level=loud"; do
   status=0
   timeout 10 "$backend" --listen=127.0.0.1:0 "$bad" 2>"$work/bad.log" || status=$?
