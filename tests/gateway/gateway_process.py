@@ -119,7 +119,9 @@ def peak_rss_kib(proc):
 def stop(proc):
     """SIGTERM; the gateway must exit 0."""
     proc.terminate()
-    assert proc.wait(timeout=20) == 0, "tcpgate did not exit 0 on SIGTERM"
+    code = proc.wait(timeout=20)
+    # The log's end says why (a sanitizer's report, a drain that timed out).
+    assert code == 0, f"tcpgate did not exit 0 on SIGTERM (exit {code}); its log ends:\n" + log_text(proc)[-6000:]
 
 
 def scrape(proc):
