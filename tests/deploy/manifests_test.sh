@@ -10,8 +10,12 @@
 #   compare_renders.js  kustomize v5 and kubectl 1.20's kustomize v2.0.3 (Debian
 #                       12's kubernetes-client) render the same objects
 # and the Grafana dashboard (check_dashboard.js: JSON, the metric names
-# against the /metrics page of the built tcpgate).
+# against the /metrics page of the built tcpgate; its queries parsed by
+# promtool) and the Prometheus alert rules (promtool check rules;
+# check_alerts.js: names, severities, the metric names, the operations
+# guide's table, and the rules' unit tests, alerts_test.yaml, under promtool).
 # Usage: manifests_test.sh [BIN_DIR]   (default build/default/bin)
+# PROMTOOL: a promtool to use instead of Debian's prometheus package's.
 # Environment: KUBECTL (default kubectl); OLD_KUBECTL, a kubectl 1.20. Without
 # it the script unpacks Debian's kubernetes-client into build/tools/ once
 # (apt-get download, no install) and skips that render when it cannot.
@@ -118,7 +122,38 @@ if [[ ${#renderers[@]} -gt 1 ]]; then
   done
 fi
 
-check "dashboard" node "$here/check_dashboard.js" "$root/deploy/grafana/tcpgate.json" "$bin_dir/tcpgate"
+# promtool: Prometheus's rule checker and rule unit tester, from Debian's
+# prometheus package, unpacked into build/tools/ once (apt-get download, no
+# install, no service), as kubectl 1.20 above.
+find_promtool() {  # prints the path of a promtool, or nothing
+  if [[ -n "${PROMTOOL:-}" ]]; then
+    echo "$PROMTOOL"
+    return
+  fi
+  if command -v promtool >/dev/null; then
+    command -v promtool
+    return
+  fi
+  local dir="$root/build/tools/prometheus"
+  if [[ ! -x "$dir/usr/bin/promtool" ]] && command -v apt-get >/dev/null; then
+    local dl
+    dl=$(mktemp -d)
+    if (cd "$dl" && apt-get download -q prometheus >/dev/null 2>&1); then
+      mkdir -p "$dir" && dpkg -x "$dl"/prometheus_*.deb "$dir"
+    fi
+    rm -rf "$dl"
+  fi
+  [[ -x "$dir/usr/bin/promtool" ]] && echo "$dir/usr/bin/promtool"
+}
+promtool_bin=$(find_promtool || true)
+[[ -n "$promtool_bin" ]] || { echo "FAIL: no promtool (apt-get download prometheus failed; set PROMTOOL)" >&2; exit 1; }
+
+check "dashboard" node "$here/check_dashboard.js" --rules-out "$tmp/dashboard-queries.yaml" \
+  "$root/deploy/grafana/tcpgate.json" "$bin_dir/tcpgate"
+check "dashboard queries parse" "$promtool_bin" check rules "$tmp/dashboard-queries.yaml"
+check "alert rules parse" "$promtool_bin" check rules "$root/deploy/prometheus/tcpgate-alerts.yaml"
+check "alerts" node "$here/check_alerts.js" "$root/deploy/prometheus/tcpgate-alerts.yaml" "$bin_dir/tcpgate" \
+  "$root/docs/operations.md" "$promtool_bin"
 
 echo "manifests_test: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
