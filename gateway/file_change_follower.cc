@@ -22,7 +22,7 @@ FileChangeFollower::~FileChangeFollower() {
 
 FileChangeFollower::Stats FileChangeFollower::stats() const {
   return Stats{reads_.load(std::memory_order_acquire), loaded_.load(std::memory_order_relaxed),
-               refused_.load(std::memory_order_relaxed)};
+               refused_.load(std::memory_order_relaxed), refusing_.load(std::memory_order_relaxed)};
 }
 
 void FileChangeFollower::Run() {
@@ -46,6 +46,7 @@ void FileChangeFollower::CheckFiles() {
   if (status.ok() && contents == applied_) {
     failed_once_.reset();
     reported_.reset();
+    refusing_.store(false, std::memory_order_relaxed);
     return;
   }
   if (status.ok()) status = apply_(contents);
@@ -53,6 +54,7 @@ void FileChangeFollower::CheckFiles() {
     applied_ = std::move(contents);
     failed_once_.reset();
     reported_.reset();
+    refusing_.store(false, std::memory_order_relaxed);
     loaded_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -66,6 +68,7 @@ void FileChangeFollower::CheckFiles() {
   failed_once_.reset();
   reported_ = std::move(failure);
   refused_.fetch_add(1, std::memory_order_relaxed);
+  refusing_.store(true, std::memory_order_relaxed);
   tcpcore::Log(tcpcore::LogLevel::kError, absl::StrCat(options_.what, ": the files changed but cannot be used; ",
                                                        options_.kept, ": ", status.message()));
 }

@@ -35,6 +35,10 @@ class FileChangeFollower {
     uint64_t reads = 0;    // Times the files were read since start.
     uint64_t loaded = 0;   // Changes applied since start.
     uint64_t refused = 0;  // Changes left out (reported failures).
+    // The files hold a reported failure now: what was applied before is in
+    // force while the files say otherwise. Cleared when they are valid again
+    // or back to the content in force.
+    bool refusing = false;
   };
   struct Options {
     std::string what;  // Names the files in the log: "TLS", "auth token".
@@ -68,6 +72,7 @@ class FileChangeFollower {
   std::atomic<uint64_t> reads_{0};
   std::atomic<uint64_t> loaded_{0};
   std::atomic<uint64_t> refused_{0};
+  std::atomic<bool> refusing_{false};
   absl::Notification stop_;
   std::thread thread_;
 };

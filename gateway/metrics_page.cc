@@ -163,6 +163,10 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
                   "not served; the previous certificate stays).");
       page.Sample("tcpgate_tls_reloads_total", {{"result", "loaded"}}, tls->loaded);
       page.Sample("tcpgate_tls_reloads_total", {{"result", "refused"}}, tls->refused);
+      page.Family("tcpgate_tls_files_refused", "gauge",
+                  "1 while the TLS files hold a change that was refused (the previous certificate is served), "
+                  "else 0.");
+      page.Sample("tcpgate_tls_files_refused", {}, tls->refusing ? 1 : 0);
     }
   }
   if (token_reloads != nullptr) {
@@ -171,6 +175,9 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
                 "(invalid, not used; the previous tokens stay).");
     page.Sample("tcpgate_auth_token_reloads_total", {{"result", "loaded"}}, token_reloads->loaded);
     page.Sample("tcpgate_auth_token_reloads_total", {{"result", "refused"}}, token_reloads->refused);
+    page.Family("tcpgate_auth_token_file_refused", "gauge",
+                "1 while the token file holds a change that was refused (the previous tokens check calls), else 0.");
+    page.Sample("tcpgate_auth_token_file_refused", {}, token_reloads->refusing ? 1 : 0);
   }
   if (process != nullptr) {
     // Each family only when its figure could be read: an absent series,

@@ -26,12 +26,14 @@ struct TlsFigures {
   bool reloading = false;  // The files are followed (--reload_interval).
   uint64_t loaded = 0;     // New content served since start.
   uint64_t refused = 0;    // New content not served.
+  bool refusing = false;   // The files hold refused content now.
 };
 
 // Changes of a followed file (--reload_interval).
 struct FileReloadFigures {
   uint64_t loaded = 0;   // Taken up since start.
   uint64_t refused = 0;  // Invalid, not used.
+  bool refusing = false;  // The file is invalid now; the previous tokens stay.
 };
 
 // With `token_reloads`, the token file's changes.

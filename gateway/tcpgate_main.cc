@@ -339,14 +339,14 @@ class MetricsPageRenderer {
     std::optional<tcpgate::TlsFigures> tls;
     if (security_.reloader != nullptr) {
       const tcpgate::TlsFileReloader::Stats reloads = security_.reloader->stats();
-      tls = tcpgate::TlsFigures{reloads.not_after, true, reloads.loaded, reloads.refused};
+      tls = tcpgate::TlsFigures{reloads.not_after, true, reloads.loaded, reloads.refused, reloads.refusing};
     } else if (security_.not_after != absl::InfinitePast()) {
       tls = tcpgate::TlsFigures{security_.not_after};
     }
     std::optional<tcpgate::FileReloadFigures> token_reloads;
     if (token_follower_ != nullptr) {
       const tcpgate::FileChangeFollower::Stats changes = token_follower_->stats();
-      token_reloads = tcpgate::FileReloadFigures{changes.loaded, changes.refused};
+      token_reloads = tcpgate::FileReloadFigures{changes.loaded, changes.refused, changes.refusing};
     }
     return tcpgate::RenderMetricsPage(service_.metrics(), service_.in_flight(), pool_.stats(), &process,
                                       tls ? &*tls : nullptr, token_reloads ? &*token_reloads : nullptr);

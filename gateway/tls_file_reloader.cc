@@ -51,8 +51,8 @@ TlsFileReloader::TlsFileReloader(std::unique_ptr<TlsFileStage> stage, absl::Time
 
 TlsFileReloader::Stats TlsFileReloader::stats() const {
   const FileChangeFollower::Stats changes = follower_->stats();
-  return Stats{changes.loaded, changes.refused,
-               absl::FromUnixSeconds(not_after_unix_.load(std::memory_order_relaxed))};
+  return Stats{changes.loaded, changes.refused, absl::FromUnixSeconds(not_after_unix_.load(std::memory_order_relaxed)),
+               changes.refusing};
 }
 
 absl::Status TlsFileReloader::Serve(const std::vector<std::string>& contents) {

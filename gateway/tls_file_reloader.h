@@ -45,6 +45,7 @@ class TlsFileReloader {
     uint64_t loaded = 0;   // New content served since start.
     uint64_t refused = 0;  // New content not served.
     absl::Time not_after;  // Of the certificate served (or being taken up).
+    bool refusing = false;  // The files hold content refused now; the previous pair is served.
   };
 
   // `served` (read and checked by the caller) is published to `stage` now;

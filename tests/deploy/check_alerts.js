@@ -18,16 +18,19 @@ const YAML = require("yaml");
 const { exportedFamilies, exportedSeries } = require("./lib/exported_metrics");
 const { queryProblems } = require("./lib/query_checks");
 
-// The families docs/operations.md ("Metrics") says to alert on.
+// The families docs/operations.md ("Metrics") says to alert on, and the
+// files' refusal gauges (the counters count a refusal once).
 const MUST_ALERT_ON = [
   "tcpgate_requests_total",
   "tcpgate_request_duration_seconds_bucket",
   "tcpgate_backend_connections",
   "tcpgate_late_response_window_retirements_total",
   "tcpgate_tls_certificate_expiry_timestamp_seconds",
-  "tcpgate_tls_reloads_total",
-  "tcpgate_auth_token_reloads_total",
+  "tcpgate_tls_files_refused",
+  "tcpgate_auth_token_file_refused",
   "process_open_fds",
+  "process_resident_memory_bytes",
+  "tcpgate_backend_error_lines_total",
 ];
 
 function runUnitTests(rules, promtool) {

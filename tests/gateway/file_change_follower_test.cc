@@ -66,16 +66,19 @@ TEST(FileChangeFollowerTest, ChangeIsAppliedOnceAndARefusalThatStaysIsCountedOnc
   AwaitMoreReads(follower, 3);  // Of the content in force.
   EXPECT_EQ(applied.seen(), std::vector<std::string>{"second"});
 
+  EXPECT_FALSE(follower.stats().refusing);
   Write(file.path(), "bad");
   ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().refused == 1; }));
   const std::size_t tries = applied.seen().size();
   ASSERT_TRUE(tcpgate_test::Eventually([&] { return applied.seen().size() >= tries + 3; }));  // Still bad at later reads.
   EXPECT_EQ(follower.stats().refused, 1u);
   EXPECT_EQ(follower.stats().loaded, 1u);
+  EXPECT_TRUE(follower.stats().refusing) << "the refusal stands while the file stays bad";
 
   Write(file.path(), "third");
   ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().loaded == 2; }));
   EXPECT_EQ(follower.stats().refused, 1u);
+  EXPECT_FALSE(follower.stats().refusing);
 }
 
 // Verify: content refused once and gone at the next read (files replaced
@@ -103,10 +106,12 @@ TEST(FileChangeFollowerTest, UnreadableFileIsRefusedOnceItStays) {
   ASSERT_EQ(std::remove(file.path().c_str()), 0);
   ASSERT_TRUE(tcpgate_test::Eventually([&] { return follower.stats().refused == 1; }));
   EXPECT_EQ(follower.stats().loaded, 0u);
+  EXPECT_TRUE(follower.stats().refusing);
   Write(file.path(), "first");  // Back as it was: nothing to apply.
   AwaitMoreReads(follower, 3);
   EXPECT_EQ(follower.stats().loaded, 0u);
   EXPECT_EQ(follower.stats().refused, 1u);
+  EXPECT_FALSE(follower.stats().refusing) << "back to the content in force";
 }
 
 }  // namespace

@@ -67,12 +67,16 @@ TEST(MetricsPageTest, TlsFamiliesAppearForATlsPort) {
   EXPECT_THAT(once, HasSubstr("# TYPE tcpgate_tls_certificate_expiry_timestamp_seconds gauge\n"
                               "tcpgate_tls_certificate_expiry_timestamp_seconds 1790000000\n"));
   EXPECT_THAT(once, Not(HasSubstr("tcpgate_tls_reloads_total")));
-  const TlsFigures followed{
-      .not_after = absl::FromUnixSeconds(1790000000), .reloading = true, .loaded = 2, .refused = 1};
+  const TlsFigures followed{.not_after = absl::FromUnixSeconds(1790000000),
+                            .reloading = true,
+                            .loaded = 2,
+                            .refused = 1,
+                            .refusing = true};
   const std::string page = RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}, nullptr, &followed);
   EXPECT_THAT(page, HasSubstr("# TYPE tcpgate_tls_reloads_total counter\n"
                               "tcpgate_tls_reloads_total{result=\"loaded\"} 2\n"
                               "tcpgate_tls_reloads_total{result=\"refused\"} 1\n"));
+  EXPECT_THAT(page, HasSubstr("# TYPE tcpgate_tls_files_refused gauge\ntcpgate_tls_files_refused 1\n"));
   EXPECT_THAT(RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}), Not(HasSubstr("tcpgate_tls_")));
 }
 

@@ -234,7 +234,10 @@ try:
           "bad rotation: the stage gRPC reads still holds the previous pair")
     code = send_code(tls_channel(port, roots="other-ca.pem", client="client-next"))
     check(code == grpc.StatusCode.OK, f"bad rotation: new connections still get the previous certificate ({code})")
+    check(scrape(proc).get("tcpgate_tls_files_refused") == 1, "bad rotation: /metrics says the files are refused now")
     replace("live.key", "server-next.key")  # Fixed: the served content again, nothing to load.
+    check(eventually(lambda: scrape(proc).get("tcpgate_tls_files_refused") == 0, timeout=20),
+          "bad rotation fixed: /metrics no longer says the files are refused")
     time.sleep(1.2)  # Two reads at 500 ms: what is checked is that nothing happens.
     after = scrape(proc).get('tcpgate_tls_reloads_total{result="loaded"}')
     check(after == before, f"bad rotation fixed: the content served already is not loaded again ({before} -> {after})")
@@ -321,6 +324,8 @@ try:
           "token rotation: an invalid file is counted as refused")
     check(token_code(port, new_token) == grpc.StatusCode.OK,
           "token rotation: after an invalid file, the tokens before it still work")
+    check(scrape(proc).get("tcpgate_auth_token_file_refused") == 1,
+          "token rotation: /metrics says the file is refused now")
     loaded = scrape(proc).get('tcpgate_auth_token_reloads_total{result="loaded"}')
     check(loaded == 2, f"token rotation: two changes loaded (got {loaded})")
     check("calls are checked against the previous tokens" in log_text(proc) and "line 1" in log_text(proc),
