@@ -29,6 +29,8 @@ const MUST_SHOW = {
   tcpgate_tls_certificate_expiry_timestamp_seconds: "gauge",
   tcpgate_tls_reloads_total: "counter",
   tcpgate_auth_token_reloads_total: "counter",
+  tcpgate_tls_files_refused: "gauge",
+  tcpgate_auth_token_file_refused: "gauge",
 };
 
 // The dashboard's queries as one group of recording rules, its variables
