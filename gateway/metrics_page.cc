@@ -168,6 +168,13 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
                   "else 0.");
       page.Sample("tcpgate_tls_files_refused", {}, tls->refusing ? 1 : 0);
     }
+    if (tls->crl_next_update != absl::InfiniteFuture()) {
+      page.Family("tcpgate_tls_client_crl_next_update_timestamp_seconds", "gauge",
+                  "The earliest next update of the client revocation lists served, in seconds since the Unix "
+                  "epoch: past it every client of that CA is refused.");
+      page.Sample("tcpgate_tls_client_crl_next_update_timestamp_seconds", {},
+                  absl::ToUnixSeconds(tls->crl_next_update));
+    }
   }
   if (token_reloads != nullptr) {
     page.Family("tcpgate_auth_token_reloads_total", "counter",

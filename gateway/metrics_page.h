@@ -27,6 +27,8 @@ struct TlsFigures {
   uint64_t loaded = 0;     // New content served since start.
   uint64_t refused = 0;    // New content not served.
   bool refusing = false;   // The files hold refused content now.
+  // Of the client revocation lists served; InfiniteFuture: none.
+  absl::Time crl_next_update = absl::InfiniteFuture();
 };
 
 // Changes of a followed file (--reload_interval).

@@ -20,6 +20,9 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
     return absl::InvalidArgumentError(files.cert_chain.empty() ? "--tls_key needs --tls_cert"
                                                                : "--tls_cert needs --tls_key");
   }
+  if (!files.client_crl.empty() && files.client_ca.empty()) {
+    return absl::InvalidArgumentError("--tls_client_crl needs --tls_client_ca");
+  }
   if (files.cert_chain.empty()) {
     if (!files.client_ca.empty()) return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
     return ServerSecurity{grpc::InsecureServerCredentials(), "plaintext (no --tls_cert: for local use only)",
@@ -30,9 +33,18 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
   absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(*material, !files.client_ca.empty());
   if (!facts.ok()) return facts.status();
   const bool mutual = !files.client_ca.empty();
-  std::string description = mutual ? "mutual TLS (clients need a certificate signed by --tls_client_ca)" : "TLS";
+  const bool revocation = !files.client_crl.empty();
+  std::string description =
+      !mutual ? "TLS"
+      : revocation
+          ? "mutual TLS (clients need a certificate signed by --tls_client_ca and not revoked by --tls_client_crl)"
+          : "mutual TLS (clients need a certificate signed by --tls_client_ca)";
 
   if (reload.interval <= absl::ZeroDuration()) {
+    if (revocation) {
+      // gRPC reads revocation lists only from a directory: the stage's.
+      return absl::InvalidArgumentError("--tls_client_crl needs --reload_interval above 0");
+    }
     grpc::SslServerCredentialsOptions options(mutual ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                                                      : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     options.pem_key_cert_pairs.push_back({material->private_key, material->cert_chain});
@@ -57,6 +69,7 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
                                staged.private_key_path(), staged.cert_chain_path(), kProviderRefreshSeconds);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
+  if (revocation) options.set_crl_directory(staged.client_crl_dir());
   if (mutual) {
     options.watch_root_certs();
     options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);

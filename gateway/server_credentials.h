@@ -41,8 +41,13 @@ struct ServerSecurity {
   std::unique_ptr<TlsFileReloader> reloader;
 };
 
+// With --tls_client_crl too, clients whose certificate its lists revoke are
+// refused at the handshake (served from the stage, so with a reload
+// interval only).
+//
 // Errors (INVALID_ARGUMENT, or the read error, naming the flag): only one of
-// cert and key, a client CA without a cert, an unreadable file, a file
+// cert and key, a client CA without a cert, lists without a client CA or
+// without a reload interval, an unreadable file, a file
 // without a PEM block, content CheckTlsMaterial refuses; with a reload
 // interval, a stage directory that cannot be made (FAILED_PRECONDITION).
 [[nodiscard]] absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& files,

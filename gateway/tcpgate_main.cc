@@ -133,6 +133,9 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain of the gRPC port; wi
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)");
+ABSL_FLAG(std::string, tls_client_crl, "",
+          "PEM certificate revocation lists of --tls_client_ca's CAs: a client certificate they revoke is refused; "
+          "read again every --reload_interval like the other TLS files (needs it above 0)");
 ABSL_FLAG(absl::Duration, reload_interval, absl::Seconds(30),
           "how often the TLS files and the token file are read again: a new valid certificate and key are served to "
           "new connections, new valid tokens check the calls that follow, without a restart; invalid content is "
@@ -339,7 +342,8 @@ class MetricsPageRenderer {
     std::optional<tcpgate::TlsFigures> tls;
     if (security_.reloader != nullptr) {
       const tcpgate::TlsFileReloader::Stats reloads = security_.reloader->stats();
-      tls = tcpgate::TlsFigures{reloads.not_after, true, reloads.loaded, reloads.refused, reloads.refusing};
+      tls = tcpgate::TlsFigures{reloads.not_after, true, reloads.loaded, reloads.refused, reloads.refusing,
+                                reloads.crl_next_update};
     } else if (security_.not_after != absl::InfinitePast()) {
       tls = tcpgate::TlsFigures{security_.not_after};
     }
@@ -393,7 +397,8 @@ int main(int argc, char** argv) {
   // Every flag is checked before anything starts.
   if (absl::Status status = CheckGatewayFlags(); !status.ok()) Fatal(absl::StrCat("--", status.message()));
   absl::StatusOr<tcpgate::ServerSecurity> security = tcpgate::BuildServerCredentials(
-      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)},
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
+       absl::GetFlag(FLAGS_tls_client_crl)},
       {absl::GetFlag(FLAGS_reload_interval), absl::GetFlag(FLAGS_tls_stage_dir)});
   if (!security.ok()) Fatal(security.status().message());
   if (security->reloader != nullptr) stage_dir_to_remove = security->reloader->stage().dir();

@@ -1,5 +1,6 @@
 #include "gateway/tls_file_reloader.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,11 @@ absl::StatusOr<TlsMaterial> ReadTlsMaterial(const ServerTlsFiles& files) {
     if (!client_ca.ok()) return client_ca.status();
     material.client_ca = *std::move(client_ca);
   }
+  if (!files.client_crl.empty()) {
+    absl::StatusOr<std::string> client_crl = ReadPemFile(files.client_crl, "tls_client_crl");
+    if (!client_crl.ok()) return client_crl.status();
+    material.client_crl = *std::move(client_crl);
+  }
   return material;
 }
 
@@ -30,7 +36,8 @@ absl::StatusOr<std::unique_ptr<TlsFileReloader>> TlsFileReloader::Start(const Se
                                                                          std::unique_ptr<TlsFileStage> stage,
                                                                          absl::Duration interval) {
   if (absl::Status status = stage->Publish(served); !status.ok()) return status;
-  std::unique_ptr<TlsFileReloader> reloader(new TlsFileReloader(std::move(stage), facts.not_after));
+  std::unique_ptr<TlsFileReloader> reloader(new TlsFileReloader(std::move(stage), facts));
+  reloader->served_ = served;
   FileChangeFollower::Options options{.what = "TLS",
                                       .kept = "new connections keep the previous certificate",
                                       .paths = {files.cert_chain, files.private_key},
@@ -40,24 +47,44 @@ absl::StatusOr<std::unique_ptr<TlsFileReloader>> TlsFileReloader::Start(const Se
     options.paths.push_back(files.client_ca);
     options.applied.push_back(served.client_ca);
   }
+  if (!files.client_crl.empty()) {
+    options.paths.push_back(files.client_crl);
+    options.applied.push_back(served.client_crl);
+  }
   TlsFileReloader* self = reloader.get();
   reloader->follower_ = std::make_unique<FileChangeFollower>(
       std::move(options), [self](const std::vector<std::string>& contents) { return self->Serve(contents); });
   return reloader;
 }
 
-TlsFileReloader::TlsFileReloader(std::unique_ptr<TlsFileStage> stage, absl::Time not_after)
-    : stage_(std::move(stage)), not_after_unix_(absl::ToUnixSeconds(not_after)) {}
+namespace {
+
+// Times as atomics hold them: whole seconds, INT64_MAX for InfiniteFuture.
+int64_t ToStored(absl::Time time) {
+  return time == absl::InfiniteFuture() ? INT64_MAX : absl::ToUnixSeconds(time);
+}
+absl::Time FromStored(int64_t seconds) {
+  return seconds == INT64_MAX ? absl::InfiniteFuture() : absl::FromUnixSeconds(seconds);
+}
+
+}  // namespace
+
+TlsFileReloader::TlsFileReloader(std::unique_ptr<TlsFileStage> stage, const TlsCertificateFacts& facts)
+    : stage_(std::move(stage)),
+      not_after_unix_(ToStored(facts.not_after)),
+      crl_next_update_unix_(ToStored(facts.crl_next_update)) {}
 
 TlsFileReloader::Stats TlsFileReloader::stats() const {
   const FileChangeFollower::Stats changes = follower_->stats();
-  return Stats{changes.loaded, changes.refused, absl::FromUnixSeconds(not_after_unix_.load(std::memory_order_relaxed)),
-               changes.refusing};
+  return Stats{changes.loaded, changes.refused, FromStored(not_after_unix_.load(std::memory_order_relaxed)),
+               changes.refusing, FromStored(crl_next_update_unix_.load(std::memory_order_relaxed))};
 }
 
 absl::Status TlsFileReloader::Serve(const std::vector<std::string>& contents) {
+  // The paths' order (Start): cert, key, then client CA and its lists.
   const bool mutual = contents.size() > 2;
-  const TlsMaterial material{contents[0], contents[1], mutual ? contents[2] : std::string()};
+  const TlsMaterial material{contents[0], contents[1], mutual ? contents[2] : std::string(),
+                             contents.size() > 3 ? contents[3] : std::string()};
   absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, mutual);
   if (!facts.ok()) return facts.status();
   if (facts->not_after <= absl::Now()) {
@@ -67,12 +94,31 @@ absl::Status TlsFileReloader::Serve(const std::vector<std::string>& contents) {
                                                                     absl::UTCTimeZone())));
   }
   if (absl::Status status = stage_->Publish(material); !status.ok()) return status;
-  not_after_unix_.store(absl::ToUnixSeconds(facts->not_after), std::memory_order_relaxed);
-  tcpcore::Log(tcpcore::LogLevel::kInfo,
-               absl::StrCat("TLS: serving the new certificate of --tls_cert to new connections (", facts->subject,
-                            ", expires ", absl::FormatTime(absl::RFC3339_sec, facts->not_after, absl::UTCTimeZone()),
-                            ")"));
+  not_after_unix_.store(ToStored(facts->not_after), std::memory_order_relaxed);
+  crl_next_update_unix_.store(ToStored(facts->crl_next_update), std::memory_order_relaxed);
+  LogServed(material, *facts);
+  served_ = material;
   return absl::OkStatus();
+}
+
+void TlsFileReloader::LogServed(const TlsMaterial& material, const TlsCertificateFacts& facts) const {
+  const auto time = [](absl::Time t) { return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone()); };
+  if (material.cert_chain != served_.cert_chain || material.private_key != served_.private_key) {
+    tcpcore::Log(tcpcore::LogLevel::kInfo,
+                 absl::StrCat("TLS: serving the new certificate of --tls_cert to new connections (", facts.subject,
+                              ", expires ", time(facts.not_after), ")"));
+  }
+  if (material.client_ca != served_.client_ca) {
+    tcpcore::Log(tcpcore::LogLevel::kInfo, "TLS: new connections' client certificates checked against the new "
+                                           "--tls_client_ca");
+  }
+  if (material.client_crl != served_.client_crl) {
+    tcpcore::Log(tcpcore::LogLevel::kInfo,
+                 absl::StrCat("TLS: new connections' client certificates checked against the new revocation lists "
+                              "of --tls_client_crl (next update ",
+                              facts.crl_next_update == absl::InfiniteFuture() ? "none" : time(facts.crl_next_update),
+                              ")"));
+  }
 }
 
 }  // namespace tcpgate

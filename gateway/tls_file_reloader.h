@@ -33,10 +33,11 @@ struct ServerTlsFiles {
   std::string cert_chain;   // --tls_cert: the server's certificate chain.
   std::string private_key;  // --tls_key: the private key of its first certificate.
   std::string client_ca;    // --tls_client_ca: CAs that sign accepted client certificates.
+  std::string client_crl = {};  // --tls_client_crl: their revocation lists.
 };
 
-// Reads the three files (client_ca only when named), each error naming its
-// flag.
+// Reads the files (client_ca and client_crl only when named), each error
+// naming its flag.
 [[nodiscard]] absl::StatusOr<TlsMaterial> ReadTlsMaterial(const ServerTlsFiles& files);
 
 class TlsFileReloader {
@@ -46,6 +47,8 @@ class TlsFileReloader {
     uint64_t refused = 0;  // New content not served.
     absl::Time not_after;  // Of the certificate served (or being taken up).
     bool refusing = false;  // The files hold content refused now; the previous pair is served.
+    // Of the client revocation lists served; InfiniteFuture without lists.
+    absl::Time crl_next_update = absl::InfiniteFuture();
   };
 
   // `served` (read and checked by the caller) is published to `stage` now;
@@ -58,12 +61,16 @@ class TlsFileReloader {
   Stats stats() const;
 
  private:
-  TlsFileReloader(std::unique_ptr<TlsFileStage> stage, absl::Time not_after);
+  TlsFileReloader(std::unique_ptr<TlsFileStage> stage, const TlsCertificateFacts& facts);
   // On the follower's thread: checks and publishes new contents.
   absl::Status Serve(const std::vector<std::string>& contents);
+  // Says what a change served: a new certificate, CA bundle or lists.
+  void LogServed(const TlsMaterial& material, const TlsCertificateFacts& facts) const;
 
   std::unique_ptr<TlsFileStage> stage_;
+  TlsMaterial served_;  // The follower thread's: what the stage holds now.
   std::atomic<int64_t> not_after_unix_;
+  std::atomic<int64_t> crl_next_update_unix_;  // INT64_MAX: no revocation lists.
   std::unique_ptr<FileChangeFollower> follower_;  // Last: stopped first.
 };
 

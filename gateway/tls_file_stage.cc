@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gateway/client_revocation_lists.h"
 #include "tcpcore/log.h"
 
 namespace tcpgate {
@@ -114,8 +116,21 @@ absl::Status TlsFileStage::Publish(const TlsMaterial& material) {
   const std::time_t mtime = std::max(std::time(nullptr), last_mtime_ + 1);
   absl::Status status = WriteFile(generation_dir + "/cert.pem", material.cert_chain, mtime);
   if (status.ok()) status = WriteFile(generation_dir + "/key.pem", material.private_key, mtime);
-  if (status.ok() && !material.client_ca.empty()) {
-    status = WriteFile(generation_dir + "/client_ca.pem", material.client_ca, mtime);
+  std::string client_ca = material.client_ca;
+  if (status.ok() && !material.client_crl.empty()) {
+    absl::StatusOr<ClientRevocationLists> lists =
+        CheckClientRevocationLists(material.client_crl, material.client_ca, absl::Now());
+    if (!lists.ok()) return lists.status();
+    const std::string crl_dir = generation_dir + "/client_crl";
+    if (::mkdir(crl_dir.c_str(), 0700) != 0) return Errno("cannot make", crl_dir);
+    for (const RevocationListFile& file : lists->files) {
+      status = WriteFile(crl_dir + "/" + file.name, file.pem, mtime);
+      if (!status.ok()) return status;
+    }
+    absl::StrAppend(&client_ca, "\n# tcpgate stage generation ", next, "\n");
+  }
+  if (status.ok() && !client_ca.empty()) {
+    status = WriteFile(generation_dir + "/client_ca.pem", client_ca, mtime);
   }
   if (!status.ok()) return status;
   const std::string link = dir_ + "/current";

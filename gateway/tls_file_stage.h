@@ -43,7 +43,13 @@ class TlsFileStage {
   TlsFileStage& operator=(const TlsFileStage&) = delete;
 
   // Writes `material` as the next generation (files mode 0600) and makes it
-  // current; the generation before the previous one is removed.
+  // current; the generation before the previous one is removed. With client
+  // revocation lists, they go to client_crl_dir() as OpenSSL names them,
+  // and the client CA file gets a comment line naming the generation:
+  // gRPC builds its TLS context anew only when a file's content changes,
+  // and only a new context reads the lists again (OpenSSL keeps those it
+  // read), so a changed list alone would not be seen. (A line outside the
+  // PEM blocks changes nothing else.)
   [[nodiscard]] absl::Status Publish(const TlsMaterial& material);
 
   const std::string& dir() const { return dir_; }
@@ -51,6 +57,9 @@ class TlsFileStage {
   std::string cert_chain_path() const { return dir_ + "/current/cert.pem"; }
   std::string private_key_path() const { return dir_ + "/current/key.pem"; }
   std::string client_ca_path() const { return dir_ + "/current/client_ca.pem"; }
+  // OpenSSL's hashed directory of the client revocation lists, for gRPC's
+  // set_crl_directory; present when the material has lists.
+  std::string client_crl_dir() const { return dir_ + "/current/client_crl"; }
 
  private:
   TlsFileStage(std::string dir, int lock_fd) : dir_(std::move(dir)), lock_fd_(lock_fd) {}

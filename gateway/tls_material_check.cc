@@ -11,28 +11,12 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gateway/client_revocation_lists.h"
+#include "gateway/openssl_handles.h"
 
 namespace tcpgate {
 namespace {
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct KeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using Bio = std::unique_ptr<BIO, BioFree>;
-using Cert = std::unique_ptr<X509, X509Free>;
-using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
-
-// Never asks for a passphrase (OpenSSL's default callback would prompt on a
-// terminal): an encrypted key is refused as unreadable.
-int NoPassphrase(char*, int, int, void*) { return 0; }
-
-Bio ReadOnlyBio(const std::string& text) { return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
 
 // The certificates of a PEM text (blocks of other kinds are skipped), or -1
 // when a certificate block does not parse (a file copied half-way: OpenSSL,
@@ -90,7 +74,15 @@ absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material
     if (cas < 0) return absl::InvalidArgumentError("--tls_client_ca: a certificate in it does not parse (cut short?)");
     if (cas == 0) return absl::InvalidArgumentError("--tls_client_ca: no PEM certificate in it");
   }
-  return TlsCertificateFacts{Subject(first.get()), NotAfter(first.get())};
+  TlsCertificateFacts facts{Subject(first.get()), NotAfter(first.get())};
+  if (!material.client_crl.empty()) {
+    if (!mutual) return absl::InvalidArgumentError("--tls_client_crl needs --tls_client_ca");
+    absl::StatusOr<ClientRevocationLists> lists =
+        CheckClientRevocationLists(material.client_crl, material.client_ca, absl::Now());
+    if (!lists.ok()) return lists.status();
+    facts.crl_next_update = lists->next_update;
+  }
+  return facts;
 }
 
 }  // namespace tcpgate

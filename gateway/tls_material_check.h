@@ -23,6 +23,7 @@ struct TlsMaterial {
   std::string cert_chain;   // --tls_cert
   std::string private_key;  // --tls_key
   std::string client_ca;    // --tls_client_ca; empty: not mutual TLS.
+  std::string client_crl = {};  // --tls_client_crl; empty: no revocation lists.
 
   bool operator==(const TlsMaterial&) const = default;
 };
@@ -31,14 +32,19 @@ struct TlsMaterial {
 struct TlsCertificateFacts {
   std::string subject;  // Of the first certificate, one line (RFC 2253).
   absl::Time not_after;
+  // The earliest next update of the client revocation lists; InfiniteFuture
+  // without lists.
+  absl::Time crl_next_update = absl::InfiniteFuture();
 };
 
 // INVALID_ARGUMENT naming the flag whose file is wrong: a chain with no
 // certificate, or with a block that does not parse (a file copied half-way);
 // a key that does not parse or is not the first certificate's; with
 // `mutual`, a client CA bundle with no certificate or a block that does not
-// parse. The validity dates are not checked here (TlsFileReloader refuses
-// an expired certificate on rotation).
+// parse; client revocation lists without a client CA bundle, or that
+// CheckClientRevocationLists refuses (an expired list among them). The
+// certificate's validity dates are not checked here (TlsFileReloader
+// refuses an expired certificate on rotation).
 [[nodiscard]] absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material, bool mutual);
 
 }  // namespace tcpgate

@@ -27,6 +27,7 @@ const MUST_ALERT_ON = [
   "tcpgate_late_response_window_retirements_total",
   "tcpgate_tls_certificate_expiry_timestamp_seconds",
   "tcpgate_tls_files_refused",
+  "tcpgate_tls_client_crl_next_update_timestamp_seconds",
   "tcpgate_auth_token_file_refused",
   "process_open_fds",
   "process_resident_memory_bytes",

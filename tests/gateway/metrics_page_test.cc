@@ -77,6 +77,12 @@ TEST(MetricsPageTest, TlsFamiliesAppearForATlsPort) {
                               "tcpgate_tls_reloads_total{result=\"loaded\"} 2\n"
                               "tcpgate_tls_reloads_total{result=\"refused\"} 1\n"));
   EXPECT_THAT(page, HasSubstr("# TYPE tcpgate_tls_files_refused gauge\ntcpgate_tls_files_refused 1\n"));
+  EXPECT_THAT(page, Not(HasSubstr("tcpgate_tls_client_crl_next_update_timestamp_seconds")));
+  TlsFigures with_lists = followed;
+  with_lists.crl_next_update = absl::FromUnixSeconds(1790001234);
+  EXPECT_THAT(RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}, nullptr, &with_lists),
+              HasSubstr("# TYPE tcpgate_tls_client_crl_next_update_timestamp_seconds gauge\n"
+                        "tcpgate_tls_client_crl_next_update_timestamp_seconds 1790001234\n"));
   EXPECT_THAT(RenderMetricsPage(RequestMetrics(), 0, tcpcore::PoolStats{}), Not(HasSubstr("tcpgate_tls_")));
 }
 

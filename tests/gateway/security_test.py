@@ -245,6 +245,57 @@ finally:
     stop(proc)
 check(os.listdir(path("stage")) == [], "rotation: the checked copies are removed at exit")
 
+# Revocation lists (--tls_client_crl), made by `openssl ca` as a CA would:
+# a client whose certificate a list revokes is refused at the handshake, and
+# a new list is taken up without a restart.
+with open(path("ca.cnf"), "w") as f:
+    f.write(f"[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = {path('index.txt')}\n"
+            "default_md = sha256\ndefault_crl_days = 1\n")
+open(path("index.txt"), "w").close()
+make_cert("client-revoked", "client", ca="ca")
+
+
+def revoke(name):
+    openssl("ca", "-config", path("ca.cnf"), "-keyfile", path("ca.key"), "-cert", path("ca.pem"),
+            "-revoke", path(f"{name}.pem"))
+
+
+def write_crl(name):
+    openssl("ca", "-config", path("ca.cnf"), "-keyfile", path("ca.key"), "-cert", path("ca.pem"), "-gencrl",
+            "-out", path(name))
+
+
+revoke("client-revoked")
+write_crl("crl-1.pem")
+replace("live-crl.pem", "crl-1.pem")
+proc, port = start_gateway(TCPGATE, WORK, f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+                           f"--tls_client_ca={path('ca.pem')}", f"--tls_client_crl={path('live-crl.pem')}",
+                           "--reload_interval=200ms", f"--tls_stage_dir={path('stage')}")
+try:
+    check("not revoked by --tls_client_crl" in log_text(proc), "revocation: the start-up line says so")
+    code = send_code(tls_channel(port, client="client"))
+    check(code == grpc.StatusCode.OK, f"revocation: a client the list does not name is answered ({code})")
+    code = send_code(tls_channel(port, client="client-revoked"))
+    check(code == grpc.StatusCode.UNAVAILABLE, f"revocation: a revoked client is refused ({code})")
+    next_update = scrape(proc).get("tcpgate_tls_client_crl_next_update_timestamp_seconds")
+    check(next_update is not None and time.time() < next_update <= time.time() + 86400 + 60,
+          f"revocation: /metrics gives the list's next update ({next_update})")
+    held = tls_channel(port, client="client")  # Opened before the new list.
+    check(answered_over(held) == grpc.StatusCode.OK, "revocation: a connection of the client, before the new list")
+    revoke("client")
+    write_crl("crl-2.pem")
+    replace("live-crl.pem", "crl-2.pem")
+    check(eventually(lambda: send_code(tls_channel(port, client="client")) == grpc.StatusCode.UNAVAILABLE, timeout=20),
+          "revocation: a new list is taken up without a restart: the client it adds is refused")
+    check("checked against the new revocation lists of --tls_client_crl" in log_text(proc)
+          and "serving the new certificate" not in log_text(proc),
+          "revocation: the log says the lists changed, not the certificate")
+    check(answered_over(held) == grpc.StatusCode.OK,
+          "revocation: a connection opened before the new list keeps going (the handshake is what is checked)")
+    held.close()
+finally:
+    stop(proc)
+
 # Bearer token, on a TLS port.
 token = secrets.token_hex(24)
 same_length = secrets.token_hex(24)
@@ -358,6 +409,15 @@ for flags, message in [
           f"--tls_stage_dir={path('missing-dir')}"], "--tls_stage_dir: cannot make a directory in"),
         ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}", "--reload_interval=10ms"],
          "--reload_interval=10ms: must be 0"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+          f"--tls_client_crl={path('crl-1.pem')}"], "--tls_client_crl needs --tls_client_ca"),
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}", f"--tls_client_ca={path('ca.pem')}",
+          f"--tls_client_crl={path('crl-1.pem')}", "--reload_interval=0"],
+         "--tls_client_crl needs --reload_interval above 0"),
+        # A list of another CA than the bundle's.
+        ([f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+          f"--tls_client_ca={path('other-ca.pem')}", f"--tls_client_crl={path('crl-1.pem')}"],
+         "is not of a CA in --tls_client_ca"),
         ([f"--auth_token_file={path('empty-token')}"], "the token is empty"),
         ([f"--auth_token_file={path('missing-token')}"], "--auth_token_file: cannot read")]:
     result = subprocess.run([TCPGATE, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags],

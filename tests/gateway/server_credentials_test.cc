@@ -63,6 +63,21 @@ TEST(ServerCredentialsTest, ClientCaNeedsCert) {
   EXPECT_THAT(std::string(security.status().message()), HasSubstr("--tls_client_ca needs --tls_cert"));
 }
 
+// Verify: revocation lists need a client CA, and a reload interval (they
+// are served from the stage).
+TEST(ServerCredentialsTest, RevocationListsNeedAClientCaAndReloading) {
+  TempFile cert(kPem), key(kPem), ca(kPem), crl(kPem);
+  absl::StatusOr<ServerSecurity> security = BuildServerCredentials({cert.path(), key.path(), "", crl.path()});
+  EXPECT_THAT(std::string(security.status().message()), HasSubstr("--tls_client_crl needs --tls_client_ca"));
+  const TestCertificate served = MakeTestCertificate("served", 86400);
+  const TestCertificate client_ca = MakeTestCertificate("client ca", 86400);
+  TempFile served_cert(served.cert_pem), served_key(served.key_pem), ca_file(client_ca.cert_pem),
+      crl_file(MakeTestCrl(client_ca, {1}, 3600));
+  security = BuildServerCredentials({served_cert.path(), served_key.path(), ca_file.path(), crl_file.path()},
+                                    {.interval = absl::ZeroDuration()});
+  EXPECT_THAT(std::string(security.status().message()), HasSubstr("--tls_client_crl needs --reload_interval above 0"));
+}
+
 // Verify: an unreadable file is refused with the flag and the path.
 TEST(ServerCredentialsTest, UnreadableFileNamesFlagAndPath) {
   TempFile cert(kPem);

@@ -1,6 +1,7 @@
 // MakeTestCertificate: a P-256 key and a self-signed certificate for it, as
 // PEM, made with OpenSSL in the test process (no files, no openssl binary),
-// for the unit tests of the TLS file checks.
+// for the unit tests of the TLS file checks; MakeTestCrl: a certificate
+// revocation list signed by such a certificate's key.
 //
 // Thread-safety: a free function with no shared state.
 #ifndef TESTS_GATEWAY_TEST_CERTIFICATE_H_
@@ -13,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tcpgate {
 
@@ -50,6 +52,46 @@ inline TestCertificate MakeTestCertificate(const std::string& common_name, long 
   made.key_pem = to_pem(
       [&](BIO* bio) { PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
   return made;
+}
+
+// A CRL issued by `issuer` (its subject, signed with its key) revoking
+// `serials`, with a next update `next_update_seconds` from now (negative:
+// in the past).
+inline std::string MakeTestCrl(const TestCertificate& issuer, const std::vector<long>& serials,
+                               long next_update_seconds) {
+  auto read = [](const std::string& pem, auto reader) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
+                                                  BIO_free);
+    return reader(bio.get());
+  };
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      read(issuer.cert_pem, [](BIO* bio) { return PEM_read_bio_X509(bio, nullptr, nullptr, nullptr); }), X509_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      read(issuer.key_pem, [](BIO* bio) { return PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr); }),
+      EVP_PKEY_free);
+  std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
+  X509_CRL_set_version(crl.get(), 1);
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert.get()));
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> now(X509_gmtime_adj(nullptr, 0), ASN1_TIME_free);
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next(X509_gmtime_adj(nullptr, next_update_seconds),
+                                                             ASN1_TIME_free);
+  X509_CRL_set1_lastUpdate(crl.get(), now.get());
+  X509_CRL_set1_nextUpdate(crl.get(), next.get());
+  for (long serial : serials) {
+    X509_REVOKED* revoked = X509_REVOKED_new();
+    std::unique_ptr<ASN1_INTEGER, decltype(&ASN1_INTEGER_free)> number(ASN1_INTEGER_new(), ASN1_INTEGER_free);
+    ASN1_INTEGER_set(number.get(), serial);
+    X509_REVOKED_set_serialNumber(revoked, number.get());
+    X509_REVOKED_set_revocationDate(revoked, now.get());
+    X509_CRL_add0_revoked(crl.get(), revoked);
+  }
+  X509_CRL_sort(crl.get());
+  X509_CRL_sign(crl.get(), key.get(), EVP_sha256());
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
+  PEM_write_bio_X509_CRL(out.get(), crl.get());
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
 }
 
 }  // namespace tcpgate

@@ -35,6 +35,27 @@ TEST(TlsMaterialCheckTest, KeyOfAnotherCertificateIsRefused) {
   EXPECT_EQ(facts.status().message(), "--tls_key is not the private key of the first certificate in --tls_cert");
 }
 
+// Verify: client revocation lists need a client CA bundle; with one, a
+// valid list passes and its next update is a fact; a list of another CA is
+// refused (CheckClientRevocationLists' own tests cover the rest).
+TEST(TlsMaterialCheckTest, RevocationListsAreCheckedAgainstTheClientCa) {
+  const TestCertificate served = MakeTestCertificate("served", 86400);
+  const TestCertificate ca = MakeTestCertificate("client ca", 86400);
+  const TestCertificate other = MakeTestCertificate("other ca", 86400);
+  const std::string crl = MakeTestCrl(ca, {3}, 3600);
+  EXPECT_EQ(CheckTlsMaterial({served.cert_pem, served.key_pem, "", crl}, false).status().message(),
+            "--tls_client_crl needs --tls_client_ca");
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({served.cert_pem, served.key_pem, ca.cert_pem, crl}, true);
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  EXPECT_LT(absl::AbsDuration(facts->crl_next_update - (absl::Now() + absl::Seconds(3600))), absl::Seconds(5));
+  EXPECT_EQ(CheckTlsMaterial({served.cert_pem, served.key_pem, ca.cert_pem}, true)->crl_next_update,
+            absl::InfiniteFuture());
+  EXPECT_THAT(std::string(CheckTlsMaterial({served.cert_pem, served.key_pem, other.cert_pem, crl}, true)
+                              .status()
+                              .message()),
+              HasSubstr("is not of a CA in --tls_client_ca"));
+}
+
 // Verify: a chain with no certificate, a key file with no key, and a
 // client CA with no certificate are each refused naming their flag.
 TEST(TlsMaterialCheckTest, FileWithoutWhatItShouldHoldNamesItsFlag) {

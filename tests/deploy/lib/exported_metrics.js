@@ -1,6 +1,6 @@
 // The metric families a built tcpgate exports: starts it (embedded backend,
-// loopback ports, TLS and a token file, so the families of TLS and token
-// rotation are there too), reads its /metrics page and stops it. Shared by
+// loopback ports, mutual TLS with a revocation list and a token file, so the
+// families of TLS and token rotation are there too), reads its /metrics page and stops it. Shared by
 // the dashboard and alert rule checks, so a metric renamed in the code fails
 // both.
 "use strict";
@@ -20,7 +20,17 @@ function secureFlags() {
     "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { encoding: "utf8" });
   if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
   fs.writeFileSync(path.join(dir, "token"), "dashboard-check-token\n");
+  // The self-signed certificate as the client CA too, with a revocation list
+  // it issues (openssl ca), for the revocation list's family.
+  fs.writeFileSync(path.join(dir, "index.txt"), "");
+  fs.writeFileSync(path.join(dir, "ca.cnf"), `[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = ${path.join(dir, "index.txt")}\n` +
+    "default_md = sha256\ndefault_crl_days = 1\n");
+  const crl = childProcess.spawnSync("openssl", ["ca", "-config", path.join(dir, "ca.cnf"), "-gencrl",
+    "-keyfile", path.join(dir, "key.pem"), "-cert", path.join(dir, "cert.pem"), "-out", path.join(dir, "crl.pem")],
+    { encoding: "utf8" });
+  if (crl.status !== 0) throw new Error(`openssl could not make a revocation list: ${crl.stderr}`);
   return [`--tls_cert=${path.join(dir, "cert.pem")}`, `--tls_key=${path.join(dir, "key.pem")}`,
+          `--tls_client_ca=${path.join(dir, "cert.pem")}`, `--tls_client_crl=${path.join(dir, "crl.pem")}`,
           `--auth_token_file=${path.join(dir, "token")}`, `--tls_stage_dir=${dir}`];
 }
 

@@ -1,0 +1,100 @@
+#include "gateway/client_revocation_lists.h"
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/openssl_handles.h"
+
+namespace tcpgate {
+namespace {
+
+// True when reading stopped at the end of the PEM blocks, not at one that
+// does not parse.
+bool CleanEnd() {
+  const unsigned long error = ERR_peek_last_error();
+  const bool clean = ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE;
+  ERR_clear_error();
+  return clean;
+}
+
+std::string NameText(const X509_NAME* name) {
+  Bio out(BIO_new(BIO_s_mem()));
+  if (out == nullptr) return "";
+  X509_NAME_print_ex(out.get(), name, 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out.get(), &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+std::string PemOf(X509_CRL* crl) {
+  Bio out(BIO_new(BIO_s_mem()));
+  if (out == nullptr || PEM_write_bio_X509_CRL(out.get(), crl) != 1) return "";
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out.get(), &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(absl::StrCat("--tls_client_crl: ", why)); }
+
+}  // namespace
+
+absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_view crl_pem,
+                                                                 absl::string_view client_ca_pem, absl::Time now) {
+  std::vector<Cert> cas;
+  Bio ca_bio = ReadOnlyBio(client_ca_pem);
+  while (ca_bio != nullptr) {
+    Cert ca(PEM_read_bio_X509(ca_bio.get(), nullptr, NoPassphrase, nullptr));
+    if (ca == nullptr) break;
+    cas.push_back(std::move(ca));
+  }
+  ERR_clear_error();
+
+  ClientRevocationLists lists;
+  std::map<unsigned long, int> per_hash;  // CRLs named so far per issuer hash.
+  Bio bio = ReadOnlyBio(crl_pem);
+  while (bio != nullptr) {
+    Crl crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, NoPassphrase, nullptr));
+    if (crl == nullptr) break;
+    const X509_NAME* issuer = X509_CRL_get_issuer(crl.get());
+    X509* signer = nullptr;
+    for (const Cert& ca : cas) {
+      if (X509_NAME_cmp(issuer, X509_get_subject_name(ca.get())) == 0) signer = ca.get();
+    }
+    if (signer == nullptr) {
+      return Invalid(absl::StrCat("the list of ", NameText(issuer), " is not of a CA in --tls_client_ca"));
+    }
+    if (X509_CRL_verify(crl.get(), X509_get0_pubkey(signer)) != 1) {
+      ERR_clear_error();
+      return Invalid(absl::StrCat("the list of ", NameText(issuer), " is not signed by that CA's key"));
+    }
+    if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get()); next != nullptr) {
+      std::tm time{};
+      if (ASN1_TIME_to_tm(next, &time) != 1) return Invalid("a next update time that does not parse");
+      const absl::Time next_update = absl::FromTM(time, absl::UTCTimeZone());
+      if (next_update <= now) {
+        return Invalid(absl::StrCat("the list of ", NameText(issuer), " expired at ",
+                                    absl::FormatTime(absl::RFC3339_sec, next_update, absl::UTCTimeZone()),
+                                    " (its next update): every client of that CA would be refused"));
+      }
+      if (next_update < lists.next_update) lists.next_update = next_update;
+    }
+    int ok = 0;
+    const unsigned long hash = X509_NAME_hash_ex(issuer, nullptr, nullptr, &ok);
+    if (ok != 1) return Invalid("cannot hash an issuer name");
+    char name[32];
+    std::snprintf(name, sizeof(name), "%08lx.r%d", hash, per_hash[hash]++);
+    lists.files.push_back({name, PemOf(crl.get())});
+  }
+  if (!CleanEnd()) return Invalid("a revocation list in it does not parse (cut short?)");
+  if (lists.files.empty()) return Invalid("no PEM revocation list (X509 CRL) in it");
+  return lists;
+}
+
+}  // namespace tcpgate
