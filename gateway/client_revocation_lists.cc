@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <cstdio>
 #include <ctime>
@@ -63,16 +64,44 @@ absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_vi
     Crl crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, NoPassphrase, nullptr));
     if (crl == nullptr) break;
     const X509_NAME* issuer = X509_CRL_get_issuer(crl.get());
+    // The CA whose key signed it, of those with its name (a CA rolling its
+    // key over is in the bundle twice under one name).
+    bool named = false;
     X509* signer = nullptr;
     for (const Cert& ca : cas) {
-      if (X509_NAME_cmp(issuer, X509_get_subject_name(ca.get())) == 0) signer = ca.get();
-    }
-    if (signer == nullptr) {
-      return Invalid(absl::StrCat("the list of ", NameText(issuer), " is not of a CA in --tls_client_ca"));
-    }
-    if (X509_CRL_verify(crl.get(), X509_get0_pubkey(signer)) != 1) {
+      if (X509_NAME_cmp(issuer, X509_get_subject_name(ca.get())) != 0) continue;
+      named = true;
+      if (signer == nullptr && X509_CRL_verify(crl.get(), X509_get0_pubkey(ca.get())) == 1) signer = ca.get();
       ERR_clear_error();
-      return Invalid(absl::StrCat("the list of ", NameText(issuer), " is not signed by that CA's key"));
+    }
+    if (!named) return Invalid(absl::StrCat("the list of ", NameText(issuer), " is not of a CA in --tls_client_ca"));
+    if (signer == nullptr) {
+      return Invalid(absl::StrCat("the list of ", NameText(issuer), " is not signed by the key of that CA"));
+    }
+    // What OpenSSL would not apply (revoked clients would get in: gRPC
+    // accepts a client whose CA has no usable list) or would fail every
+    // client of the CA with.
+    if ((X509_get_extension_flags(signer) & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(signer) & KU_CRL_SIGN) == 0) {
+      return Invalid(absl::StrCat("the CA ", NameText(issuer),
+                                  " may not sign revocation lists (its key usage lacks cRLSign): OpenSSL would "
+                                  "refuse every client of that CA"));
+    }
+    if (X509_CRL_get_ext_by_NID(crl.get(), NID_issuing_distribution_point, -1) >= 0 ||
+        X509_CRL_get_ext_by_NID(crl.get(), NID_delta_crl, -1) >= 0) {
+      return Invalid(absl::StrCat("the list of ", NameText(issuer),
+                                  " is partitioned (issuing distribution point) or a delta list: not supported; "
+                                  "give the CA's complete list"));
+    }
+    if (const ASN1_TIME* last = X509_CRL_get0_lastUpdate(crl.get()); last != nullptr) {
+      std::tm time{};
+      if (ASN1_TIME_to_tm(last, &time) != 1) return Invalid("a last update time that does not parse");
+      if (const absl::Time last_update = absl::FromTM(time, absl::UTCTimeZone()); last_update > now) {
+        // Retried at every read: served once this machine's clock gets there.
+        return absl::UnavailableError(absl::StrCat(
+            "--tls_client_crl: the list of ", NameText(issuer), " is not valid before ",
+            absl::FormatTime(absl::RFC3339_sec, last_update, absl::UTCTimeZone()),
+            " (the CA's clock is ahead of this machine's): OpenSSL would refuse every client of that CA"));
+      }
     }
     if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get()); next != nullptr) {
       std::tm time{};

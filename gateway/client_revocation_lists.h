@@ -36,8 +36,12 @@ struct ClientRevocationLists {
 
 // INVALID_ARGUMENT naming --tls_client_crl: no PEM CRL in `crl_pem`, a CRL
 // block that does not parse (cut short), a CRL whose issuer is not a
-// certificate of `client_ca_pem` or whose signature that certificate's key
-// does not verify, or a CRL whose next update is at or before `now`.
+// certificate of `client_ca_pem` or whose signature no such certificate's
+// key verifies, a CRL whose CA may not sign CRLs (key usage without
+// cRLSign), a partitioned (issuing distribution point) or delta CRL, which
+// OpenSSL would not apply, or a CRL whose next update is at or before `now`.
+// UNAVAILABLE for a CRL whose last update is after `now` (the CA's clock
+// ahead): valid later, unlike the others.
 [[nodiscard]] absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_view crl_pem,
                                                                                absl::string_view client_ca_pem,
                                                                                absl::Time now);

@@ -30,7 +30,8 @@ absl::StatusOr<ServerSecurity> BuildServerCredentials(const ServerTlsFiles& file
   }
   absl::StatusOr<TlsMaterial> material = ReadTlsMaterial(files);
   if (!material.ok()) return material.status();
-  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(*material, !files.client_ca.empty());
+  absl::StatusOr<TlsCertificateFacts> facts =
+      CheckTlsMaterial(*material, !files.client_ca.empty(), /*revocation=*/!files.client_crl.empty());
   if (!facts.ok()) return facts.status();
   const bool mutual = !files.client_ca.empty();
   const bool revocation = !files.client_crl.empty();

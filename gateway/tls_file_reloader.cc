@@ -85,7 +85,7 @@ absl::Status TlsFileReloader::Serve(const std::vector<std::string>& contents) {
   const bool mutual = contents.size() > 2;
   const TlsMaterial material{contents[0], contents[1], mutual ? contents[2] : std::string(),
                              contents.size() > 3 ? contents[3] : std::string()};
-  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, mutual);
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, mutual, /*revocation=*/contents.size() > 3);
   if (!facts.ok()) return facts.status();
   if (facts->not_after <= absl::Now()) {
     // An old Secret restored, say: it would replace one that may still work.

@@ -56,7 +56,7 @@ absl::Time NotAfter(X509* cert) {
 
 }  // namespace
 
-absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material, bool mutual) {
+absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material, bool mutual, bool revocation) {
   Cert first;
   const int chain = CountCertificates(material.cert_chain, &first);
   if (chain < 0) return absl::InvalidArgumentError("--tls_cert: a certificate in it does not parse (cut short?)");
@@ -75,7 +75,7 @@ absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material
     if (cas == 0) return absl::InvalidArgumentError("--tls_client_ca: no PEM certificate in it");
   }
   TlsCertificateFacts facts{Subject(first.get()), NotAfter(first.get())};
-  if (!material.client_crl.empty()) {
+  if (revocation || !material.client_crl.empty()) {
     if (!mutual) return absl::InvalidArgumentError("--tls_client_crl needs --tls_client_ca");
     absl::StatusOr<ClientRevocationLists> lists =
         CheckClientRevocationLists(material.client_crl, material.client_ca, absl::Now());

@@ -45,7 +45,10 @@ struct TlsCertificateFacts {
 // CheckClientRevocationLists refuses (an expired list among them). The
 // certificate's validity dates are not checked here (TlsFileReloader
 // refuses an expired certificate on rotation).
-[[nodiscard]] absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material, bool mutual);
+// With `revocation` (--tls_client_crl is given), an empty list file is
+// refused too: it would turn revocation off.
+[[nodiscard]] absl::StatusOr<TlsCertificateFacts> CheckTlsMaterial(const TlsMaterial& material, bool mutual,
+                                                                   bool revocation = false);
 
 }  // namespace tcpgate
 

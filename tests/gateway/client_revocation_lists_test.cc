@@ -64,7 +64,7 @@ TEST(ClientRevocationListsTest, ListsThatCannotServeAreRefusedSayingWhy) {
   EXPECT_THAT(CheckError(MakeTestCrl(other, {1}, 3600), ca.cert_pem).message(),
               HasSubstr("--tls_client_crl: the list of CN=another ca is not of a CA in --tls_client_ca"));
   EXPECT_THAT(CheckError(MakeTestCrl(impostor, {1}, 3600), ca.cert_pem).message(),
-              HasSubstr("is not signed by that CA's key"));
+              HasSubstr("is not signed by the key of that CA"));
   EXPECT_THAT(CheckError(MakeTestCrl(ca, {1}, -60), ca.cert_pem).message(),
               HasSubstr("expired at"));
   EXPECT_THAT(CheckError(good.substr(0, good.size() / 2), ca.cert_pem).message(),
@@ -72,6 +72,37 @@ TEST(ClientRevocationListsTest, ListsThatCannotServeAreRefusedSayingWhy) {
   EXPECT_THAT(CheckError(ca.cert_pem, ca.cert_pem).message(), HasSubstr("no PEM revocation list"));
   EXPECT_THAT(CheckError("", ca.cert_pem).message(), HasSubstr("no PEM revocation list"));
   EXPECT_TRUE(absl::IsInvalidArgument(CheckError(good, "")));
+  // What OpenSSL would not apply (revoked clients admitted) or would refuse
+  // every client of the CA with.
+  EXPECT_THAT(CheckError(MakeTestCrl(ca, {1}, 3600, 0, /*partitioned=*/true), ca.cert_pem).message(),
+              HasSubstr("is partitioned (issuing distribution point) or a delta list"));
+  const TestCertificate no_crl_sign = MakeTestCertificate("strict ca", kDay, 0, "critical,keyCertSign");
+  EXPECT_THAT(CheckError(MakeTestCrl(no_crl_sign, {1}, 3600), no_crl_sign.cert_pem).message(),
+              HasSubstr("its key usage lacks cRLSign"));
+  const TestCertificate crl_sign = MakeTestCertificate("good ca", kDay, 0, "critical,keyCertSign,cRLSign");
+  EXPECT_TRUE(CheckError(MakeTestCrl(crl_sign, {1}, 3600), crl_sign.cert_pem).ok());
+}
+
+// Verify: a list whose last update is still ahead (the CA's clock ahead of
+// ours) is UNAVAILABLE, not INVALID_ARGUMENT: the follower tries it again at
+// every read and serves it once it is valid.
+TEST(ClientRevocationListsTest, ListNotValidYetIsRetryable) {
+  const TestCertificate ca = MakeTestCertificate("client ca", kDay);
+  const std::string ahead = MakeTestCrl(ca, {1}, 7200, /*last_update_seconds=*/600);
+  const absl::Status status = CheckError(ahead, ca.cert_pem);
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("is not valid before"));
+  EXPECT_TRUE(CheckClientRevocationLists(ahead, ca.cert_pem, absl::Now() + absl::Minutes(11)).ok());
+}
+
+// Verify: a CA rolling its key over is in the bundle twice under one name;
+// a list signed by either key is taken.
+TEST(ClientRevocationListsTest, ListOfEitherKeyOfACaInTheBundleTwiceIsTaken) {
+  const TestCertificate old_key = MakeTestCertificate("client ca", kDay);
+  const TestCertificate new_key = MakeTestCertificate("client ca", kDay);
+  const std::string bundle = old_key.cert_pem + new_key.cert_pem;
+  EXPECT_TRUE(CheckError(MakeTestCrl(old_key, {1}, 3600), bundle).ok());
+  EXPECT_TRUE(CheckError(MakeTestCrl(new_key, {1}, 3600), bundle).ok());
 }
 
 }  // namespace

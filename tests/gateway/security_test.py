@@ -293,6 +293,11 @@ try:
     check(answered_over(held) == grpc.StatusCode.OK,
           "revocation: a connection opened before the new list keeps going (the handshake is what is checked)")
     held.close()
+    open(path("live-crl.pem"), "w").close()  # Emptied: must not turn revocation off.
+    check(eventually(lambda: scrape(proc).get("tcpgate_tls_files_refused") == 1, timeout=20),
+          "revocation: an emptied list file is refused")
+    code = send_code(tls_channel(port, client="client-revoked"))
+    check(code == grpc.StatusCode.UNAVAILABLE, f"revocation: after an emptied file the lists served still apply ({code})")
 finally:
     stop(proc)
 

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 #include <string>
@@ -24,9 +25,10 @@ struct TestCertificate {
 };
 
 // `common_name` as subject and issuer; valid for `valid_seconds` from
-// `start_seconds` from now (negative: in the past).
+// `start_seconds` from now (negative: in the past); with `key_usage`, that
+// keyUsage extension ("critical,keyCertSign,cRLSign").
 inline TestCertificate MakeTestCertificate(const std::string& common_name, long valid_seconds,
-                                           long start_seconds = 0) {
+                                           long start_seconds = 0, const char* key_usage = nullptr) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
   X509_set_version(cert.get(), 2);
@@ -38,6 +40,11 @@ inline TestCertificate MakeTestCertificate(const std::string& common_name, long 
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
                              -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
+  if (key_usage != nullptr) {
+    X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, nullptr, NID_key_usage, key_usage);
+    X509_add_ext(cert.get(), extension, -1);
+    X509_EXTENSION_free(extension);
+  }
   X509_sign(cert.get(), key.get(), EVP_sha256());
 
   auto to_pem = [](auto write) {
@@ -56,9 +63,10 @@ inline TestCertificate MakeTestCertificate(const std::string& common_name, long 
 
 // A CRL issued by `issuer` (its subject, signed with its key) revoking
 // `serials`, with a next update `next_update_seconds` from now (negative:
-// in the past).
+// in the past) and a last update `last_update_seconds` from now; with
+// `partitioned`, an issuing distribution point (user certificates only).
 inline std::string MakeTestCrl(const TestCertificate& issuer, const std::vector<long>& serials,
-                               long next_update_seconds) {
+                               long next_update_seconds, long last_update_seconds = 0, bool partitioned = false) {
   auto read = [](const std::string& pem, auto reader) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
                                                   BIO_free);
@@ -72,7 +80,8 @@ inline std::string MakeTestCrl(const TestCertificate& issuer, const std::vector<
   std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
   X509_CRL_set_version(crl.get(), 1);
   X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert.get()));
-  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> now(X509_gmtime_adj(nullptr, 0), ASN1_TIME_free);
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> now(X509_gmtime_adj(nullptr, last_update_seconds),
+                                                            ASN1_TIME_free);
   std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next(X509_gmtime_adj(nullptr, next_update_seconds),
                                                              ASN1_TIME_free);
   X509_CRL_set1_lastUpdate(crl.get(), now.get());
@@ -84,6 +93,12 @@ inline std::string MakeTestCrl(const TestCertificate& issuer, const std::vector<
     X509_REVOKED_set_serialNumber(revoked, number.get());
     X509_REVOKED_set_revocationDate(revoked, now.get());
     X509_CRL_add0_revoked(crl.get(), revoked);
+  }
+  if (partitioned) {
+    ISSUING_DIST_POINT* point = ISSUING_DIST_POINT_new();
+    point->onlyuser = 0xff;
+    X509_CRL_add1_ext_i2d(crl.get(), NID_issuing_distribution_point, point, 1, 0);
+    ISSUING_DIST_POINT_free(point);
   }
   X509_CRL_sort(crl.get());
   X509_CRL_sign(crl.get(), key.get(), EVP_sha256());

@@ -50,6 +50,13 @@ TEST(TlsMaterialCheckTest, RevocationListsAreCheckedAgainstTheClientCa) {
   EXPECT_LT(absl::AbsDuration(facts->crl_next_update - (absl::Now() + absl::Seconds(3600))), absl::Seconds(5));
   EXPECT_EQ(CheckTlsMaterial({served.cert_pem, served.key_pem, ca.cert_pem}, true)->crl_next_update,
             absl::InfiniteFuture());
+  // Given the flag, an emptied list file is refused, not taken as "no lists"
+  // (that would turn revocation off).
+  EXPECT_THAT(std::string(CheckTlsMaterial({served.cert_pem, served.key_pem, ca.cert_pem, ""}, true,
+                                           /*revocation=*/true)
+                              .status()
+                              .message()),
+              HasSubstr("--tls_client_crl: no PEM revocation list"));
   EXPECT_THAT(std::string(CheckTlsMaterial({served.cert_pem, served.key_pem, other.cert_pem, crl}, true)
                               .status()
                               .message()),
