@@ -7,32 +7,14 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
-#include <ctime>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/openssl_handles.h"
+#include "gateway/pem_reading.h"
 
 namespace tcpgate {
 namespace {
-
-// True when reading stopped at the end of the PEM blocks, not at one that
-// does not parse.
-bool CleanEnd() {
-  const unsigned long error = ERR_peek_last_error();
-  const bool clean = ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE;
-  ERR_clear_error();
-  return clean;
-}
-
-std::string NameText(const X509_NAME* name) {
-  Bio out(BIO_new(BIO_s_mem()));
-  if (out == nullptr) return "";
-  X509_NAME_print_ex(out.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(out.get(), &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
 
 std::string PemOf(X509_CRL* crl) {
   Bio out(BIO_new(BIO_s_mem()));
@@ -48,14 +30,7 @@ absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(
 
 absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_view crl_pem,
                                                                  absl::string_view client_ca_pem, absl::Time now) {
-  std::vector<Cert> cas;
-  Bio ca_bio = ReadOnlyBio(client_ca_pem);
-  while (ca_bio != nullptr) {
-    Cert ca(PEM_read_bio_X509(ca_bio.get(), nullptr, NoPassphrase, nullptr));
-    if (ca == nullptr) break;
-    cas.push_back(std::move(ca));
-  }
-  ERR_clear_error();
+  const std::vector<Cert> cas = ReadCertificates(client_ca_pem).value_or(std::vector<Cert>());
 
   ClientRevocationLists lists;
   std::map<unsigned long, int> per_hash;  // CRLs named so far per issuer hash.
@@ -93,20 +68,20 @@ absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_vi
                                   "give the CA's complete list"));
     }
     if (const ASN1_TIME* last = X509_CRL_get0_lastUpdate(crl.get()); last != nullptr) {
-      std::tm time{};
-      if (ASN1_TIME_to_tm(last, &time) != 1) return Invalid("a last update time that does not parse");
-      if (const absl::Time last_update = absl::FromTM(time, absl::UTCTimeZone()); last_update > now) {
+      const std::optional<absl::Time> last_update = TimeOf(last);
+      if (!last_update) return Invalid("a last update time that does not parse");
+      if (*last_update > now) {
         // Retried at every read: served once this machine's clock gets there.
         return absl::UnavailableError(absl::StrCat(
             "--tls_client_crl: the list of ", NameText(issuer), " is not valid before ",
-            absl::FormatTime(absl::RFC3339_sec, last_update, absl::UTCTimeZone()),
+            absl::FormatTime(absl::RFC3339_sec, *last_update, absl::UTCTimeZone()),
             " (the CA's clock is ahead of this machine's): OpenSSL would refuse every client of that CA"));
       }
     }
     if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get()); next != nullptr) {
-      std::tm time{};
-      if (ASN1_TIME_to_tm(next, &time) != 1) return Invalid("a next update time that does not parse");
-      const absl::Time next_update = absl::FromTM(time, absl::UTCTimeZone());
+      const std::optional<absl::Time> parsed = TimeOf(next);
+      if (!parsed) return Invalid("a next update time that does not parse");
+      const absl::Time next_update = *parsed;
       if (next_update <= now) {
         return Invalid(absl::StrCat("the list of ", NameText(issuer), " expired at ",
                                     absl::FormatTime(absl::RFC3339_sec, next_update, absl::UTCTimeZone()),
@@ -121,7 +96,7 @@ absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_vi
     std::snprintf(name, sizeof(name), "%08lx.r%d", hash, per_hash[hash]++);
     lists.files.push_back({name, PemOf(crl.get())});
   }
-  if (!CleanEnd()) return Invalid("a revocation list in it does not parse (cut short?)");
+  if (!PemEndedCleanly()) return Invalid("a revocation list in it does not parse (cut short?)");
   if (lists.files.empty()) return Invalid("no PEM revocation list (X509 CRL) in it");
   return lists;
 }

@@ -164,8 +164,8 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
       page.Sample("tcpgate_tls_reloads_total", {{"result", "loaded"}}, tls->loaded);
       page.Sample("tcpgate_tls_reloads_total", {{"result", "refused"}}, tls->refused);
       page.Family("tcpgate_tls_files_refused", "gauge",
-                  "1 while the TLS files hold a change that was refused (the previous certificate is served), "
-                  "else 0.");
+                  "1 while the TLS files (certificate, key, client CA, revocation lists) hold a change that was "
+                  "refused (the previous ones are served), else 0.");
       page.Sample("tcpgate_tls_files_refused", {}, tls->refusing ? 1 : 0);
     }
     if (tls->crl_next_update != absl::InfiniteFuture()) {

@@ -4,7 +4,10 @@
 // With `process` (ProcessStatsReader), the page also has the standard
 // process_* families every Prometheus client library exports, each one
 // whose figure could be read. With `tls` (a TLS port), the served
-// certificate's expiry, and the reloads when the files are followed.
+// certificate's expiry, the client revocation lists' next update when there
+// are lists, and when the files are followed their reloads and whether they
+// hold a refused change now; with `token_reloads`, the same for the token
+// file.
 //
 // Thread-safety: a pure function of its arguments.
 #ifndef GATEWAY_METRICS_PAGE_H_

@@ -35,7 +35,7 @@ absl::StatusOr<std::unique_ptr<TlsFileReloader>> TlsFileReloader::Start(const Se
                                                                          const TlsCertificateFacts& facts,
                                                                          std::unique_ptr<TlsFileStage> stage,
                                                                          absl::Duration interval) {
-  if (absl::Status status = stage->Publish(served); !status.ok()) return status;
+  if (absl::Status status = stage->Publish(served, facts.client_crl.files); !status.ok()) return status;
   std::unique_ptr<TlsFileReloader> reloader(new TlsFileReloader(std::move(stage), facts));
   reloader->served_ = served;
   FileChangeFollower::Options options{.what = "TLS",
@@ -72,7 +72,7 @@ absl::Time FromStored(int64_t seconds) {
 TlsFileReloader::TlsFileReloader(std::unique_ptr<TlsFileStage> stage, const TlsCertificateFacts& facts)
     : stage_(std::move(stage)),
       not_after_unix_(ToStored(facts.not_after)),
-      crl_next_update_unix_(ToStored(facts.crl_next_update)) {}
+      crl_next_update_unix_(ToStored(facts.client_crl.next_update)) {}
 
 TlsFileReloader::Stats TlsFileReloader::stats() const {
   const FileChangeFollower::Stats changes = follower_->stats();
@@ -93,9 +93,9 @@ absl::Status TlsFileReloader::Serve(const std::vector<std::string>& contents) {
                                                    absl::FormatTime(absl::RFC3339_sec, facts->not_after,
                                                                     absl::UTCTimeZone())));
   }
-  if (absl::Status status = stage_->Publish(material); !status.ok()) return status;
+  if (absl::Status status = stage_->Publish(material, facts->client_crl.files); !status.ok()) return status;
   not_after_unix_.store(ToStored(facts->not_after), std::memory_order_relaxed);
-  crl_next_update_unix_.store(ToStored(facts->crl_next_update), std::memory_order_relaxed);
+  crl_next_update_unix_.store(ToStored(facts->client_crl.next_update), std::memory_order_relaxed);
   LogServed(material, *facts);
   served_ = material;
   return absl::OkStatus();
@@ -116,7 +116,9 @@ void TlsFileReloader::LogServed(const TlsMaterial& material, const TlsCertificat
     tcpcore::Log(tcpcore::LogLevel::kInfo,
                  absl::StrCat("TLS: new connections' client certificates checked against the new revocation lists "
                               "of --tls_client_crl (next update ",
-                              facts.crl_next_update == absl::InfiniteFuture() ? "none" : time(facts.crl_next_update),
+                              facts.client_crl.next_update == absl::InfiniteFuture()
+                                  ? "none"
+                                  : time(facts.client_crl.next_update),
                               ")"));
   }
 }

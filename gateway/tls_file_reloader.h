@@ -1,5 +1,5 @@
 // TlsFileReloader: serves the TLS port's files (--tls_cert, --tls_key,
-// --tls_client_ca) as they change while the gateway runs, so a rotated
+// --tls_client_ca, --tls_client_crl) as they change while the gateway runs, so a rotated
 // certificate is served without a restart (cert-manager renewing a Secret,
 // an operator replacing the files). A FileChangeFollower reads them every
 // `interval`; content that passes CheckTlsMaterial is published to the

@@ -14,8 +14,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "gateway/client_revocation_lists.h"
 #include "tcpcore/log.h"
 
 namespace tcpgate {
@@ -107,7 +105,7 @@ TlsFileStage::~TlsFileStage() {
   ::close(lock_fd_);
 }
 
-absl::Status TlsFileStage::Publish(const TlsMaterial& material) {
+absl::Status TlsFileStage::Publish(const TlsMaterial& material, const std::vector<RevocationListFile>& crl_files) {
   const int next = generation_ + 1;
   const std::string generation_dir = absl::StrCat(dir_, "/", GenerationName(next));
   std::error_code ignored;
@@ -117,13 +115,10 @@ absl::Status TlsFileStage::Publish(const TlsMaterial& material) {
   absl::Status status = WriteFile(generation_dir + "/cert.pem", material.cert_chain, mtime);
   if (status.ok()) status = WriteFile(generation_dir + "/key.pem", material.private_key, mtime);
   std::string client_ca = material.client_ca;
-  if (status.ok() && !material.client_crl.empty()) {
-    absl::StatusOr<ClientRevocationLists> lists =
-        CheckClientRevocationLists(material.client_crl, material.client_ca, absl::Now());
-    if (!lists.ok()) return lists.status();
+  if (status.ok() && !crl_files.empty()) {
     const std::string crl_dir = generation_dir + "/client_crl";
     if (::mkdir(crl_dir.c_str(), 0700) != 0) return Errno("cannot make", crl_dir);
-    for (const RevocationListFile& file : lists->files) {
+    for (const RevocationListFile& file : crl_files) {
       status = WriteFile(crl_dir + "/" + file.name, file.pem, mtime);
       if (!status.ok()) return status;
     }

@@ -25,6 +25,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,13 +45,16 @@ class TlsFileStage {
 
   // Writes `material` as the next generation (files mode 0600) and makes it
   // current; the generation before the previous one is removed. With client
-  // revocation lists, they go to client_crl_dir() as OpenSSL names them,
+  // revocation lists, they go to client_crl_dir() under their file names,
   // and the client CA file gets a comment line naming the generation:
   // gRPC builds its TLS context anew only when a file's content changes,
   // and only a new context reads the lists again (OpenSSL keeps those it
   // read), so a changed list alone would not be seen. (A line outside the
   // PEM blocks changes nothing else.)
-  [[nodiscard]] absl::Status Publish(const TlsMaterial& material);
+  // `crl_files` are the material's client revocation lists as
+  // CheckTlsMaterial laid them out.
+  [[nodiscard]] absl::Status Publish(const TlsMaterial& material,
+                                     const std::vector<RevocationListFile>& crl_files = {});
 
   const std::string& dir() const { return dir_; }
   // Paths through the "current" link, fixed for the stage's life.

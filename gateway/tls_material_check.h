@@ -1,7 +1,8 @@
 // CheckTlsMaterial: checks the PEM text a TLS port is about to serve, before
 // gRPC gets it: the certificate chain parses, the private key parses and is
 // the key of the chain's first certificate, and a client CA bundle (mutual
-// TLS) holds at least one certificate. gRPC itself takes a mismatched pair
+// TLS) holds at least one certificate, and client revocation lists pass
+// CheckClientRevocationLists. gRPC itself takes a mismatched pair
 // without a word and then fails every handshake; this check is what lets the
 // gateway refuse such files at start-up, and keep serving its previous
 // certificate when a rotation brings bad ones (TlsFileReloader).
@@ -15,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/client_revocation_lists.h"
 
 namespace tcpgate {
 
@@ -32,9 +34,9 @@ struct TlsMaterial {
 struct TlsCertificateFacts {
   std::string subject;  // Of the first certificate, one line (RFC 2253).
   absl::Time not_after;
-  // The earliest next update of the client revocation lists; InfiniteFuture
-  // without lists.
-  absl::Time crl_next_update = absl::InfiniteFuture();
+  // The client revocation lists, checked and laid out for the stage (none:
+  // no files, next update InfiniteFuture).
+  ClientRevocationLists client_crl;
 };
 
 // INVALID_ARGUMENT naming the flag whose file is wrong: a chain with no

@@ -14,6 +14,7 @@
 #include "tcpcore/log_line_limiter.h"
 #include "tcpcore/message_codec.h"
 #include "tcpcore/steady_deadline.h"
+#include "tcpcore/tcp_user_timeout.h"
 
 namespace tcpcore {
 namespace {

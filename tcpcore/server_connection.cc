@@ -15,6 +15,7 @@
 #include "tcpcore/message_codec.h"
 #include "tcpcore/server_core.h"
 #include "tcpcore/tcp_keepalive.h"
+#include "tcpcore/tcp_user_timeout.h"
 
 namespace tcpcore {
 namespace {

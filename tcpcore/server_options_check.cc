@@ -11,6 +11,7 @@
 #include "tcpcore/host_port.h"
 #include "tcpcore/option_rules.h"
 #include "tcpcore/tcp_keepalive.h"
+#include "tcpcore/tcp_user_timeout.h"
 
 namespace tcpcore {
 

@@ -48,20 +48,4 @@ void ApplyTcpKeepalive(int fd, const TcpKeepalive& keepalive) {
   SetInt(fd, IPPROTO_TCP, TCP_KEEPCNT, std::max(1, keepalive.count));
 }
 
-absl::Status CheckTcpUserTimeout(absl::string_view name, absl::Duration timeout) {
-  constexpr char kRule[] = "must be 0 (kernel default) or between 1ms and 596h";
-  // Under a millisecond the kernel cannot take it (whole ms, 0 meaning its
-  // default): refused rather than silently made 0 or 1 ms.
-  if (timeout > absl::ZeroDuration() && timeout < absl::Milliseconds(1)) {
-    return InvalidOption(name, absl::FormatDuration(timeout), kRule);
-  }
-  return CheckDurationOption(name, timeout, absl::ZeroDuration(), kLongestTcpUserTimeout, kRule);
-}
-
-void ApplyTcpUserTimeout(int fd, absl::Duration timeout) {
-  if (timeout <= absl::ZeroDuration()) return;
-  SetInt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
-         static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 1, INT32_MAX)));
-}
-
 }  // namespace tcpcore

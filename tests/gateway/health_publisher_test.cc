@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
@@ -39,14 +40,19 @@ class HealthPublisherTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     publisher_ = std::make_unique<HealthPublisher>(context_, *server_->GetHealthCheckService(),
                                                    [this] { return backend_ready_.load(); });
-    loop_ = std::thread([this] { context_.run(); });
+    loop_ = std::thread([this] {
+      context_.run();
+      loop_ended_.set_value();
+    });
     stub_ = grpc::health::v1::Health::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
     if (!loop_.joinable()) return;  // SetUp failed before the loop ran.
-    OnLoop([this] { publisher_->BeginDrain(); });  // Stops its timer.
+    if (loop_ended_future_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      OnLoop([this] { publisher_->BeginDrain(); });  // Stops its timer.
+    }
     work_.reset();
     loop_.join();
     publisher_.reset();
@@ -86,6 +92,8 @@ class HealthPublisherTest : public ::testing::Test {
   grpc::CallbackGenericService no_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HealthPublisher> publisher_;
+  std::promise<void> loop_ended_;
+  std::future<void> loop_ended_future_ = loop_ended_.get_future();
   std::thread loop_;
   std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
 };
@@ -117,10 +125,12 @@ TEST_F(HealthPublisherTest, DrainIsNotServingAtOnceWithBackendsReadyAndLivenessS
   EXPECT_TRUE(AllReadinessNamesSay("NOT_SERVING"));
   EXPECT_FALSE(publisher_->ready());
   EXPECT_EQ(Check(HealthPublisher::kLivenessServiceName), "SERVING");
-  // And for good: the backends are still ready, and a look (every 50 ms)
-  // must not bring SERVING back. A non-event, so a fixed wait of several
-  // looks.
-  absl::SleepFor(absl::Milliseconds(300));
+  // And for good: the publisher has nothing left to run (no next look), so
+  // the loop ends once the test stops holding it open; the backends are
+  // still ready and nothing brought SERVING back.
+  work_.reset();
+  ASSERT_EQ(loop_ended_future_.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "the publisher still looks at the backends after the drain";
   EXPECT_TRUE(AllReadinessNamesSay("NOT_SERVING"));
 }
 

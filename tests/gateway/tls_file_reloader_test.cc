@@ -78,5 +78,40 @@ TEST_F(TlsFileReloaderTest, ExpiredCertificateIsRefusedAndThePreviousStays) {
   EXPECT_EQ(Read(reloader_->stage().private_key_path()), first.key_pem);
 }
 
+// Verify: with revocation lists, a new list reaches the stage's hashed
+// directory and its next update follows it; an emptied list file is refused
+// (it would turn revocation off) and the list in force stays.
+TEST(TlsFileReloaderRevocationTest, NewListReachesTheStageAndAnEmptiedOneIsRefused) {
+  const TestCertificate served = MakeTestCertificate("served", 86400);
+  const TestCertificate ca = MakeTestCertificate("client ca", 86400);
+  const std::string first_list = MakeTestCrl(ca, {1}, 3600);
+  TempFile cert(served.cert_pem), key(served.key_pem), client_ca(ca.cert_pem), crl(first_list);
+  const TlsMaterial material{served.cert_pem, served.key_pem, ca.cert_pem, first_list};
+  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, true, true);
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(::testing::TempDir());
+  ASSERT_TRUE(stage.ok()) << stage.status();
+  absl::StatusOr<std::unique_ptr<TlsFileReloader>> reloader =
+      TlsFileReloader::Start({cert.path(), key.path(), client_ca.path(), crl.path()}, material, *facts,
+                             *std::move(stage), absl::Milliseconds(20));
+  ASSERT_TRUE(reloader.ok()) << reloader.status();
+  const std::string list_file = (*reloader)->stage().client_crl_dir() + "/" + facts->client_crl.files[0].name;
+  EXPECT_EQ(Read(list_file), first_list);
+  EXPECT_LT(absl::AbsDuration((*reloader)->stats().crl_next_update - (absl::Now() + absl::Hours(1))),
+            absl::Seconds(5));
+
+  const std::string second_list = MakeTestCrl(ca, {1, 2}, 7200);
+  Write(crl.path(), second_list);
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return (*reloader)->stats().loaded == 1; }));
+  EXPECT_EQ(Read(list_file), second_list);
+  EXPECT_LT(absl::AbsDuration((*reloader)->stats().crl_next_update - (absl::Now() + absl::Hours(2))),
+            absl::Seconds(5));
+
+  Write(crl.path(), "");
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return (*reloader)->stats().refused == 1; }));
+  EXPECT_TRUE((*reloader)->stats().refusing);
+  EXPECT_EQ(Read(list_file), second_list);
+}
+
 }  // namespace
 }  // namespace tcpgate

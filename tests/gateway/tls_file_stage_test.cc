@@ -41,34 +41,32 @@ mode_t Mode(const std::string& path) {
   return info.st_mode & 0777;
 }
 
-// Verify: revocation lists go to the hashed directory as OpenSSL names them
-// (<issuer hash>.r0), and the client CA file's content differs at every
-// publish (the CA bundle, then a comment line), so gRPC, which builds its TLS
-// context anew only on a change of content, reads the lists again.
+// Verify: revocation lists go to the hashed directory under their names,
+// and the client CA file's content differs at every publish (the CA bundle,
+// then a comment line), so gRPC, which builds its TLS context anew only on a
+// change of content, reads the lists again.
 TEST(TlsFileStageTest, RevocationListsGoToTheHashedDirectoryAndChangeTheCaFile) {
   absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(::testing::TempDir());
   ASSERT_TRUE(stage.ok()) << stage.status();
   const TlsFileStage& staged = **stage;
   const TestCertificate ca = MakeTestCertificate("client ca", 86400);
   const std::string crl = MakeTestCrl(ca, {5}, 3600);
-  ASSERT_TRUE((*stage)->Publish({"cert", "key", ca.cert_pem, crl}).ok());
+  ASSERT_TRUE((*stage)->Publish({"cert", "key", ca.cert_pem, crl}, {{"0badcafe.r0", crl}}).ok());
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(staged.client_crl_dir())) {
     names.push_back(entry.path().filename().string());
     EXPECT_EQ(Read(entry.path().string()), crl);
     EXPECT_EQ(Mode(entry.path().string()), 0600u);
   }
-  ASSERT_EQ(names.size(), 1u);
-  EXPECT_THAT(names[0], ::testing::MatchesRegex("[0-9a-f]{8}\\.r0"));
+  EXPECT_EQ(names, std::vector<std::string>{"0badcafe.r0"});
   const std::string first_ca = Read(staged.client_ca_path());
   EXPECT_THAT(first_ca, StartsWith(ca.cert_pem));
-  ASSERT_TRUE((*stage)->Publish({"cert", "key", ca.cert_pem, MakeTestCrl(ca, {5, 6}, 3600)}).ok());
+  const std::string next = MakeTestCrl(ca, {5, 6}, 3600);
+  ASSERT_TRUE((*stage)->Publish({"cert", "key", ca.cert_pem, next}, {{"0badcafe.r0", next}}).ok());
   const std::string second_ca = Read(staged.client_ca_path());
   EXPECT_THAT(second_ca, StartsWith(ca.cert_pem));
   EXPECT_NE(second_ca, first_ca);
-  // Lists that cannot serve are not published.
-  EXPECT_FALSE((*stage)->Publish({"cert", "key", ca.cert_pem, MakeTestCrl(ca, {5}, -60)}).ok());
-  EXPECT_EQ(Read(staged.client_ca_path()), second_ca);
+  EXPECT_EQ(Read(staged.client_crl_dir() + "/0badcafe.r0"), next);
 }
 
 // Verify: the fixed paths read each published generation whole; the files

@@ -47,8 +47,10 @@ TEST(TlsMaterialCheckTest, RevocationListsAreCheckedAgainstTheClientCa) {
             "--tls_client_crl needs --tls_client_ca");
   absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial({served.cert_pem, served.key_pem, ca.cert_pem, crl}, true);
   ASSERT_TRUE(facts.ok()) << facts.status();
-  EXPECT_LT(absl::AbsDuration(facts->crl_next_update - (absl::Now() + absl::Seconds(3600))), absl::Seconds(5));
-  EXPECT_EQ(CheckTlsMaterial({served.cert_pem, served.key_pem, ca.cert_pem}, true)->crl_next_update,
+  EXPECT_LT(absl::AbsDuration(facts->client_crl.next_update - (absl::Now() + absl::Seconds(3600))),
+            absl::Seconds(5));
+  EXPECT_EQ(facts->client_crl.files.size(), 1u);
+  EXPECT_EQ(CheckTlsMaterial({served.cert_pem, served.key_pem, ca.cert_pem}, true)->client_crl.next_update,
             absl::InfiniteFuture());
   // Given the flag, an emptied list file is refused, not taken as "no lists"
   // (that would turn revocation off).

@@ -10,8 +10,9 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-// TLS and a token file (an openssl-made certificate, removed at exit), so
-// the gateway exports every family, those of TLS and token rotation too.
+// Mutual TLS with a revocation list, and a token file (openssl-made, removed
+// at exit), so the gateway exports every family, those of TLS, revocation
+// and token rotation too.
 function secureFlags() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-check-"));
   process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +35,7 @@ function secureFlags() {
           `--auth_token_file=${path.join(dir, "token")}`, `--tls_stage_dir=${dir}`];
 }
 
-// Starts tcpgate (embedded backend, loopback ports, TLS and a token), reads
+// Starts tcpgate (embedded backend, loopback ports, secureFlags()), reads
 // its /metrics page and stops it; resolves with {family name: type} from
 // its # TYPE lines.
 function exportedFamilies(binary) {
