@@ -17,7 +17,6 @@
 const childProcess = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const os = require("node:os");
 
 // Run by checkStarts() as `node -e`: starts argv[1..] and prints its output;
 // SIGTERM at its first "listening on" (then waits for the exit), SIGKILL
@@ -40,6 +39,7 @@ proc.on("exit", () => {
 `;
 const { parseRenderArg, loadObjects, describe, podTemplateOf, selectorMatches, labelSelectorMatches, namespaceOf } = require("./lib/manifests");
 const { describeBinary, durationSeconds } = require("./lib/flags");
+const { makeStandInSecrets } = require("./lib/stand_in_secrets");
 
 // The image's ENTRYPOINT (deploy/Dockerfile; its test checks it): what a
 // container without `command` runs.
@@ -49,7 +49,9 @@ const SHUTDOWN_FLAGS = ["drain_timeout", "shutdown_grace"];
 const ENV_PREFIX = "TCPGATE_";
 // Flags naming a file a Secret mounts, and the stand-in each gets when the
 // binary is started to see that it accepts the configuration.
-const SECRET_FILE_FLAGS = { tls_cert: "cert", tls_key: "key", tls_client_ca: "ca", auth_token_file: "token" };
+const SECRET_FILE_FLAGS = {
+  tls_cert: "cert", tls_key: "key", tls_client_ca: "ca", tls_client_crl: "crl", auth_token_file: "token",
+};
 // What one gRPC call in flight holds in the gateway (measured ~17 KiB),
 // and the rest of the process, for the memory-limit check.
 const CALL_BYTES = 20 * 1024;
@@ -502,7 +504,7 @@ class Checker {
     // Secret files come from a volume, and not through subPath: kubelet never
     // updates a subPath mount, so a rotated Secret would not reach the
     // gateway, which reads the files again to take up a rotation.
-    for (const flag of ["tls_cert", "tls_key", "tls_client_ca", "auth_token_file"]) {
+    for (const flag of Object.keys(SECRET_FILE_FLAGS)) {
       if (!bin.flags.has(flag) || !value(flag)) continue;
       const file = value(flag);
       const mount = (c.volumeMounts || []).find((m) => file.startsWith(m.mountPath.replace(/\/$/, "") + "/") || file === m.mountPath);
@@ -599,20 +601,10 @@ class Checker {
     }
   }
 
-  // A stand-in for a mounted secret file: a self-signed certificate and its
-  // key (made once with openssl; the CA bundle is the certificate), or a token.
+  // A stand-in for a mounted secret file (lib/stand_in_secrets.js), made
+  // once per run.
   secretStandIn(kind) {
-    if (!this.standIns) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drift-secrets-"));
-      process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-      const made = childProcess.spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt",
-        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=drift-check",
-        "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { encoding: "utf8" });
-      if (made.status !== 0) throw new Error(`openssl could not make a stand-in certificate: ${made.stderr}`);
-      fs.writeFileSync(path.join(dir, "token"), "drift-check-token\n");
-      this.standIns = { cert: path.join(dir, "cert.pem"), key: path.join(dir, "key.pem"),
-                        ca: path.join(dir, "cert.pem"), token: path.join(dir, "token") };
-    }
+    if (!this.standIns) this.standIns = makeStandInSecrets("drift-check");
     return this.standIns[kind];
   }
 

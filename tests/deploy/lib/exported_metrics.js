@@ -1,38 +1,19 @@
 // The metric families a built tcpgate exports: starts it (embedded backend,
 // loopback ports, mutual TLS with a revocation list and a token file, so the
-// families of TLS and token rotation are there too), reads its /metrics page and stops it. Shared by
-// the dashboard and alert rule checks, so a metric renamed in the code fails
-// both.
+// families of TLS and token rotation are there too), reads its /metrics
+// page and stops it. Shared by the dashboard and alert rule checks, so a
+// metric renamed in the code fails both.
 "use strict";
 
 const childProcess = require("node:child_process");
-const fs = require("node:fs");
-const os = require("node:os");
-const path = require("node:path");
+const { makeStandInSecrets } = require("./stand_in_secrets");
 
-// Mutual TLS with a revocation list, and a token file (openssl-made, removed
-// at exit), so the gateway exports every family, those of TLS, revocation
-// and token rotation too.
+// Mutual TLS with a revocation list, and a token file, so the gateway
+// exports every family, those of TLS, revocation and token rotation too.
 function secureFlags() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-check-"));
-  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-  const made = childProcess.spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt",
-    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=dashboard-check",
-    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { encoding: "utf8" });
-  if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
-  fs.writeFileSync(path.join(dir, "token"), "dashboard-check-token\n");
-  // The self-signed certificate as the client CA too, with a revocation list
-  // it issues (openssl ca), for the revocation list's family.
-  fs.writeFileSync(path.join(dir, "index.txt"), "");
-  fs.writeFileSync(path.join(dir, "ca.cnf"), `[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = ${path.join(dir, "index.txt")}\n` +
-    "default_md = sha256\ndefault_crl_days = 1\n");
-  const crl = childProcess.spawnSync("openssl", ["ca", "-config", path.join(dir, "ca.cnf"), "-gencrl",
-    "-keyfile", path.join(dir, "key.pem"), "-cert", path.join(dir, "cert.pem"), "-out", path.join(dir, "crl.pem")],
-    { encoding: "utf8" });
-  if (crl.status !== 0) throw new Error(`openssl could not make a revocation list: ${crl.stderr}`);
-  return [`--tls_cert=${path.join(dir, "cert.pem")}`, `--tls_key=${path.join(dir, "key.pem")}`,
-          `--tls_client_ca=${path.join(dir, "cert.pem")}`, `--tls_client_crl=${path.join(dir, "crl.pem")}`,
-          `--auth_token_file=${path.join(dir, "token")}`, `--tls_stage_dir=${dir}`];
+  const secrets = makeStandInSecrets("metrics-check");
+  return [`--tls_cert=${secrets.cert}`, `--tls_key=${secrets.key}`, `--tls_client_ca=${secrets.ca}`,
+          `--tls_client_crl=${secrets.crl}`, `--auth_token_file=${secrets.token}`, `--tls_stage_dir=${secrets.dir}`];
 }
 
 // Starts tcpgate (embedded backend, loopback ports, secureFlags()), reads
