@@ -160,9 +160,7 @@ class ClientConnectionTest : public ::testing::Test {
 // values (the pool's --keepalive_* flags).
 TEST_F(ClientConnectionTest, SocketProbesTheBackendWithTcpKeepalive) {
   ConnectionOptions options;
-  options.keepalive.idle = absl::Seconds(11);
-  options.keepalive.interval = absl::Seconds(5);
-  options.keepalive.count = 2;
+  options.keepalive = {.idle = absl::Seconds(11), .interval = absl::Seconds(5), .count = 2};
   ConnectToRaw(options);
   AwaitReady();
   // The backend's side of the connection knows the client's port.

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -232,6 +233,25 @@ class PoolTest : public ::testing::Test {
     auto pool = std::make_unique<Pool>(client_loops_, std::move(options), std::move(resolver));
     EXPECT_TRUE(pool->Start().ok());
     return pool;
+  }
+  // On the pool's only connection, accepted here from `backend`: a request
+  // whose caller gave up while it was on the wire (uid "x": an answer owed
+  // on that connection), then a live one (uid "y") written after it. Gives
+  // the backend's side of the connection and the live call.
+  void LeaveAnAnswerOwed(Pool& pool, RawListener& backend, std::optional<LineClient>* connection,
+                         std::future<Result>* live) {
+    absl::StatusOr<LineClient> accepted = backend.Accept();
+    ASSERT_TRUE(accepted.ok()) << accepted.status();
+    connection->emplace(*std::move(accepted));
+    ASSERT_TRUE(pool.AwaitReady(1, absl::Seconds(10)));
+    auto gave_up = pool.SendAsync(Request{"x", "old"}, absl::Now() + absl::Milliseconds(30));
+    ASSERT_TRUE((*connection)->ReadLine().ok());
+    ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
+    *live = pool.SendAsync(Request{"y", "live"}, absl::Now() + absl::Seconds(30));
+    // On the wire too: the connection cannot close while it is unanswered.
+    absl::StatusOr<std::string> live_line = (*connection)->ReadLine();
+    ASSERT_TRUE(live_line.ok()) << live_line.status();
+    EXPECT_THAT(*live_line, ::testing::HasSubstr("\"live\""));
   }
   // A pool of the defaults to a backend that closes connections idle for
   // `idle_timeout`, with the given reconnect backoff.
@@ -890,16 +910,9 @@ TEST_F(PoolTest, ConnectionOwingAnAnswerPastTheLateWindowIsReplacedAndRetired) {
   options.connection.late_response_window = absl::Seconds(1);  // The least the pool takes.
   options.connection.read_timeout = absl::Seconds(10);
   auto pool = StartPool(options);
-  absl::StatusOr<LineClient> first = backend->Accept();
-  ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
-  auto gave_up = pool->SendAsync(Request{"x", "old"}, absl::Now() + absl::Milliseconds(30));
-  ASSERT_TRUE(first->ReadLine().ok());
-  ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
-  auto live = pool->SendAsync(Request{"y", "live"}, absl::Now() + absl::Seconds(30));
-  absl::StatusOr<std::string> live_line = first->ReadLine();
-  ASSERT_TRUE(live_line.ok()) << live_line.status();
-  EXPECT_THAT(*live_line, ::testing::HasSubstr("\"live\""));
+  std::optional<LineClient> first;
+  std::future<Result> live;
+  ASSERT_NO_FATAL_FAILURE(LeaveAnAnswerOwed(*pool, *backend, &first, &live));
 
   absl::StatusOr<LineClient> second = backend->Accept();
   ASSERT_TRUE(second.ok()) << "no replacement after the window: " << second.status();
@@ -946,14 +959,9 @@ TEST_F(PoolTest, RetiredConnectionStaysRetiredWhenItsAddressLeavesDnsAndComesBac
   options.connection.late_response_window = absl::Seconds(1);
   options.connection.read_timeout = absl::Seconds(20);
   auto pool = StartPool(options, resolver);
-  absl::StatusOr<LineClient> first = backend->Accept();
-  ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(pool->AwaitReady(1, absl::Seconds(10)));
-  auto gave_up = pool->SendAsync(Request{"x", "old"}, absl::Now() + absl::Milliseconds(30));
-  ASSERT_TRUE(first->ReadLine().ok());
-  ASSERT_TRUE(absl::IsDeadlineExceeded(Get(gave_up).status()));
-  auto live = pool->SendAsync(Request{"y", "live"}, absl::Now() + absl::Seconds(30));
-  ASSERT_TRUE(first->ReadLine().ok());  // On the wire: the connection cannot close yet.
+  std::optional<LineClient> first;
+  std::future<Result> live;
+  ASSERT_NO_FATAL_FAILURE(LeaveAnAnswerOwed(*pool, *backend, &first, &live));
   // The name now gives only an address nobody serves (an empty answer
   // would keep the last one), then the first one again.
   const uint16_t elsewhere = PortNobodyServes();

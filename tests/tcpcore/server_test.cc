@@ -117,9 +117,7 @@ class ServerTest : public ServerFixture {
 // and its connection closed, not kept for ever.
 TEST_F(ServerTest, AcceptedConnectionsProbeTheirPeerWithTcpKeepalive) {
   ServerOptions options;
-  options.keepalive.idle = absl::Seconds(7);
-  options.keepalive.interval = absl::Seconds(3);
-  options.keepalive.count = 4;
+  options.keepalive = {.idle = absl::Seconds(7), .interval = absl::Seconds(3), .count = 4};
   StartServer(options);
   LineClient client = Connect();
   EXPECT_EQ(ServerSideKeepalive(client, port()), (::tcpcore::testing::KeepaliveSeen{true, 7, 3, 4}));
