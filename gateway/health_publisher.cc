@@ -19,9 +19,9 @@ void HealthPublisher::Start() { Look(); }
 
 void HealthPublisher::Look() {
   if (draining_) return;
-  if (const bool now_serving = backend_ready_(); now_serving != serving_) {
+  if (const bool now_serving = backend_ready_(); now_serving != ready()) {
     Publish(now_serving);
-    tcpcore::Log(tcpcore::LogLevel::kInfo, serving_ ? "health: SERVING" : "health: NOT_SERVING");
+    tcpcore::Log(tcpcore::LogLevel::kInfo, now_serving ? "health: SERVING" : "health: NOT_SERVING");
   }
   timer_.expires_after(std::chrono::milliseconds(50));
   timer_.async_wait([this](const asio::error_code& error) {
@@ -37,7 +37,6 @@ void HealthPublisher::BeginDrain() {
 }
 
 void HealthPublisher::Publish(bool serving) {
-  serving_ = serving;
   ready_.store(serving, std::memory_order_relaxed);
   // By name: SetServingStatus(bool) would set every name, liveness too.
   health_.SetServingStatus("", serving);

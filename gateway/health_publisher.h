@@ -52,7 +52,7 @@ class HealthPublisher {
   grpc::HealthCheckServiceInterface& health_;
   const std::function<bool()> backend_ready_;
   bool draining_ = false;
-  bool serving_ = false;
+  // The readiness names' status; written on the loop only, read anywhere.
   std::atomic<bool> ready_{false};
 };
 
