@@ -19,9 +19,7 @@ namespace {
 std::string PemOf(X509_CRL* crl) {
   Bio out(BIO_new(BIO_s_mem()));
   if (out == nullptr || PEM_write_bio_X509_CRL(out.get(), crl) != 1) return "";
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(out.get(), &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+  return BioText(out.get());
 }
 
 absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(absl::StrCat("--tls_client_crl: ", why)); }

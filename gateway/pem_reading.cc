@@ -35,13 +35,17 @@ std::optional<std::vector<Cert>> ReadCertificates(absl::string_view pem) {
   return certs;
 }
 
+std::string BioText(BIO* bio) {
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
 std::string NameText(const X509_NAME* name) {
   Bio out(BIO_new(BIO_s_mem()));
   if (out == nullptr) return "";
   X509_NAME_print_ex(out.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(out.get(), &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+  return BioText(out.get());
 }
 
 std::optional<absl::Time> TimeOf(const ASN1_TIME* time) {

@@ -57,6 +57,9 @@ bool PemEndedCleanly();
 // when a certificate block does not parse.
 std::optional<std::vector<Cert>> ReadCertificates(absl::string_view pem);
 
+// What a memory BIO holds, as a string (empty on error).
+std::string BioText(BIO* bio);
+
 // A name on one line (RFC 2253): "CN=client ca".
 std::string NameText(const X509_NAME* name);
 

@@ -4,7 +4,6 @@
 // `tcpgate` alone answers calls). Every flag can also be set through the
 // environment: TCPGATE_<FLAG_IN_CAPITALS>. Plaintext unless --tls_cert and
 // --tls_key are given; see README.md and docs/gateway.md ("Security").
-#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -30,7 +29,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "asio/io_context.hpp"

@@ -703,7 +703,7 @@ void ClientConnection::ReleaseUnsentOnLoop() {
   for (uint64_t id : unsent) {
     Complete(id, absl::UnavailableError(absl::StrCat("not sent: ", why.message())));
   }
-  if (pending_count_.load(std::memory_order_acquire) == 0) Fail(close_reason());
+  if (pending_count_.load(std::memory_order_acquire) == 0) Fail(why);
 }
 
 void ClientConnection::Fail(absl::Status status) {

@@ -249,9 +249,9 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
     } else if (it->second->draining) {  // Came back before it was gone.
       Address& back = *it->second;
       back.draining = false;
-      // Its connections not yet closing are in service again, but for one
-      // that retired itself (an answer owed too long).
-      absl::erase_if(back.retiring, [](const auto& entry) { return !entry.second && !entry.first->retiring(); });
+      // Its connections not yet closing are in service again (one that
+      // retired itself, an answer owed too long, is closing).
+      absl::erase_if(back.retiring, [](const auto& entry) { return !entry.second; });
       ReplenishOnControl(back);
       changed = true;
     }
@@ -348,8 +348,9 @@ void PoolControl::OnConnectionRetiringOnControl(Address& address, ClientConnecti
   // once; it closes by itself once its requests are done.
   if (control_closed_) return;  // Closing it fails what it holds.
   Log(LogLevel::kWarning, absl::StrCat("pool: ", status.message()));
-  if (!address.retiring.contains(&connection)) {  // Else retiring already (its address left DNS).
-    RetireOnControl(address, connection);
+  // Closing by itself from now on, whether or not the control loop had
+  // taken it out of service already (its address left DNS).
+  if (const auto [entry, added] = address.retiring.insert_or_assign(&connection, true); added) {
     PublishOnControl();
     ReplenishOnControl(address, /*at_once=*/true);
   }
@@ -453,7 +454,7 @@ void PoolControl::OnConnectionClosedOnControl(Address& address, ClientConnection
     if (refresher != refreshers_.end()) refresher->second->RefreshSoon();
   }
   bool replace_at_once = false;
-  if (failures_before_ready > 0 && !closed_before_ready && !refused && !never_served) {
+  if (failures_before_ready > 0 && !refused && !never_served) {  // Found ready: it did not close before.
     ReportRecoveryOnControl(address);
   }
   if (failed_connect) {

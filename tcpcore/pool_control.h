@@ -82,7 +82,8 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     // Connections taken out of service (idle, the address left DNS, or one
     // that retired itself for an answer owed too long): never published as
     // ready, closed with CloseIfIdle once nothing is pending (true: it is
-    // closing; a self-retired one closes itself); their close is no failure.
+    // closing; a self-retired one closes itself, so it is closing from the
+    // start); their close is no failure.
     absl::flat_hash_map<ClientConnection*, bool> retiring;
     int consecutive_failures = 0;
     // Failed connects before the connection made since: "connected after N

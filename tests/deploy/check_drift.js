@@ -608,8 +608,6 @@ class Checker {
     return this.standIns[kind];
   }
 
-  // The "restricted" Pod Security Standard, a read-only root, and the
-  // image's uid.
   // A Secret's files are root's: the container's user reads them through
   // "other" bits, through the group when the pod sets fsGroup (kubelet then
   // gives them that group), or as root.
@@ -630,6 +628,8 @@ class Checker {
     }
   }
 
+  // The "restricted" Pod Security Standard, a read-only root, and the
+  // image's uid.
   checkSecurity(where, podSpec, c) {
     const pod = podSpec.securityContext || {};
     const sc = c.securityContext || {};

@@ -64,21 +64,29 @@ flavor() {
   "$1" version --client 2>/dev/null | grep -q '^Kustomize Version: v' && echo v5 || echo v2
 }
 
+# A program from a Debian package, unpacked into build/tools/PACKAGE once
+# (apt-get download and dpkg -x: no install, no service); prints its path, or
+# nothing when it cannot be had.
+debian_tool() {  # debian_tool PACKAGE PROGRAM
+  local package=$1 program=$2
+  local dir="$root/build/tools/$package"
+  if [[ ! -x "$dir/usr/bin/$program" ]] && command -v apt-get >/dev/null; then
+    local dl
+    dl=$(mktemp -d)
+    if (cd "$dl" && apt-get download -q "$package" >/dev/null 2>&1); then
+      mkdir -p "$dir" && dpkg -x "$dl"/"${package}"_*.deb "$dir"
+    fi
+    rm -rf "$dl"
+  fi
+  [[ -x "$dir/usr/bin/$program" ]] && echo "$dir/usr/bin/$program"
+}
+
 old_kubectl() {  # prints the path of a kubectl 1.20, or nothing
   if [[ -n "${OLD_KUBECTL:-}" ]]; then
     echo "$OLD_KUBECTL"
     return
   fi
-  local dir="$root/build/tools/kubernetes-client"
-  if [[ ! -x "$dir/usr/bin/kubectl" ]] && command -v apt-get >/dev/null; then
-    local dl
-    dl=$(mktemp -d)
-    if (cd "$dl" && apt-get download -q kubernetes-client >/dev/null 2>&1); then
-      mkdir -p "$dir" && dpkg -x "$dl"/kubernetes-client_*.deb "$dir"
-    fi
-    rm -rf "$dl"
-  fi
-  [[ -x "$dir/usr/bin/kubectl" ]] && echo "$dir/usr/bin/kubectl"
+  debian_tool kubernetes-client kubectl
 }
 
 # Renderers: the kubectl on PATH, and a kubectl 1.20 when it is another one.
@@ -134,16 +142,7 @@ find_promtool() {  # prints the path of a promtool, or nothing
     command -v promtool
     return
   fi
-  local dir="$root/build/tools/prometheus"
-  if [[ ! -x "$dir/usr/bin/promtool" ]] && command -v apt-get >/dev/null; then
-    local dl
-    dl=$(mktemp -d)
-    if (cd "$dl" && apt-get download -q prometheus >/dev/null 2>&1); then
-      mkdir -p "$dir" && dpkg -x "$dl"/prometheus_*.deb "$dir"
-    fi
-    rm -rf "$dl"
-  fi
-  [[ -x "$dir/usr/bin/promtool" ]] && echo "$dir/usr/bin/promtool"
+  debian_tool prometheus promtool
 }
 promtool_bin=$(find_promtool || true)
 [[ -n "$promtool_bin" ]] || { echo "FAIL: no promtool (apt-get download prometheus failed; set PROMTOOL)" >&2; exit 1; }

@@ -163,11 +163,8 @@ def scenario(name, gateway, load, actions, expect_codes=(), gateway_exits=False,
         # Back within bounds, polled: freed memory may wait for the heap
         # trimmer's next round (every 10 s) to leave the process.
         bound = rss_before + max(0.1 * rss_before, RSS_SLACK_KIB)
-        end = time.time() + 12
+        gateway_process.eventually(lambda: gateway.rss_kib() <= bound, timeout=12)
         rss_after = gateway.rss_kib()
-        while rss_after > bound and time.time() < end:
-            time.sleep(0.1)
-            rss_after = gateway.rss_kib()
     after = None
     if recovers and not gateway_exits:
         after_out, _ = bench(gateway.port, 1).communicate(timeout=60)

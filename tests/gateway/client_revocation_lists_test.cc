@@ -37,18 +37,22 @@ TEST(ClientRevocationListsTest, ListOfABundleCaIsNamedByItsIssuerHash) {
   EXPECT_LE(lists->next_update, absl::Now() + absl::Seconds(3600) + absl::Seconds(2));
 }
 
-// Verify: two lists of issuers with the same name hash (here the same CA
-// twice) get .r0 and .r1, as OpenSSL looks them up; the earliest next
-// update is the one reported.
+// Verify: lists of issuers with the same name hash (here the same CA three
+// times) get .r0, .r1, .r2, as OpenSSL looks them up; the earliest next
+// update is the one reported, wherever that list stands in the file.
 TEST(ClientRevocationListsTest, ListsOfOneIssuerHashAreNumberedInOrder) {
   const TestCertificate ca = MakeTestCertificate("client ca", kDay);
+  const absl::Time before = absl::Now();
   absl::StatusOr<ClientRevocationLists> lists = CheckClientRevocationLists(
-      MakeTestCrl(ca, {1}, 7200) + MakeTestCrl(ca, {2}, 3600), ca.cert_pem, absl::Now());
+      MakeTestCrl(ca, {1}, 7200) + MakeTestCrl(ca, {2}, 3600) + MakeTestCrl(ca, {3}, 10800), ca.cert_pem,
+      absl::Now());
   ASSERT_TRUE(lists.ok()) << lists.status();
-  ASSERT_EQ(lists->files.size(), 2u);
-  EXPECT_EQ(lists->files[0].name.substr(0, 9), lists->files[1].name.substr(0, 9));
+  ASSERT_EQ(lists->files.size(), 3u);
+  EXPECT_EQ(lists->files[0].name.substr(0, 9), lists->files[2].name.substr(0, 9));
   EXPECT_THAT(lists->files[0].name, HasSubstr(".r0"));
   EXPECT_THAT(lists->files[1].name, HasSubstr(".r1"));
+  EXPECT_THAT(lists->files[2].name, HasSubstr(".r2"));
+  EXPECT_GE(lists->next_update, before + absl::Seconds(3600) - absl::Seconds(2));
   EXPECT_LE(lists->next_update, absl::Now() + absl::Seconds(3600) + absl::Seconds(2));
 }
 

@@ -24,6 +24,16 @@ struct TestCertificate {
   std::string key_pem;
 };
 
+// What `write` writes to a memory BIO, as a string.
+template <typename Write>
+std::string ToPem(Write write) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  write(bio.get());
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
 // `common_name` as subject and issuer; valid for `valid_seconds` from
 // `start_seconds` from now (negative: in the past); with `key_usage`, that
 // keyUsage extension ("critical,keyCertSign,cRLSign").
@@ -47,16 +57,9 @@ inline TestCertificate MakeTestCertificate(const std::string& common_name, long 
   }
   X509_sign(cert.get(), key.get(), EVP_sha256());
 
-  auto to_pem = [](auto write) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-    write(bio.get());
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(size));
-  };
   TestCertificate made;
-  made.cert_pem = to_pem([&](BIO* bio) { PEM_write_bio_X509(bio, cert.get()); });
-  made.key_pem = to_pem(
+  made.cert_pem = ToPem([&](BIO* bio) { PEM_write_bio_X509(bio, cert.get()); });
+  made.key_pem = ToPem(
       [&](BIO* bio) { PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
   return made;
 }
@@ -102,11 +105,7 @@ inline std::string MakeTestCrl(const TestCertificate& issuer, const std::vector<
   }
   X509_CRL_sort(crl.get());
   X509_CRL_sign(crl.get(), key.get(), EVP_sha256());
-  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509_CRL(out.get(), crl.get());
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(out.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return ToPem([&](BIO* bio) { PEM_write_bio_X509_CRL(bio, crl.get()); });
 }
 
 }  // namespace tcpgate

@@ -32,22 +32,31 @@ void Write(const std::string& path, const std::string& contents) {
 
 class TlsFileReloaderTest : public ::testing::Test {
  protected:
-  void StartWith(const TestCertificate& first) {
+  // Serves `first`; with a client CA, mutual TLS, and with a revocation
+  // list too, revocation.
+  void StartWith(const TestCertificate& first, const std::string& client_ca = "", const std::string& crl = "") {
     Write(cert_.path(), first.cert_pem);
     Write(key_.path(), first.key_pem);
-    const TlsMaterial material{first.cert_pem, first.key_pem, ""};
-    absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, false);
+    Write(client_ca_.path(), client_ca);
+    Write(crl_.path(), crl);
+    const TlsMaterial material{first.cert_pem, first.key_pem, client_ca, crl};
+    absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, !client_ca.empty(), !crl.empty());
     ASSERT_TRUE(facts.ok()) << facts.status();
+    facts_ = *facts;
     absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(::testing::TempDir());
     ASSERT_TRUE(stage.ok()) << stage.status();
     absl::StatusOr<std::unique_ptr<TlsFileReloader>> reloader = TlsFileReloader::Start(
-        {cert_.path(), key_.path(), ""}, material, *facts, *std::move(stage), absl::Milliseconds(20));
+        {cert_.path(), key_.path(), client_ca.empty() ? "" : client_ca_.path(), crl.empty() ? "" : crl_.path()},
+        material, *facts, *std::move(stage), absl::Milliseconds(20));
     ASSERT_TRUE(reloader.ok()) << reloader.status();
     reloader_ = *std::move(reloader);
   }
 
   TempFile cert_{""};
   TempFile key_{""};
+  TempFile client_ca_{""};
+  TempFile crl_{""};
+  TlsCertificateFacts facts_;  // Of what StartWith served.
   std::unique_ptr<TlsFileReloader> reloader_;
 };
 
@@ -81,35 +90,24 @@ TEST_F(TlsFileReloaderTest, ExpiredCertificateIsRefusedAndThePreviousStays) {
 // Verify: with revocation lists, a new list reaches the stage's hashed
 // directory and its next update follows it; an emptied list file is refused
 // (it would turn revocation off) and the list in force stays.
-TEST(TlsFileReloaderRevocationTest, NewListReachesTheStageAndAnEmptiedOneIsRefused) {
+TEST_F(TlsFileReloaderTest, NewListReachesTheStageAndAnEmptiedOneIsRefused) {
   const TestCertificate served = MakeTestCertificate("served", 86400);
   const TestCertificate ca = MakeTestCertificate("client ca", 86400);
   const std::string first_list = MakeTestCrl(ca, {1}, 3600);
-  TempFile cert(served.cert_pem), key(served.key_pem), client_ca(ca.cert_pem), crl(first_list);
-  const TlsMaterial material{served.cert_pem, served.key_pem, ca.cert_pem, first_list};
-  absl::StatusOr<TlsCertificateFacts> facts = CheckTlsMaterial(material, true, true);
-  ASSERT_TRUE(facts.ok()) << facts.status();
-  absl::StatusOr<std::unique_ptr<TlsFileStage>> stage = TlsFileStage::Create(::testing::TempDir());
-  ASSERT_TRUE(stage.ok()) << stage.status();
-  absl::StatusOr<std::unique_ptr<TlsFileReloader>> reloader =
-      TlsFileReloader::Start({cert.path(), key.path(), client_ca.path(), crl.path()}, material, *facts,
-                             *std::move(stage), absl::Milliseconds(20));
-  ASSERT_TRUE(reloader.ok()) << reloader.status();
-  const std::string list_file = (*reloader)->stage().client_crl_dir() + "/" + facts->client_crl.files[0].name;
+  ASSERT_NO_FATAL_FAILURE(StartWith(served, ca.cert_pem, first_list));
+  const std::string list_file = reloader_->stage().client_crl_dir() + "/" + facts_.client_crl.files[0].name;
   EXPECT_EQ(Read(list_file), first_list);
-  EXPECT_LT(absl::AbsDuration((*reloader)->stats().crl_next_update - (absl::Now() + absl::Hours(1))),
-            absl::Seconds(5));
+  EXPECT_LT(absl::AbsDuration(reloader_->stats().crl_next_update - (absl::Now() + absl::Hours(1))), absl::Seconds(5));
 
   const std::string second_list = MakeTestCrl(ca, {1, 2}, 7200);
-  Write(crl.path(), second_list);
-  ASSERT_TRUE(tcpgate_test::Eventually([&] { return (*reloader)->stats().loaded == 1; }));
+  Write(crl_.path(), second_list);
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return reloader_->stats().loaded == 1; }));
   EXPECT_EQ(Read(list_file), second_list);
-  EXPECT_LT(absl::AbsDuration((*reloader)->stats().crl_next_update - (absl::Now() + absl::Hours(2))),
-            absl::Seconds(5));
+  EXPECT_LT(absl::AbsDuration(reloader_->stats().crl_next_update - (absl::Now() + absl::Hours(2))), absl::Seconds(5));
 
-  Write(crl.path(), "");
-  ASSERT_TRUE(tcpgate_test::Eventually([&] { return (*reloader)->stats().refused == 1; }));
-  EXPECT_TRUE((*reloader)->stats().refusing);
+  Write(crl_.path(), "");
+  ASSERT_TRUE(tcpgate_test::Eventually([&] { return reloader_->stats().refused == 1; }));
+  EXPECT_TRUE(reloader_->stats().refusing);
   EXPECT_EQ(Read(list_file), second_list);
 }
 

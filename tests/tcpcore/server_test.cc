@@ -102,12 +102,17 @@ class ServerTest : public ServerFixture {
   }
 };
 
-// The keepalive settings of the server's side of `client`'s connection, once
-// the server has served it (so it has taken the connection in).
-::tcpcore::testing::KeepaliveSeen ServerSideKeepalive(LineClient& client, uint16_t server_port) {
+// The server's side of `client`'s connection, once the server has served it
+// (so it has taken the connection in).
+absl::StatusOr<int> ServedServerSocket(LineClient& client, uint16_t server_port) {
   EXPECT_TRUE(client.Write("{\"Uid\":\"k\",\"Val\":\"v\"}\n").ok());
   EXPECT_TRUE(client.ReadLine().ok());
-  absl::StatusOr<int> fd = ::tcpcore::testing::FindOwnSocket(server_port, ::tcpcore::testing::LocalPort(client.fd()));
+  return ::tcpcore::testing::FindOwnSocket(server_port, ::tcpcore::testing::LocalPort(client.fd()));
+}
+
+// The keepalive settings of that socket.
+::tcpcore::testing::KeepaliveSeen ServerSideKeepalive(LineClient& client, uint16_t server_port) {
+  absl::StatusOr<int> fd = ServedServerSocket(client, server_port);
   EXPECT_TRUE(fd.ok()) << fd.status();
   return fd.ok() ? ::tcpcore::testing::ReadKeepalive(*fd) : ::tcpcore::testing::KeepaliveSeen{};
 }
@@ -138,15 +143,13 @@ TEST_F(ServerTest, AcceptedConnectionsCarryTheUserTimeout) {
   options.user_timeout = absl::Milliseconds(2500);
   StartServer(options);
   LineClient client = Connect();
-  ServerSideKeepalive(client, port());  // Served: the server has taken it in.
-  absl::StatusOr<int> fd = ::tcpcore::testing::FindOwnSocket(port(), ::tcpcore::testing::LocalPort(client.fd()));
+  absl::StatusOr<int> fd = ServedServerSocket(client, port());
   ASSERT_TRUE(fd.ok()) << fd.status();
   EXPECT_EQ(::tcpcore::testing::ReadUserTimeoutMs(*fd), 2500);
 
   StartServer();
   LineClient other = Connect();
-  ServerSideKeepalive(other, port());
-  fd = ::tcpcore::testing::FindOwnSocket(port(), ::tcpcore::testing::LocalPort(other.fd()));
+  fd = ServedServerSocket(other, port());
   ASSERT_TRUE(fd.ok()) << fd.status();
   EXPECT_EQ(::tcpcore::testing::ReadUserTimeoutMs(*fd), 0);
 }
