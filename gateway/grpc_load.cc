@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "gateway/callback_thread_heartbeat.h"
 #include "tcpcore/hello_handler.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
@@ -45,6 +47,9 @@ struct Run {
   std::atomic<uint64_t> crossed{0};
   std::atomic<int64_t> max_lateness_ns{std::numeric_limits<int64_t>::min()};
   std::atomic<uint64_t> status_counts[17] = {};
+  std::mutex messages_mu;  // Guards the two below (errors only: off the OK path).
+  std::map<std::string, uint64_t> error_messages;
+  uint64_t other_error_messages = 0;
   std::mutex mu;
   std::condition_variable done;
   int active = 0;  // Guarded by mu: slots (or streams) still running.
@@ -52,6 +57,22 @@ struct Run {
   void Record(int code, uint64_t n = 1) {
     status_counts[code >= 0 && code < 17 ? code : 2].fetch_add(n, std::memory_order_relaxed);
   }
+  // An error's status and why, for the summary of what failed.
+  void RecordError(int code, absl::string_view message, uint64_t n = 1) {
+    Record(code, n);
+    std::string key = absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), ": ",
+                                   message.substr(0, kMessageChars));
+    std::lock_guard lock(messages_mu);
+    auto it = error_messages.find(key);
+    if (it != error_messages.end()) {
+      it->second += n;
+    } else if (error_messages.size() < GrpcLoadResult::kMaxErrorMessages) {
+      error_messages.emplace(std::move(key), n);
+    } else {
+      other_error_messages += n;
+    }
+  }
+  static constexpr std::size_t kMessageChars = 200;
   bool InWindow(Clock::time_point t) const { return t >= measure_from && t <= end; }
   // One request's outcome, counted when it comes: an answer that comes in
   // the measured window counts there whenever its request was sent (warm-up
@@ -147,7 +168,11 @@ class UnarySlot {
  private:
   void Done(const grpc::Status& status) {
     const Clock::time_point now = Clock::now();
-    run_.Record(status.error_code());
+    if (status.ok()) {
+      run_.Record(0);
+    } else {
+      run_.RecordError(status.error_code(), status.error_message());
+    }
     run_.RecordLateness(started_, now);
     const bool crossed = status.ok() && !Run::Matches(request_.uid(), request_.val(), response_);
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
@@ -232,7 +257,11 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
       }
     }
     const int code = response_.has_error() ? response_.error().code() : 0;
-    run_.Record(code);
+    if (code == 0) {
+      run_.Record(0);
+    } else {
+      run_.RecordError(code, response_.error().message());
+    }
     if (started) run_.RecordLateness(*started, now);
     const bool crossed = !started || (code == 0 && !Run::Matches(uid, options_.val, response_));
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
@@ -265,7 +294,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     // (counted in errors, not in statuses, which sum to the requests sent).
     // A stream that ended OK with requests still unanswered lost them.
     if (!status.ok()) {
-      run_.Record(status.error_code(), open);
+      if (open > 0) run_.RecordError(status.error_code(), status.error_message(), open);
       run_.CountError(now, std::max<std::size_t>(open, 1));
     } else if (open > 0) {
       run_.lost.fetch_add(open, std::memory_order_relaxed);
@@ -430,6 +459,11 @@ absl::StatusOr<GrpcLoadResult> RunGrpcLoad(const GrpcLoadOptions& options) {
   }
   for (int code = 0; code < 17; ++code) {
     if (uint64_t n = run.status_counts[code].load()) result.statuses[absl::StatusCodeToString(static_cast<absl::StatusCode>(code))] = n;
+  }
+  {
+    std::lock_guard lock(run.messages_mu);
+    result.error_messages = run.error_messages;
+    result.other_error_messages = run.other_error_messages;
   }
   if (unanswered_slots > 0) {
     for (auto& slot : unary) (void)slot.release();

@@ -14,6 +14,7 @@
 #ifndef GATEWAY_GRPC_LOAD_H_
 #define GATEWAY_GRPC_LOAD_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -54,6 +55,13 @@ struct GrpcLoadResult {
   LoadResult load;
   uint64_t errors_all = 0;  // Errors at any time, warm-up and the end's stragglers included.
   std::map<std::string, uint64_t> statuses;  // Status name -> count, OK included.
+  // Why calls failed: "STATUS_NAME: message" -> count, for the first
+  // kMaxErrorMessages distinct texts (a message may name an address, so the
+  // texts are bounded); errors with a text beyond those count in
+  // other_error_messages.
+  static constexpr std::size_t kMaxErrorMessages = 16;
+  std::map<std::string, uint64_t> error_messages;
+  uint64_t other_error_messages = 0;
   uint64_t sent = 0;        // Requests sent, warm-up included.
   uint64_t crossed = 0;     // OK answers carrying another request's uid or val.
   uint64_t unanswered = 0;  // Requests that never got an answer or a status.

@@ -11,10 +11,12 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -26,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gateway/client_security.h"
+#include "nlohmann/json.hpp"
 #include "gateway/grpc_load.h"
 #include "tools/own_flags_help.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
@@ -164,12 +167,14 @@ int Bench(const tcpgate::ClientSecurity& security) {
   if (absl::GetFlag(FLAGS_json)) {
     std::vector<std::string> status_json;
     for (const auto& [name, count] : result->statuses) status_json.push_back(absl::StrCat("\"", name, "\":", count));
+    nlohmann::json messages = nlohmann::json::object();
+    for (const auto& [text, count] : result->error_messages) messages[text] = count;
     const tcpgate::LoadHistogram& h = load.latency;
     std::printf(
         "{\"target\":\"%s\",\"mode\":\"%s\",\"connections\":%d,\"in_flight\":%d,\"duration_s\":%.1f,"
         "\"answered\":%llu,\"errors\":%llu,\"qps\":%.0f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
         "\"p99_9_us\":%.1f,\"max_us\":%.1f,\"sent\":%llu,\"crossed\":%llu,\"unanswered\":%llu,"
-        "\"max_lateness_ms\":%.1f,\"statuses\":{%s}}\n",
+        "\"max_lateness_ms\":%.1f,\"statuses\":{%s},\"error_messages\":%s,\"other_error_messages\":%llu}\n",
         options.target.c_str(), mode.c_str(), options.connections, options.in_flight, load.seconds,
         static_cast<unsigned long long>(load.answered), static_cast<unsigned long long>(load.errors),
         load.seconds > 0 ? static_cast<double>(load.answered) / load.seconds : 0.0, h.Percentile(50) / 1e3,
@@ -177,7 +182,9 @@ int Bench(const tcpgate::ClientSecurity& security) {
         static_cast<unsigned long long>(result->sent), static_cast<unsigned long long>(result->crossed),
         static_cast<unsigned long long>(result->unanswered),
         result->max_lateness == -absl::InfiniteDuration() ? 0.0 : absl::ToDoubleMilliseconds(result->max_lateness),
-        absl::StrJoin(status_json, ",").c_str());
+        absl::StrJoin(status_json, ",").c_str(),
+        messages.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(),
+        static_cast<unsigned long long>(result->other_error_messages));
   } else {
     const std::string fields =
         absl::StrFormat("target=%s mode=%s connections=%d in_flight=%d duration=%.1fs", options.target, mode,
@@ -185,6 +192,14 @@ int Bench(const tcpgate::ClientSecurity& security) {
     std::printf("%s statuses=%s sent=%llu crossed=%llu unanswered=%llu\n", tcpgate::FormatLoadLine(fields, load).c_str(),
                 absl::StrJoin(statuses, ",").c_str(), static_cast<unsigned long long>(result->sent),
                 static_cast<unsigned long long>(result->crossed), static_cast<unsigned long long>(result->unanswered));
+    // Why calls failed, most frequent first.
+    std::vector<std::pair<uint64_t, std::string>> why;
+    for (const auto& [text, count] : result->error_messages) why.emplace_back(count, text);
+    std::sort(why.begin(), why.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [count, text] : why) std::printf("  %llu x %s\n", static_cast<unsigned long long>(count), text.c_str());
+    if (result->other_error_messages > 0) {
+      std::printf("  %llu x (other messages)\n", static_cast<unsigned long long>(result->other_error_messages));
+    }
   }
   if (const std::string path = absl::GetFlag(FLAGS_histogram_out); !path.empty()) {
     std::ofstream out(path);

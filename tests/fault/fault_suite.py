@@ -196,6 +196,11 @@ def scenario(name, gateway, load, actions, expect_codes=(), gateway_exits=False,
         if not ok:
             failures.append(f"{name}: {what}")
     print(f"{'ok  ' if all(ok for ok, _ in checks) else 'FAIL'} {name}: {row}", flush=True)
+    # Why the calls failed, as the gateway said: which errors a change avoids.
+    for text, count in sorted(result["error_messages"].items(), key=lambda item: -item[1]):
+        print(f"       {count} x {text}", flush=True)
+    if result["other_error_messages"]:
+        print(f"       {result['other_error_messages']} x (other messages)", flush=True)
 
 
 def stop_all():

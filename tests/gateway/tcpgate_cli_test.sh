@@ -55,6 +55,27 @@ if err=$("$cli" send --target=127.0.0.1:1 --val=x --timeout=1s 2>&1); then
 fi
 grep -q "^error: UNAVAILABLE" <<<"$err" || { echo "FAIL: expected UNAVAILABLE, got: $err"; exit 1; }
 
+# bench says why calls failed: each error's status and message, counted
+# (a gateway whose only backend refuses connections fails every call).
+"$tcpgate" --listen=127.0.0.1:0 --backends=127.0.0.1:1 --admin_listen= 2>"$work/down.log" &
+down_pid=$!
+down_port=$(port_from_log "$work/down.log" "tcpgate listening on" $down_pid)
+json=$("$cli" bench --target=127.0.0.1:$down_port --duration=300ms --warmup=0s --json) || true
+/usr/bin/python3 - "$json" <<'PY' || { echo "FAIL: bench's error messages: $json"; exit 1; }
+import json, sys
+result = json.loads(sys.argv[1])
+failed = result["statuses"]["UNAVAILABLE"]
+assert failed > 0 and set(result["statuses"]) == {"UNAVAILABLE"}, result
+messages = result["error_messages"]
+assert sum(messages.values()) + result["other_error_messages"] == failed, result
+assert all(text.startswith("UNAVAILABLE: ") for text in messages), messages
+assert any("backend" in text or "connect" in text for text in messages), messages
+PY
+text=$("$cli" bench --target=127.0.0.1:$down_port --duration=300ms --warmup=0s) || true
+grep -Eq "^  [0-9]+ x UNAVAILABLE: " <<<"$text" || { echo "FAIL: bench's text lists no error message: $text"; exit 1; }
+kill -TERM $down_pid
+wait $down_pid || true
+
 kill -TERM $pid
 status=0
 wait $pid || status=$?
