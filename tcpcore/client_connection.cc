@@ -10,6 +10,7 @@
 #include "asio/connect.hpp"
 #include "asio/post.hpp"
 #include "asio/write.hpp"
+#include "tcpcore/cancel_relay.h"
 #include "tcpcore/log.h"
 #include "tcpcore/log_line_limiter.h"
 #include "tcpcore/message_codec.h"
@@ -31,11 +32,6 @@ absl::Status Unshared(const absl::Status& status) { return absl::Status(status.c
 
 // Built on the loop thread for each use (see "No absl::Status rep shared
 // across threads" in docs/architecture.md).
-absl::Status CancelStatus(absl::StatusCode code) {
-  return code == absl::StatusCode::kDeadlineExceeded ? absl::DeadlineExceededError("the caller's deadline passed")
-                                                     : absl::CancelledError("cancelled by the caller");
-}
-
 std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
   return absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
 }
@@ -43,6 +39,10 @@ std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
 }  // namespace
 
 void CancelHandle::Cancel(absl::StatusCode code) const {
+  if (relay_) {
+    relay_->Cancel(code);
+    return;
+  }
   std::shared_ptr<ClientConnection> connection = connection_.lock();
   if (!connection) return;
   asio::post(connection->loop_, [connection, id = id_, code] { connection->CancelOnLoop(id, code); });
@@ -568,7 +568,7 @@ void ClientConnection::AdvanceLine(const std::string& uid) {
 void ClientConnection::CancelOnLoop(uint64_t id, absl::StatusCode code) {
   if (!TakeDirectWrites()) return;  // The request may have been written directly.
   if (entries_.contains(id)) {
-    Complete(id, CancelStatus(code));
+    Complete(id, CallerCancelStatus(code));
     Flush();
     return;
   }
@@ -585,7 +585,7 @@ void ClientConnection::CancelOnLoop(uint64_t id, absl::StatusCode code) {
     inbox_.erase(it);
   }
   ReleasePending(cancelled->bytes, cancelled->counts_as_use);
-  std::move(cancelled->done)(CancelStatus(code));
+  std::move(cancelled->done)(CallerCancelStatus(code));
 }
 
 void ClientConnection::ArmDeadlineTimer() {

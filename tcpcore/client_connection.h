@@ -125,6 +125,7 @@ using ResponseCallback = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
 std::pair<ResponseCallback, std::future<absl::StatusOr<Response>>> MakeResponseFuture();
 
 class ClientConnection;
+class CancelRelay;
 
 // Lets a caller that gives up remove its request at once; its callback then
 // runs with kCancelled (unless the answer won the race), or with
@@ -133,16 +134,20 @@ class ClientConnection;
 class CancelHandle {
  public:
   CancelHandle() = default;
+  // The handle of a request the pool holds before a connection has it.
+  explicit CancelHandle(std::shared_ptr<CancelRelay> relay) : relay_(std::move(relay)) {}
   void Cancel() const { Cancel(absl::StatusCode::kCancelled); }
   void CancelAsDeadline() const { Cancel(absl::StatusCode::kDeadlineExceeded); }
 
  private:
   friend class ClientConnection;
+  friend class CancelRelay;
   void Cancel(absl::StatusCode code) const;
   CancelHandle(std::weak_ptr<ClientConnection> connection, uint64_t id)
       : connection_(std::move(connection)), id_(id) {}
   std::weak_ptr<ClientConnection> connection_;
   uint64_t id_ = 0;
+  std::shared_ptr<CancelRelay> relay_;  // Set instead of the two above.
 };
 
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {

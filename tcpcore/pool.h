@@ -16,8 +16,13 @@
 // kUnavailable when it fails (at most `dial_timeout` later), or with
 // kDeadlineExceeded at its deadline. With no such connection either (the
 // addresses keep failing, or none is known yet) it fails at once with
-// kUnavailable rather than waiting for the deadline. Every other outcome is
-// ClientConnection's (see client_connection.h).
+// kUnavailable rather than waiting for the deadline. A request that finds
+// nothing open only because connections closed a moment before (the
+// control loop has not yet heard of it, or is handling it) waits until the
+// pool has handled the close, then is sent as above: to the replacement
+// being made, or failed at once when there is none. A cancel meanwhile ends
+// it then, unsent. Every other outcome is ClientConnection's (see
+// client_connection.h).
 //
 // Balancing: power of two choices over the ready connections of healthy
 // addresses, comparing pending requests plus pending bytes (one "request"
@@ -133,6 +138,9 @@ struct PoolStats {
   uint64_t rejected_unavailable = 0;  // No healthy connection at Send().
   // Sent to a connection still being made, nothing being ready.
   uint64_t waited_for_connect = 0;
+  // Found nothing open only because connections had just closed, and
+  // waited for the pool to hear of it and replace them (see Send()).
+  uint64_t waited_for_replacement = 0;
 };
 
 class PoolControl;

@@ -1,11 +1,13 @@
 #include "tcpcore/pool_control.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "asio/post.hpp"
+#include "tcpcore/cancel_relay.h"
 #include "tcpcore/log.h"
 #include "tcpcore/message_codec.h"
 #include "tcpcore/pool_options_check.h"
@@ -97,6 +99,11 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
         absl::StrCat("pool has ", options_.max_pending, " requests pending; try again later")));
     return {};
   }
+  return Dispatch(request, deadline, done, nullptr);
+}
+
+CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, ResponseCallback& done,
+                                   std::shared_ptr<CancelRelay> relay) {
   const int64_t bytes = ClientConnection::WireBytes(request);
   // A connection the control loop retired (idle, or its address left DNS)
   // refuses the request instead of failing it, and is out of the ready set
@@ -104,8 +111,21 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
   // broke or retired itself; one that does so after the pick refuses too.
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
+    const uint64_t round = replacement_wait_.round();
     Choice choice = Pick(bytes);
     if (choice.connection == nullptr) {
+      if (!choice.any_open && (choice.saw_closed || closes_in_hand_.load(std::memory_order_acquire) > 0)) {
+        // Nothing open only because connections just closed: wait for the
+        // control loop to hear of them and publish their replacements. If
+        // it took the waiting requests up since `round`, look again.
+        if (!relay) relay = std::make_shared<CancelRelay>();
+        if (replacement_wait_.Add(round, request, deadline, done, relay)) {
+          waited_for_replacement_.fetch_add(1, std::memory_order_relaxed);
+          return CancelHandle(relay);
+        }
+        --attempt;
+        continue;
+      }
       total_pending_.fetch_sub(1, std::memory_order_relaxed);
       if (!choice.any_open) {
         rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
@@ -133,11 +153,27 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
           self->GrowOnControl(absl::StrCat(counters->backend, "|", counters->address));
         });
       }
+      if (relay) relay->Attach(handle);
       return handle;
     }
     if (attempt == kAttempts) {
       admit()(choice.connection->close_reason());
       return {};
+    }
+  }
+}
+
+void PoolControl::TakeUpWaitingOnControl() {
+  for (ReplacementWait::Waiting& waiting : replacement_wait_.TakeAll()) {
+    if (std::optional<absl::StatusCode> code = waiting.relay->cancelled()) {
+      total_pending_.fetch_sub(1, std::memory_order_relaxed);
+      std::move(waiting.done)(CallerCancelStatus(*code));
+    } else if (control_closed_) {
+      total_pending_.fetch_sub(1, std::memory_order_relaxed);
+      std::move(waiting.done)(absl::UnavailableError("pool closed"));
+    } else {
+      // A deadline passed meanwhile fails there (kDeadlineExceeded).
+      Dispatch(waiting.request, waiting.deadline, waiting.done, std::move(waiting.relay));
     }
   }
 }
@@ -160,7 +196,9 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
   // of it; it is neither chosen nor counted as open meanwhile.
   Choice choice;
   auto usable = [&](const ClientConnection& c) {
-    if (c.state() != ClientConnection::State::kReady || c.retiring()) return false;
+    const ClientConnection::State state = c.state();
+    if (state == ClientConnection::State::kClosed) choice.saw_closed = true;
+    if (state != ClientConnection::State::kReady || c.retiring()) return false;
     choice.any_open = true;
     return HasRoom(c, bytes);
   };
@@ -331,14 +369,22 @@ void PoolControl::OpenConnectionOnControl(Address& address) {
 void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConnection* connection,
                                              ClientConnection::State state, const absl::Status& status) {
   auto it = addresses_.find(key);
+  if (state == ClientConnection::State::kClosed) {
+    // Requests that find nothing open meanwhile wait for this close to be
+    // handled (replacement_wait_), and are taken up once it is: with its
+    // replacement published, or failing as they would have.
+    closes_in_hand_.fetch_add(1, std::memory_order_acq_rel);
+    if (it != addresses_.end()) OnConnectionClosedOnControl(*it->second, connection, status);
+    closes_in_hand_.fetch_sub(1, std::memory_order_release);
+    TakeUpWaitingOnControl();
+    return;
+  }
   if (it == addresses_.end()) return;
   Address& address = *it->second;
-  if (state == ClientConnection::State::kReady && !status.ok()) {
+  if (!status.ok()) {
     OnConnectionRetiringOnControl(address, *connection, status);
-  } else if (state == ClientConnection::State::kReady) {
-    OnConnectionReadyOnControl(address, *connection);
   } else {
-    OnConnectionClosedOnControl(address, connection, status);
+    OnConnectionReadyOnControl(address, *connection);
   }
 }
 
@@ -631,6 +677,9 @@ void PoolControl::ReportRecoveryOnControl(Address& address) {
 }
 
 void PoolControl::SweepOnControl() {
+  // Every close handled takes the waiting requests up; this bounds the wait
+  // of any the handshake might miss.
+  TakeUpWaitingOnControl();
   const Clock::time_point now = Clock::now();
   const std::size_t keep = ConnectionsKept();
   bool retired = false;
@@ -763,6 +812,7 @@ void PoolControl::CloseOnControl() {
     if (address->connections.empty()) empty.push_back(key);
   }
   for (const std::string& key : empty) RemoveAddressOnControl(key);
+  TakeUpWaitingOnControl();  // They fail: the pool is closed.
   // Queued after the cancelled timers' handlers: once this runs, none of
   // them is left holding the pool.
   asio::post(control_, [self = shared_from_this()] {
@@ -788,6 +838,7 @@ PoolStats PoolControl::stats() const {
   stats.rejected_overload = rejected_overload_.load(std::memory_order_relaxed);
   stats.rejected_unavailable = rejected_unavailable_.load(std::memory_order_relaxed);
   stats.waited_for_connect = waited_for_connect_.load(std::memory_order_relaxed);
+  stats.waited_for_replacement = waited_for_replacement_.load(std::memory_order_relaxed);
   {
     std::shared_lock lock(ready_mu_);
     stats.connections_in_service = static_cast<int64_t>(ready_.size());

@@ -26,6 +26,7 @@
 #include "asio/steady_timer.hpp"
 #include "tcpcore/name_refresher.h"
 #include "tcpcore/pool.h"
+#include "tcpcore/replacement_wait.h"
 
 namespace tcpcore {
 
@@ -110,8 +111,20 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     // Some published connection still takes requests (ready, or being made).
     bool any_open = false;
     bool connecting = false;  // `connection` is still being made.
+    // A published connection had closed: the control loop has not heard of
+    // it yet (it will, and replace it if it served).
+    bool saw_closed = false;
   };
 
+  // Sends a request counted in total_pending_: on a picked connection, or
+  // kept in replacement_wait_ while the connections it would have gone to
+  // are being replaced (its caller then holds `relay`, made here if null),
+  // or fails it at once.
+  CancelHandle Dispatch(Request& request, absl::Time deadline, ResponseCallback& done,
+                        std::shared_ptr<CancelRelay> relay);
+  // Sends again every request replacement_wait_ holds (after a close was
+  // handled: its replacement, if any, is published now).
+  void TakeUpWaitingOnControl();
   // Power of two choices among the ready connections; with none ready, the
   // least loaded connection being made (any thread).
   Choice Pick(int64_t bytes) const;
@@ -189,6 +202,11 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   std::atomic<uint64_t> rejected_overload_{0};
   std::atomic<uint64_t> rejected_unavailable_{0};
   std::atomic<uint64_t> waited_for_connect_{0};
+  std::atomic<uint64_t> waited_for_replacement_{0};
+  // Requests waiting for the control loop to hear of closed connections and
+  // replace them, and the connection closes it is handling now.
+  ReplacementWait replacement_wait_;
+  std::atomic<int> closes_in_hand_{0};
   std::atomic<uint64_t> probe_seq_{0};
 
   // Control loop.

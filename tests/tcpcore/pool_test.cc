@@ -283,6 +283,35 @@ class PoolTest : public ::testing::Test {
     EXPECT_TRUE(AwaitStats(*held->pool, [](const PoolStats& s) { return s.connections_awaited == 1; }));
     return held;
   }
+  // A pool of one connection to `backend`, on loops of its own: the
+  // connection on loop 1, the control loop (0) held from when that connection,
+  // having served, has closed (the backend shut it) until hold->Release().
+  // Requests then meet a closed connection the control loop has not heard of.
+  struct UnheardClose {
+    EventLoopGroup loops{2, "unheard"};
+    std::unique_ptr<Pool> pool;
+    std::unique_ptr<LoopHold> hold;  // Destroyed first: lets go before the pool closes.
+  };
+  static std::unique_ptr<UnheardClose> StartPoolAndCloseItsConnectionUnheard(RawListener& backend) {
+    auto held = std::make_unique<UnheardClose>();
+    held->loops.Next();  // The connection lands on loop 1.
+    PoolOptions options = Options({backend.port()});
+    options.size = 1;
+    held->pool = std::make_unique<Pool>(held->loops, options);
+    EXPECT_TRUE(held->pool->Start().ok());
+    absl::StatusOr<LineClient> first = backend.Accept();
+    EXPECT_TRUE(first.ok()) << first.status();
+    if (!first.ok()) return held;
+    EXPECT_TRUE(held->pool->AwaitReady(1, absl::Seconds(10)));
+    // Served for longer than the initial backoff (10 ms): replaced at once.
+    absl::SleepFor(absl::Milliseconds(50));
+    held->hold = std::make_unique<LoopHold>(held->loops.loop(0));
+    // The pool's connection reads EOF and closes (its state kClosed first);
+    // its own close is the EOF this side then reads.
+    first->ShutdownWrite();
+    EXPECT_TRUE(first->ReadToEof().ok());
+    return held;
+  }
   // Waits (bounded) for the pool's stats to satisfy `done`.
   static bool AwaitStats(const Pool& pool, const std::function<bool(const PoolStats&)>& done) {
     return tcpgate_test::Eventually([&] { return done(pool.stats()); }, absl::Seconds(15));
@@ -895,6 +924,97 @@ TEST_F(PoolTest, RequestWaitsForTheReplacementOfAConnectionThatServed) {
   EXPECT_EQ(result->uid, "after-close");
   EXPECT_EQ(pool.stats().waited_for_connect, 1u);
   EXPECT_EQ(pool.stats().total.connect_failures, 0u);
+}
+
+// Verify: a request that finds its only connection closed, before the pool
+// has heard of it, waits for the replacement and is answered on it, where it
+// used to fail UNAVAILABLE ("no healthy backend connection") in that moment.
+TEST_F(PoolTest, RequestFindingItsOnlyConnectionJustClosedWaitsForTheReplacement) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  std::unique_ptr<UnheardClose> held = StartPoolAndCloseItsConnectionUnheard(*backend);
+  ASSERT_TRUE(held->hold);
+
+  auto future = held->pool->SendAsync(Request{"after-close", "v"}, absl::Now() + absl::Seconds(10));
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
+  EXPECT_EQ(held->pool->stats().waited_for_replacement, 1u);
+  held->hold->Release();
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<std::string> line = second->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, ::testing::HasSubstr("\"after-close\""));
+  ASSERT_TRUE(second->Write(AnswerLine("after-close")).ok());
+  Result result = Get(future);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->uid, "after-close");
+  EXPECT_EQ(held->pool->stats().rejected_unavailable, 0u);
+}
+
+// Verify: a request cancelled while it waits for the replacement ends
+// CANCELLED when the pool takes it up, and never reaches the backend: the
+// replacement's first line is the next request's.
+TEST_F(PoolTest, RequestCancelledWhileWaitingForTheReplacementIsNeverSent) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  std::unique_ptr<UnheardClose> held = StartPoolAndCloseItsConnectionUnheard(*backend);
+  ASSERT_TRUE(held->hold);
+
+  auto [done, cancelled] = MakeResponseFuture();
+  CancelHandle handle = held->pool->Send(Request{"gave-up", "v"}, absl::Now() + absl::Seconds(10), std::move(done));
+  handle.Cancel();
+  held->hold->Release();
+  Result result = Get(cancelled);
+  EXPECT_TRUE(absl::IsCancelled(result.status())) << result.status();
+
+  auto next = held->pool->SendAsync(Request{"next", "v"}, absl::Now() + absl::Seconds(10));
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<std::string> line = second->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, ::testing::HasSubstr("\"next\""));
+  ASSERT_TRUE(second->Write(AnswerLine("next")).ok());
+  EXPECT_TRUE(Get(next).ok());
+}
+
+// Verify: the caller's handle of a request that waited still cancels it
+// once it is on the replacement: it ends CANCELLED without an answer.
+TEST_F(PoolTest, RequestSentAfterWaitingForTheReplacementCanStillBeCancelled) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  std::unique_ptr<UnheardClose> held = StartPoolAndCloseItsConnectionUnheard(*backend);
+  ASSERT_TRUE(held->hold);
+
+  auto [done, cancelled] = MakeResponseFuture();
+  CancelHandle handle = held->pool->Send(Request{"on-wire", "v"}, absl::Now() + absl::Seconds(30), std::move(done));
+  held->hold->Release();
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<std::string> line = second->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, ::testing::HasSubstr("\"on-wire\""));
+  handle.Cancel();
+  ASSERT_EQ(cancelled.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result result = Get(cancelled);
+  EXPECT_TRUE(absl::IsCancelled(result.status())) << result.status();
+}
+
+// Verify: a request waiting for the replacement of a connection whose
+// backend is gone fails UNAVAILABLE with the failed connect, not silently
+// and not at its deadline.
+TEST_F(PoolTest, RequestWaitingForAReplacementThatCannotConnectFailsWithTheConnect) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  std::unique_ptr<UnheardClose> held = StartPoolAndCloseItsConnectionUnheard(*backend);
+  ASSERT_TRUE(held->hold);
+  backend->Close();  // The replacement is refused.
+
+  auto future = held->pool->SendAsync(Request{"nowhere", "v"}, absl::Now() + absl::Seconds(30));
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
+  held->hold->Release();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result result = Get(future);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
 }
 
 // Verify: when a request's answer is owed past late_response_window, its

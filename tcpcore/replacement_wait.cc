@@ -1,0 +1,23 @@
+#include "tcpcore/replacement_wait.h"
+
+#include <utility>
+
+namespace tcpcore {
+
+bool ReplacementWait::Add(uint64_t seen_round, Request& request, absl::Time deadline, ResponseCallback& done,
+                          const std::shared_ptr<CancelRelay>& relay) {
+  std::lock_guard lock(mu_);
+  if (round_.load(std::memory_order_relaxed) != seen_round) return false;
+  waiting_.push_back(Waiting{std::move(request), deadline, std::move(done), relay});
+  return true;
+}
+
+std::vector<ReplacementWait::Waiting> ReplacementWait::TakeAll() {
+  std::vector<Waiting> taken;
+  std::lock_guard lock(mu_);
+  round_.fetch_add(1, std::memory_order_release);
+  taken.swap(waiting_);
+  return taken;
+}
+
+}  // namespace tcpcore
