@@ -722,16 +722,24 @@ void ClientConnection::Fail(absl::Status status) {
   dial_timer_.cancel();
   deadline_timer_.cancel();
   watchdog_.cancel();
-  // Fail everything admitted, then everything still in the inbox.
+  // Fail everything admitted, then everything still in the inbox. What was
+  // never written says so: the backend cannot have seen it, so a caller
+  // may send it again without doing it twice.
+  auto failure = [&](bool written) {
+    return written ? Unshared(status) : absl::Status(status.code(), absl::StrCat("not sent: ", status.message()));
+  };
   std::vector<uint64_t> ids;
   ids.reserve(entries_.size());
   for (const auto& [id, entry] : entries_) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
-  for (uint64_t id : ids) Complete(id, Unshared(status));
+  for (uint64_t id : ids) {
+    auto entry = entries_.find(id);
+    if (entry != entries_.end()) Complete(entry, failure(entry->second.on_wire));
+  }
   for (Outgoing& outgoing : draining_) {
     pending_count_.fetch_sub(1, std::memory_order_relaxed);
     pending_bytes_.fetch_sub(outgoing.bytes, std::memory_order_relaxed);
-    std::move(outgoing.done)(Unshared(status));
+    std::move(outgoing.done)(failure(outgoing.written));
   }
   draining_.clear();
   lines_.clear();

@@ -27,7 +27,8 @@
 //   or not: an answer is owed either way) and nothing has arrived for
 //   `read_timeout`, the connection is declared dead. A peer close, reset,
 //   write error, undecodable answer or dead connection fails every pending
-//   request at once.
+//   request at once; those not yet written with "not sent: " before the
+//   reason (the backend cannot have seen them).
 //
 // Status codes given to callbacks: kDeadlineExceeded (the request's deadline
 // passed), kCancelled (CancelHandle::Cancel), kUnavailable (connect failed or
