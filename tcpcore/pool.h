@@ -19,9 +19,9 @@
 // kUnavailable rather than waiting for the deadline. A request that finds
 // nothing open only because connections closed a moment before (the
 // control loop has not yet heard of it, or is handling it) waits until the
-// pool has handled the close, then is sent as above: to the replacement
-// being made, or failed at once when there is none. A cancel meanwhile ends
-// it then, unsent. Every other outcome is ClientConnection's (see
+// pool has handled the close (its deadline and a cancel meanwhile are
+// applied then: it ends unsent), then is sent as above: to the replacement
+// being made, or failed at once when there is none. Every other outcome is ClientConnection's (see
 // client_connection.h).
 //
 // Balancing: power of two choices over the ready connections of healthy
@@ -43,8 +43,10 @@
 //
 // Thread-safety: Send(), Close() and stats() are safe from any thread.
 // Structure (addresses, connections, timers) lives on the control loop, the
-// group's loop 0. Callbacks run on a connection's loop, or inline in Send()
-// when it fails at once. Close() the pool (or destroy it) while the loops run.
+// group's loop 0. Callbacks run on a connection's loop, inline in Send()
+// when it fails at once, or on the control loop for a request that waited
+// for a replacement and ends there. Close() the pool (or destroy it) while
+// the loops run.
 #ifndef TCPCORE_POOL_H_
 #define TCPCORE_POOL_H_
 

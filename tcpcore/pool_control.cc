@@ -118,9 +118,16 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
         // Nothing open only because connections just closed: wait for the
         // control loop to hear of them and publish their replacements. If
         // it took the waiting requests up since `round`, look again.
-        if (!relay) relay = std::make_shared<CancelRelay>();
+        if (closed_.load(std::memory_order_acquire)) {
+          // The pool's last take-up may have run: nothing would end it.
+          total_pending_.fetch_sub(1, std::memory_order_relaxed);
+          std::move(done)(absl::UnavailableError("pool closed"));
+          return {};
+        }
+        const bool first_wait = relay == nullptr;
+        if (first_wait) relay = std::make_shared<CancelRelay>();
         if (replacement_wait_.Add(round, request, deadline, done, relay)) {
-          waited_for_replacement_.fetch_add(1, std::memory_order_relaxed);
+          if (first_wait) waited_for_replacement_.fetch_add(1, std::memory_order_relaxed);
           return CancelHandle(relay);
         }
         --attempt;
@@ -157,7 +164,8 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
       return handle;
     }
     if (attempt == kAttempts) {
-      admit()(choice.connection->close_reason());
+      const absl::Status why = choice.connection->close_reason();
+      admit()(absl::Status(why.code(), absl::StrCat("not sent: ", why.message())));
       return {};
     }
   }
@@ -171,8 +179,11 @@ void PoolControl::TakeUpWaitingOnControl() {
     } else if (control_closed_) {
       total_pending_.fetch_sub(1, std::memory_order_relaxed);
       std::move(waiting.done)(absl::UnavailableError("pool closed"));
+    } else if (waiting.deadline <= absl::Now()) {
+      total_pending_.fetch_sub(1, std::memory_order_relaxed);
+      std::move(waiting.done)(
+          absl::DeadlineExceededError("deadline exceeded before a backend connection took the request"));
     } else {
-      // A deadline passed meanwhile fails there (kDeadlineExceeded).
       Dispatch(waiting.request, waiting.deadline, waiting.done, std::move(waiting.relay));
     }
   }

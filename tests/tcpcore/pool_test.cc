@@ -977,6 +977,32 @@ TEST_F(PoolTest, RequestCancelledWhileWaitingForTheReplacementIsNeverSent) {
   EXPECT_TRUE(Get(next).ok());
 }
 
+// Verify: a request whose deadline passes while it waits for the
+// replacement ends DEADLINE_EXCEEDED when the pool takes it up, unsent.
+TEST_F(PoolTest, RequestWhoseDeadlinePassesWhileWaitingForTheReplacementIsNeverSent) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  std::unique_ptr<UnheardClose> held = StartPoolAndCloseItsConnectionUnheard(*backend);
+  ASSERT_TRUE(held->hold);
+
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(30);
+  auto expired = held->pool->SendAsync(Request{"too-late", "v"}, deadline);
+  absl::SleepFor(deadline - absl::Now() + absl::Milliseconds(5));  // The control loop is held till then.
+  held->hold->Release();
+  Result result = Get(expired);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(result.status())) << result.status();
+
+  auto next = held->pool->SendAsync(Request{"next", "v"}, absl::Now() + absl::Seconds(10));
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<std::string> line = second->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, ::testing::HasSubstr("\"next\""));
+  ASSERT_TRUE(second->Write(AnswerLine("next")).ok());
+  EXPECT_TRUE(Get(next).ok());
+  EXPECT_EQ(held->pool->stats().total.sent, 1u) << "counted as sent on a connection";
+}
+
 // Verify: the caller's handle of a request that waited still cancels it
 // once it is on the replacement: it ends CANCELLED without an answer.
 TEST_F(PoolTest, RequestSentAfterWaitingForTheReplacementCanStillBeCancelled) {
