@@ -17,8 +17,9 @@
 // kDeadlineExceeded at its deadline. With no such connection either (the
 // addresses keep failing, or none is known yet) it fails at once with
 // kUnavailable rather than waiting for the deadline. A request that finds
-// nothing open only because connections closed a moment before (the
-// control loop has not yet heard of it, or is handling it) waits until the
+// nothing open only because connections closed or retired themselves a
+// moment before (the control loop has not yet heard of it, or is handling
+// it) waits until the
 // pool has handled the close (its deadline and a cancel meanwhile are
 // applied then: it ends unsent), then is sent as above: to the replacement
 // being made, or failed at once when there is none. Every other outcome is ClientConnection's (see

@@ -114,7 +114,7 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
     const uint64_t round = replacement_wait_.round();
     Choice choice = Pick(bytes);
     if (choice.connection == nullptr) {
-      if (!choice.any_open && (choice.saw_closed || closes_in_hand_.load(std::memory_order_acquire) > 0)) {
+      if (!choice.any_open && (choice.saw_leaving || closes_in_hand_.load(std::memory_order_acquire) > 0)) {
         // Nothing open only because connections just closed: wait for the
         // control loop to hear of them and publish their replacements. If
         // it took the waiting requests up since `round`, look again.
@@ -208,8 +208,9 @@ PoolControl::Choice PoolControl::Pick(int64_t bytes) const {
   Choice choice;
   auto usable = [&](const ClientConnection& c) {
     const ClientConnection::State state = c.state();
-    if (state == ClientConnection::State::kClosed) choice.saw_closed = true;
-    if (state != ClientConnection::State::kReady || c.retiring()) return false;
+    const bool retired_itself = c.retiring();
+    if (state == ClientConnection::State::kClosed || retired_itself) choice.saw_leaving = true;
+    if (state != ClientConnection::State::kReady || retired_itself) return false;
     choice.any_open = true;
     return HasRoom(c, bytes);
   };
@@ -380,23 +381,24 @@ void PoolControl::OpenConnectionOnControl(Address& address) {
 void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConnection* connection,
                                              ClientConnection::State state, const absl::Status& status) {
   auto it = addresses_.find(key);
-  if (state == ClientConnection::State::kClosed) {
-    // Requests that find nothing open meanwhile wait for this close to be
-    // handled (replacement_wait_), and are taken up once it is: with its
-    // replacement published, or failing as they would have.
-    closes_in_hand_.fetch_add(1, std::memory_order_acq_rel);
-    if (it != addresses_.end()) OnConnectionClosedOnControl(*it->second, connection, status);
-    closes_in_hand_.fetch_sub(1, std::memory_order_release);
-    TakeUpWaitingOnControl();
+  if (state == ClientConnection::State::kReady && status.ok()) {
+    if (it != addresses_.end()) OnConnectionReadyOnControl(*it->second, *connection);
     return;
   }
-  if (it == addresses_.end()) return;
-  Address& address = *it->second;
-  if (!status.ok()) {
-    OnConnectionRetiringOnControl(address, *connection, status);
-  } else {
-    OnConnectionReadyOnControl(address, *connection);
+  // It closed or retired itself. Requests that find nothing open meanwhile
+  // wait for this report to be handled (replacement_wait_), and are taken
+  // up once it is: with the replacement published, or failing as they
+  // would have.
+  closes_in_hand_.fetch_add(1, std::memory_order_acq_rel);
+  if (it != addresses_.end()) {
+    if (state == ClientConnection::State::kClosed) {
+      OnConnectionClosedOnControl(*it->second, connection, status);
+    } else {
+      OnConnectionRetiringOnControl(*it->second, *connection, status);
+    }
   }
+  closes_in_hand_.fetch_sub(1, std::memory_order_release);
+  TakeUpWaitingOnControl();
 }
 
 void PoolControl::OnConnectionRetiringOnControl(Address& address, ClientConnection& connection,

@@ -111,9 +111,10 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
     // Some published connection still takes requests (ready, or being made).
     bool any_open = false;
     bool connecting = false;  // `connection` is still being made.
-    // A published connection had closed: the control loop has not heard of
-    // it yet (it will, and replace it if it served).
-    bool saw_closed = false;
+    // A published connection had closed or retired itself: the control
+    // loop has not handled its report yet (it will, and replace it if it
+    // served).
+    bool saw_leaving = false;
   };
 
   // Sends a request counted in total_pending_: on a picked connection, or
@@ -203,8 +204,9 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   std::atomic<uint64_t> rejected_unavailable_{0};
   std::atomic<uint64_t> waited_for_connect_{0};
   std::atomic<uint64_t> waited_for_replacement_{0};
-  // Requests waiting for the control loop to hear of closed connections and
-  // replace them, and the connection closes it is handling now.
+  // Requests waiting for the control loop to hear of closed (or self-
+  // retired) connections and replace them, and the reports of such it is
+  // handling now.
   ReplacementWait replacement_wait_;
   std::atomic<int> closes_in_hand_{0};
   std::atomic<uint64_t> probe_seq_{0};

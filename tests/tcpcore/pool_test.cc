@@ -1043,6 +1043,41 @@ TEST_F(PoolTest, RequestWaitingForAReplacementThatCannotConnectFailsWithTheConne
   EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
 }
 
+// Verify: a request that finds its only connection retired (an answer owed
+// past the late window) before the pool has heard of it waits for the
+// replacement too, where it used to fail UNAVAILABLE in that moment.
+TEST_F(PoolTest, RequestFindingItsOnlyConnectionJustRetiredWaitsForTheReplacement) {
+  absl::StatusOr<RawListener> backend = RawListener::Listen();
+  ASSERT_TRUE(backend.ok());
+  EventLoopGroup loops(2, "retired");
+  loops.Next();  // The connection lands on loop 1; the control loop is 0.
+  PoolOptions options = Options({backend->port()});
+  options.size = 1;
+  options.connection.late_response_window = absl::Seconds(1);  // The least the pool takes.
+  options.connection.read_timeout = absl::Seconds(10);
+  Pool pool(loops, options);
+  ASSERT_TRUE(pool.Start().ok());
+  std::optional<LineClient> first;
+  std::future<Result> live;
+  ASSERT_NO_FATAL_FAILURE(LeaveAnAnswerOwed(pool, *backend, &first, &live));
+  LoopHold hold(loops.loop(0));
+  ASSERT_TRUE(AwaitStats(pool, [](const PoolStats& s) { return s.total.retired_owing_answer == 1; }));
+
+  auto future = pool.SendAsync(Request{"after-retire", "v"}, absl::Now() + absl::Seconds(10));
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
+  hold.Release();
+  absl::StatusOr<LineClient> second = backend->Accept();
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<std::string> line = second->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, ::testing::HasSubstr("\"after-retire\""));
+  ASSERT_TRUE(second->Write(AnswerLine("after-retire")).ok());
+  EXPECT_TRUE(Get(future).ok());
+  ASSERT_TRUE(first->Write(AnswerLine("y")).ok());  // The live call's answer, on the old one.
+  EXPECT_TRUE(Get(live).ok());
+  pool.Close();
+}
+
 // Verify: when a request's answer is owed past late_response_window, its
 // connection is replaced at once and retired: the Uid's next request goes to
 // the new connection and gets its own answer (never the owed one, which is
