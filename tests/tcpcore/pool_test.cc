@@ -196,6 +196,13 @@ class LoopHold {
   bool released_once_ = false;
 };
 
+// The line a backend answers `uid` with, for tests that play the backend.
+std::string AnswerLine(const std::string& uid) {
+  std::string line;
+  AppendResponseLine(Response{uid, "ok", "2026-12-01T00:00:00Z"}, line);
+  return line;
+}
+
 class PoolTest : public ::testing::Test {
  protected:
   // Starts a backend server on `port` (0: any), with `options` otherwise,
@@ -311,6 +318,16 @@ class PoolTest : public ::testing::Test {
     first->ShutdownWrite();
     EXPECT_TRUE(first->ReadToEof().ok());
     return held;
+  }
+  // Accepts the pool's next connection from `backend`, checks that the
+  // first line it carries is the request `uid`, and answers it.
+  static void AnswerFirstLineOfTheNextConnection(RawListener& backend, const std::string& uid) {
+    absl::StatusOr<LineClient> accepted = backend.Accept();
+    ASSERT_TRUE(accepted.ok()) << accepted.status();
+    absl::StatusOr<std::string> line = accepted->ReadLine();
+    ASSERT_TRUE(line.ok()) << line.status();
+    EXPECT_THAT(*line, ::testing::HasSubstr(absl::StrCat("\"", uid, "\"")));
+    ASSERT_TRUE(accepted->Write(AnswerLine(uid)).ok());
   }
   // Waits (bounded) for the pool's stats to satisfy `done`.
   static bool AwaitStats(const Pool& pool, const std::function<bool(const PoolStats&)>& done) {
@@ -464,13 +481,6 @@ TEST_F(PoolTest, SilentBackendHitsDeadlineAndReadTimeout) {
   Result result = Get(long_deadline);
   EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), ::testing::HasSubstr("read timeout"));
-}
-
-// The line a backend answers `uid` with, for tests that play the backend.
-std::string AnswerLine(const std::string& uid) {
-  std::string line;
-  AppendResponseLine(Response{uid, "ok", "2026-12-01T00:00:00Z"}, line);
-  return line;
 }
 
 // Verify: connects that fail while the address has a working connection (a
@@ -939,12 +949,7 @@ TEST_F(PoolTest, RequestFindingItsOnlyConnectionJustClosedWaitsForTheReplacement
   ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
   EXPECT_EQ(held->pool->stats().waited_for_replacement, 1u);
   held->hold->Release();
-  absl::StatusOr<LineClient> second = backend->Accept();
-  ASSERT_TRUE(second.ok()) << second.status();
-  absl::StatusOr<std::string> line = second->ReadLine();
-  ASSERT_TRUE(line.ok()) << line.status();
-  EXPECT_THAT(*line, ::testing::HasSubstr("\"after-close\""));
-  ASSERT_TRUE(second->Write(AnswerLine("after-close")).ok());
+  ASSERT_NO_FATAL_FAILURE(AnswerFirstLineOfTheNextConnection(*backend, "after-close"));
   Result result = Get(future);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->uid, "after-close");
@@ -968,12 +973,7 @@ TEST_F(PoolTest, RequestCancelledWhileWaitingForTheReplacementIsNeverSent) {
   EXPECT_TRUE(absl::IsCancelled(result.status())) << result.status();
 
   auto next = held->pool->SendAsync(Request{"next", "v"}, absl::Now() + absl::Seconds(10));
-  absl::StatusOr<LineClient> second = backend->Accept();
-  ASSERT_TRUE(second.ok()) << second.status();
-  absl::StatusOr<std::string> line = second->ReadLine();
-  ASSERT_TRUE(line.ok()) << line.status();
-  EXPECT_THAT(*line, ::testing::HasSubstr("\"next\""));
-  ASSERT_TRUE(second->Write(AnswerLine("next")).ok());
+  ASSERT_NO_FATAL_FAILURE(AnswerFirstLineOfTheNextConnection(*backend, "next"));
   EXPECT_TRUE(Get(next).ok());
 }
 
@@ -993,12 +993,7 @@ TEST_F(PoolTest, RequestWhoseDeadlinePassesWhileWaitingForTheReplacementIsNeverS
   EXPECT_TRUE(absl::IsDeadlineExceeded(result.status())) << result.status();
 
   auto next = held->pool->SendAsync(Request{"next", "v"}, absl::Now() + absl::Seconds(10));
-  absl::StatusOr<LineClient> second = backend->Accept();
-  ASSERT_TRUE(second.ok()) << second.status();
-  absl::StatusOr<std::string> line = second->ReadLine();
-  ASSERT_TRUE(line.ok()) << line.status();
-  EXPECT_THAT(*line, ::testing::HasSubstr("\"next\""));
-  ASSERT_TRUE(second->Write(AnswerLine("next")).ok());
+  ASSERT_NO_FATAL_FAILURE(AnswerFirstLineOfTheNextConnection(*backend, "next"));
   EXPECT_TRUE(Get(next).ok());
   EXPECT_EQ(held->pool->stats().total.sent, 1u) << "counted as sent on a connection";
 }
@@ -1066,12 +1061,7 @@ TEST_F(PoolTest, RequestFindingItsOnlyConnectionJustRetiredWaitsForTheReplacemen
   auto future = pool.SendAsync(Request{"after-retire", "v"}, absl::Now() + absl::Seconds(10));
   ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << Get(future).status();
   hold.Release();
-  absl::StatusOr<LineClient> second = backend->Accept();
-  ASSERT_TRUE(second.ok()) << second.status();
-  absl::StatusOr<std::string> line = second->ReadLine();
-  ASSERT_TRUE(line.ok()) << line.status();
-  EXPECT_THAT(*line, ::testing::HasSubstr("\"after-retire\""));
-  ASSERT_TRUE(second->Write(AnswerLine("after-retire")).ok());
+  ASSERT_NO_FATAL_FAILURE(AnswerFirstLineOfTheNextConnection(*backend, "after-retire"));
   EXPECT_TRUE(Get(future).ok());
   ASSERT_TRUE(first->Write(AnswerLine("y")).ok());  // The live call's answer, on the old one.
   EXPECT_TRUE(Get(live).ok());
