@@ -15,14 +15,15 @@
 // CONNECTING, it goes out when that connect succeeds and fails with
 // kUnavailable when it fails (at most `dial_timeout` later), or with
 // kDeadlineExceeded at its deadline. With no such connection either (the
-// addresses keep failing, or none is known yet) it fails at once with
-// kUnavailable rather than waiting for the deadline. A request that finds
-// nothing open only because connections closed or retired themselves a
-// moment before (the control loop has not yet heard of it, or is handling
-// it) waits until the
-// pool has handled the close (its deadline and a cancel meanwhile are
-// applied then: it ends unsent), then is sent as above: to the replacement
-// being made, or failed at once when there is none. Every other outcome is ClientConnection's (see
+// addresses keep failing, or the names resolved to none) it fails at once
+// with kUnavailable rather than waiting for the deadline. A request that
+// finds nothing open only because a name has no answer from the resolver
+// yet (just after Start()), or because connections closed or retired
+// themselves a moment before (the control loop has not yet heard of it, or
+// is handling it), waits until the pool has handled that, then is sent as
+// above: to a connection being made, or failed at once when there is none;
+// at its deadline it ends kDeadlineExceeded, and a cancel meanwhile ends it
+// too, unsent. Every other outcome is ClientConnection's (see
 // client_connection.h).
 //
 // Balancing: power of two choices over the ready connections of healthy

@@ -48,7 +48,8 @@ PoolControl::PoolControl(EventLoopGroup& loops, PoolOptions options, std::shared
       control_(loops.loop(0)),
       options_(std::move(options)),
       resolver_(resolver ? std::move(resolver) : std::make_shared<DnsResolver>(loops.loop(0))),
-      sweep_timer_(control_) {}
+      sweep_timer_(control_),
+      wait_timer_(control_) {}
 
 PoolControl::~PoolControl() = default;
 
@@ -62,7 +63,12 @@ bool PoolControl::OnLoopThread() const {
 absl::Status PoolControl::Start() {
   if (options_.backends.empty()) return absl::InvalidArgumentError("the pool needs at least one backend");
   if (absl::Status status = CheckPoolOptions(options_); !status.ok()) return status;
-  for (const std::string& text : options_.backends) backends_.push_back(*HostPort::Parse(text));  // Checked above.
+  absl::flat_hash_set<std::string> names;
+  for (const std::string& text : options_.backends) {
+    backends_.push_back(*HostPort::Parse(text));  // Checked above.
+    names.insert(backends_.back().ToString());
+  }
+  names_unanswered_.store(static_cast<int>(names.size()), std::memory_order_release);
   asio::post(control_, [self = shared_from_this()] { self->StartOnControl(); });
   return absl::OkStatus();
 }
@@ -114,10 +120,12 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
     const uint64_t round = replacement_wait_.round();
     Choice choice = Pick(bytes);
     if (choice.connection == nullptr) {
-      if (!choice.any_open && (choice.saw_leaving || closes_in_hand_.load(std::memory_order_acquire) > 0)) {
-        // Nothing open only because connections just closed: wait for the
-        // control loop to hear of them and publish their replacements. If
-        // it took the waiting requests up since `round`, look again.
+      if (!choice.any_open && (choice.saw_leaving || closes_in_hand_.load(std::memory_order_acquire) > 0 ||
+                               names_unanswered_.load(std::memory_order_acquire) > 0)) {
+        // Nothing open only because connections just closed, or a name has
+        // no answer yet: wait for the control loop to handle that and
+        // publish the connections it opens. If it took the waiting
+        // requests up since `round`, look again.
         if (closed_.load(std::memory_order_acquire)) {
           // The pool's last take-up may have run: nothing would end it.
           total_pending_.fetch_sub(1, std::memory_order_relaxed);
@@ -126,8 +134,12 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
         }
         const bool first_wait = relay == nullptr;
         if (first_wait) relay = std::make_shared<CancelRelay>();
-        if (replacement_wait_.Add(round, request, deadline, done, relay)) {
+        const ReplacementWait::Added added = replacement_wait_.Add(round, request, deadline, done, relay);
+        if (added != ReplacementWait::Added::kNo) {
           if (first_wait) waited_for_replacement_.fetch_add(1, std::memory_order_relaxed);
+          if (added == ReplacementWait::Added::kYesEarliest && deadline != absl::InfiniteFuture()) {
+            asio::post(control_, [self = shared_from_this(), deadline] { self->ArmWaitTimerOnControl(deadline); });
+          }
           return CancelHandle(relay);
         }
         --attempt;
@@ -169,6 +181,19 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
       return {};
     }
   }
+}
+
+void PoolControl::ArmWaitTimerOnControl(absl::Time deadline) {
+  if (control_closed_ || deadline >= wait_timer_at_) return;
+  wait_timer_at_ = deadline;
+  wait_timer_.expires_at(SteadyAfter(deadline - absl::Now()));  // Re-arming cancels the wait in progress.
+  wait_timer_.async_wait([self = shared_from_this(), deadline](const asio::error_code& error) {
+    // A wait cancelled by a re-arm, or that fired after one, leaves the
+    // timer to the later arming.
+    if (error || self->wait_timer_at_ != deadline) return;
+    self->wait_timer_at_ = absl::InfiniteFuture();
+    self->TakeUpWaitingOnControl();
+  });
 }
 
 void PoolControl::TakeUpWaitingOnControl() {
@@ -280,6 +305,18 @@ void PoolControl::StartOnControl() {
 
 void PoolControl::OnResolvedOnControl(const HostPort& backend,
                                       absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result) {
+  ApplyResolvedOnControl(backend, std::move(result));
+  if (names_answered_.insert(backend.ToString()).second) {
+    // The first answer for the name (addresses, none, or an error): its
+    // connections, if any, are published as being made; requests that
+    // waited for it go to them, or fail as they would have.
+    names_unanswered_.fetch_sub(1, std::memory_order_release);
+    TakeUpWaitingOnControl();
+  }
+}
+
+void PoolControl::ApplyResolvedOnControl(const HostPort& backend,
+                                         absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result) {
   if (control_closed_) return;
   const std::string prefix = absl::StrCat(backend.ToString(), "|");
   if (!result.ok() || result->empty()) {
@@ -817,6 +854,8 @@ void PoolControl::CloseOnControl() {
   control_closed_ = true;
   for (auto& [name, refresher] : refreshers_) refresher->Stop();
   sweep_timer_.cancel();
+  wait_timer_.cancel();
+  wait_timer_at_ = absl::InfiniteFuture();
   PublishOnControl();
   std::vector<std::string> empty;
   for (auto& [key, address] : addresses_) {

@@ -126,6 +126,11 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   // Sends again every request replacement_wait_ holds (after a close was
   // handled: its replacement, if any, is published now).
   void TakeUpWaitingOnControl();
+  // Arms wait_timer_ for `deadline` unless it fires sooner already.
+  void ArmWaitTimerOnControl(absl::Time deadline);
+  // A resolver's answer: applied (ApplyResolvedOnControl), and the first
+  // for its name ends the waits on it.
+  void ApplyResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
   // Power of two choices among the ready connections; with none ready, the
   // least loaded connection being made (any thread).
   Choice Pick(int64_t bytes) const;
@@ -209,12 +214,19 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   // handling now.
   ReplacementWait replacement_wait_;
   std::atomic<int> closes_in_hand_{0};
+  // Backend names without a first answer from the resolver yet: with
+  // nothing open, a request waits for it in replacement_wait_ too.
+  std::atomic<int> names_unanswered_{0};
   std::atomic<uint64_t> probe_seq_{0};
 
   // Control loop.
   std::map<std::string, std::unique_ptr<Address>> addresses_;
   std::map<std::string, std::shared_ptr<NameRefresher>> refreshers_;  // By backend "host:port".
   asio::steady_timer sweep_timer_;
+  // Takes the waiting requests up at the earliest of their deadlines.
+  asio::steady_timer wait_timer_;
+  absl::Time wait_timer_at_ = absl::InfiniteFuture();  // When it fires; infinite: not armed.
+  absl::flat_hash_set<std::string> names_answered_;     // Backend names the resolver has answered.
   bool control_closed_ = false;
 
   // Published to senders.

@@ -4,12 +4,14 @@
 
 namespace tcpcore {
 
-bool ReplacementWait::Add(uint64_t seen_round, Request& request, absl::Time deadline, ResponseCallback& done,
-                          const std::shared_ptr<CancelRelay>& relay) {
+ReplacementWait::Added ReplacementWait::Add(uint64_t seen_round, Request& request, absl::Time deadline,
+                                            ResponseCallback& done, const std::shared_ptr<CancelRelay>& relay) {
   std::lock_guard lock(mu_);
-  if (round_.load(std::memory_order_relaxed) != seen_round) return false;
+  if (round_.load(std::memory_order_relaxed) != seen_round) return Added::kNo;
   waiting_.push_back(Waiting{std::move(request), deadline, std::move(done), relay});
-  return true;
+  if (deadline >= earliest_) return Added::kYes;
+  earliest_ = deadline;
+  return Added::kYesEarliest;
 }
 
 std::vector<ReplacementWait::Waiting> ReplacementWait::TakeAll() {
@@ -17,6 +19,7 @@ std::vector<ReplacementWait::Waiting> ReplacementWait::TakeAll() {
   std::lock_guard lock(mu_);
   round_.fetch_add(1, std::memory_order_release);
   taken.swap(waiting_);
+  earliest_ = absl::InfiniteFuture();
   return taken;
 }
 

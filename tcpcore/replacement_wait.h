@@ -5,6 +5,9 @@
 // takes them all up again (TakeAll) after each close it handles, when the
 // replacement is being made and a request can wait on it.
 //
+// Each kept request's deadline is the owner's to watch (Add() says when a
+// request brings the earliest one).
+//
 // The handshake that leaves no request behind: a sender reads round()
 // before it looks for a connection, and Add() keeps its request only if no
 // TakeAll() ran since; otherwise the sender looks again. So a request is
@@ -36,10 +39,12 @@ class ReplacementWait {
   };
 
   uint64_t round() const { return round_.load(std::memory_order_acquire); }
+  enum class Added { kNo, kYes, kYesEarliest };
   // Keeps the request (moving `request` and `done` in) unless a TakeAll()
-  // ran since `seen_round`; then leaves them as they were and returns false.
-  bool Add(uint64_t seen_round, Request& request, absl::Time deadline, ResponseCallback& done,
-           const std::shared_ptr<CancelRelay>& relay);
+  // ran since `seen_round`; then leaves them as they were (kNo). kYesEarliest:
+  // kept, and its deadline is the earliest of those kept.
+  Added Add(uint64_t seen_round, Request& request, absl::Time deadline, ResponseCallback& done,
+            const std::shared_ptr<CancelRelay>& relay);
   // Every request kept, in the order they came; starts a new round.
   std::vector<Waiting> TakeAll();
 
@@ -47,6 +52,7 @@ class ReplacementWait {
   std::mutex mu_;
   std::atomic<uint64_t> round_{0};  // Written under mu_.
   std::vector<Waiting> waiting_;    // Guarded by mu_.
+  absl::Time earliest_ = absl::InfiniteFuture();  // Guarded by mu_: of waiting_'s deadlines.
 };
 
 }  // namespace tcpcore

@@ -110,6 +110,38 @@ class FakeResolver : public AddressResolver {
   std::vector<std::chrono::steady_clock::time_point> calls_;
 };
 
+// A resolver whose first answer waits until the test gives it (Answer());
+// later questions are answered at once with the same.
+class HeldResolver : public AddressResolver {
+ public:
+  void Resolve(const HostPort&, ResolveCallback done) override {
+    std::unique_lock lock(mu_);
+    if (!answered_) {
+      held_.push_back(std::move(done));
+      return;
+    }
+    auto answer = answer_;
+    lock.unlock();
+    done(std::move(answer));
+  }
+  void Answer(absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> answer) {
+    std::vector<ResolveCallback> held;
+    {
+      std::lock_guard lock(mu_);
+      answered_ = true;
+      answer_ = answer;
+      held.swap(held_);
+    }
+    for (ResolveCallback& done : held) done(answer);
+  }
+
+ private:
+  std::mutex mu_;
+  bool answered_ = false;
+  absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> answer_;
+  std::vector<ResolveCallback> held_;
+};
+
 // Waits for a slot of `semaphore` that a pool callback gives back. A
 // callback that never runs would hang the test silently until ctest's
 // timeout; this ends it with a message instead (the callbacks still hold
@@ -1301,6 +1333,48 @@ TEST_F(PoolTest, FollowsResolverChanges) {
   }
   EXPECT_EQ(Find(pool->stats(), second)->sent, 20u);
   EXPECT_EQ(Find(pool->stats(), second)->backend, "backend.test:3000");
+}
+
+// Verify: a request sent before the resolver's first answer waits for it
+// (a gRPC channel's calls wait while it resolves) and goes to the address it
+// gives, where it used to fail UNAVAILABLE at once.
+TEST_F(PoolTest, RequestSentBeforeTheFirstDnsAnswerWaitsForIt) {
+  const uint16_t port = StartBackend();
+  auto resolver = std::make_shared<HeldResolver>();
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  auto pool = StartPool(options, resolver);
+  auto future = pool->SendAsync(Request{"early", "x"}, absl::Now() + absl::Seconds(10));
+  ASSERT_EQ(future.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout) << Get(future).status();
+  resolver->Answer(std::vector<asio::ip::tcp::endpoint>{{asio::ip::make_address("127.0.0.1"), port}});
+  Result result = Get(future);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->uid, "early");
+  EXPECT_EQ(pool->stats().waited_for_replacement, 1u);
+  EXPECT_EQ(pool->stats().rejected_unavailable, 0u);
+}
+
+// Verify: a request waiting for a first answer that does not come ends
+// DEADLINE_EXCEEDED at its deadline (a timer, not the once-a-second sweep),
+// and one waiting for a first answer that is an error fails UNAVAILABLE then.
+TEST_F(PoolTest, RequestWaitingForTheFirstDnsAnswerEndsAtItsDeadlineOrTheError) {
+  auto resolver = std::make_shared<HeldResolver>();
+  PoolOptions options = Options({});
+  options.backends = {"backend.test:3000"};
+  auto pool = StartPool(options, resolver);
+  const absl::Time start = absl::Now();
+  auto expires = pool->SendAsync(Request{"expires", "x"}, start + absl::Milliseconds(100));
+  Result expired = Get(expires);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_TRUE(absl::IsDeadlineExceeded(expired.status())) << expired.status();
+  EXPECT_GE(took, absl::Milliseconds(100));
+  EXPECT_LT(took, absl::Milliseconds(600)) << "not ended at its deadline";
+
+  auto waits = pool->SendAsync(Request{"waits", "x"}, absl::Now() + absl::Seconds(30));
+  ASSERT_EQ(waits.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout) << Get(waits).status();
+  resolver->Answer(absl::UnavailableError("no such host"));
+  ASSERT_EQ(waits.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE(absl::IsUnavailable(Get(waits).status()));
 }
 
 // Verify: when a backend's connection breaks, its name is resolved again at
