@@ -100,7 +100,7 @@ std::string RenderMetricsPage(const RequestMetrics& requests, int64_t calls_in_f
               "Requests that found no ready backend connection and waited for one being made.");
   page.Sample("tcpgate_pool_waited_for_connect_total", {}, pool.waited_for_connect);
   page.Family("tcpgate_pool_waited_for_replacement_total", "counter",
-              "Requests that found their backend connections just closed and waited for the pool to replace them.");
+              "Requests that found nothing open only because the pool had not yet caught up (connections just closed, or DNS not yet answered) and waited for it.");
   page.Sample("tcpgate_pool_waited_for_replacement_total", {}, pool.waited_for_replacement);
   page.Family("tcpgate_late_responses_total", "counter",
               "Backend answers that came after their request had given up (counted and dropped).");

@@ -15,7 +15,7 @@
 // CONNECTING, it goes out when that connect succeeds and fails with
 // kUnavailable when it fails (at most `dial_timeout` later), or with
 // kDeadlineExceeded at its deadline. With no such connection either (the
-// addresses keep failing, or the names resolved to none) it fails at once
+// addresses keep failing, or the names resolved to none or to an error) it fails at once
 // with kUnavailable rather than waiting for the deadline. A request that
 // finds nothing open only because a name has no answer from the resolver
 // yet (just after Start()), or because connections closed or retired
@@ -142,8 +142,9 @@ struct PoolStats {
   uint64_t rejected_unavailable = 0;  // No healthy connection at Send().
   // Sent to a connection still being made, nothing being ready.
   uint64_t waited_for_connect = 0;
-  // Found nothing open only because connections had just closed, and
-  // waited for the pool to hear of it and replace them (see Send()).
+  // Found nothing open only because connections had just closed (or
+  // retired themselves) or a name had no answer from the resolver yet, and
+  // waited for the pool to catch up (see Send()).
   uint64_t waited_for_replacement = 0;
 };
 

@@ -120,12 +120,16 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
     const uint64_t round = replacement_wait_.round();
     Choice choice = Pick(bytes);
     if (choice.connection == nullptr) {
-      if (!choice.any_open && (choice.saw_leaving || closes_in_hand_.load(std::memory_order_acquire) > 0 ||
-                               names_unanswered_.load(std::memory_order_acquire) > 0)) {
-        // Nothing open only because connections just closed, or a name has
-        // no answer yet: wait for the control loop to handle that and
-        // publish the connections it opens. If it took the waiting
-        // requests up since `round`, look again.
+      // Nothing open only because connections just closed or retired
+      // themselves, or a name has no answer yet: wait for the control loop
+      // to handle that and publish the connections it opens (the handshake
+      // is ReplacementWait's).
+      const bool saw_leaving = choice.saw_leaving;
+      auto reason_to_wait = [&] {
+        return saw_leaving || closes_in_hand_.load(std::memory_order_acquire) > 0 ||
+               names_unanswered_.load(std::memory_order_acquire) > 0;
+      };
+      if (!choice.any_open && reason_to_wait()) {
         if (closed_.load(std::memory_order_acquire)) {
           // The pool's last take-up may have run: nothing would end it.
           total_pending_.fetch_sub(1, std::memory_order_relaxed);
@@ -134,14 +138,21 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
         }
         const bool first_wait = relay == nullptr;
         if (first_wait) relay = std::make_shared<CancelRelay>();
-        const ReplacementWait::Added added = replacement_wait_.Add(round, request, deadline, done, relay);
-        if (added != ReplacementWait::Added::kNo) {
+        const ReplacementWait::Added added =
+            replacement_wait_.Add(round, reason_to_wait, request, deadline, done, relay);
+        if (added != ReplacementWait::Added::kLookAgain) {
           if (first_wait) waited_for_replacement_.fetch_add(1, std::memory_order_relaxed);
-          if (added == ReplacementWait::Added::kYesEarliest && deadline != absl::InfiniteFuture()) {
+          if (added == ReplacementWait::Added::kKeptEarliest && deadline != absl::InfiniteFuture()) {
             asio::post(control_, [self = shared_from_this(), deadline] { self->ArmWaitTimerOnControl(deadline); });
           }
           return CancelHandle(relay);
         }
+        --attempt;
+        continue;
+      }
+      if (!choice.any_open && replacement_wait_.round() != round) {
+        // A reason to wait ended since this look (its take-up ran): what it
+        // published may take the request.
         --attempt;
         continue;
       }
@@ -196,8 +207,8 @@ void PoolControl::ArmWaitTimerOnControl(absl::Time deadline) {
   });
 }
 
-void PoolControl::TakeUpWaitingOnControl() {
-  for (ReplacementWait::Waiting& waiting : replacement_wait_.TakeAll()) {
+void PoolControl::TakeUpWaitingOnControl(absl::FunctionRef<void()> end_reason) {
+  for (ReplacementWait::Waiting& waiting : replacement_wait_.TakeAll(end_reason)) {
     if (std::optional<absl::StatusCode> code = waiting.relay->cancelled()) {
       total_pending_.fetch_sub(1, std::memory_order_relaxed);
       std::move(waiting.done)(CallerCancelStatus(*code));
@@ -310,8 +321,7 @@ void PoolControl::OnResolvedOnControl(const HostPort& backend,
     // The first answer for the name (addresses, none, or an error): its
     // connections, if any, are published as being made; requests that
     // waited for it go to them, or fail as they would have.
-    names_unanswered_.fetch_sub(1, std::memory_order_release);
-    TakeUpWaitingOnControl();
+    TakeUpWaitingOnControl([this] { names_unanswered_.fetch_sub(1, std::memory_order_release); });
   }
 }
 
@@ -434,8 +444,7 @@ void PoolControl::OnConnectionStateOnControl(const std::string& key, ClientConne
       OnConnectionRetiringOnControl(*it->second, *connection, status);
     }
   }
-  closes_in_hand_.fetch_sub(1, std::memory_order_release);
-  TakeUpWaitingOnControl();
+  TakeUpWaitingOnControl([this] { closes_in_hand_.fetch_sub(1, std::memory_order_release); });
 }
 
 void PoolControl::OnConnectionRetiringOnControl(Address& address, ClientConnection& connection,

@@ -124,12 +124,14 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   CancelHandle Dispatch(Request& request, absl::Time deadline, ResponseCallback& done,
                         std::shared_ptr<CancelRelay> relay);
   // Sends again every request replacement_wait_ holds (after a close was
-  // handled: its replacement, if any, is published now).
-  void TakeUpWaitingOnControl();
+  // handled: its replacement, if any, is published now); `end_reason` ends
+  // the reason to wait that was handled (see ReplacementWait).
+  void TakeUpWaitingOnControl(absl::FunctionRef<void()> end_reason = [] {});
   // Arms wait_timer_ for `deadline` unless it fires sooner already.
   void ArmWaitTimerOnControl(absl::Time deadline);
-  // A resolver's answer: applied (ApplyResolvedOnControl), and the first
-  // for its name ends the waits on it.
+  // Applies a resolver's answer: new addresses connected, vanished ones
+  // drained (OnResolvedOnControl calls it, then ends the waits on a name's
+  // first answer).
   void ApplyResolvedOnControl(const HostPort& backend, absl::StatusOr<std::vector<asio::ip::tcp::endpoint>> result);
   // Power of two choices among the ready connections; with none ready, the
   // least loaded connection being made (any thread).
@@ -209,9 +211,9 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   std::atomic<uint64_t> rejected_unavailable_{0};
   std::atomic<uint64_t> waited_for_connect_{0};
   std::atomic<uint64_t> waited_for_replacement_{0};
-  // Requests waiting for the control loop to hear of closed (or self-
-  // retired) connections and replace them, and the reports of such it is
-  // handling now.
+  // Requests waiting for the control loop to catch up (closed or self-
+  // retired connections, names without an answer), and the connection
+  // reports of such it is handling now.
   ReplacementWait replacement_wait_;
   std::atomic<int> closes_in_hand_{0};
   // Backend names without a first answer from the resolver yet: with
