@@ -25,6 +25,11 @@ import sys
 import time
 
 TCPGATE, CLI, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
+if "ASAN_OPTIONS" in os.environ:
+    # For the gateways started here: OpenSSL's per-thread state of a gRPC
+    # thread still ending at exit (see the file).
+    os.environ["LSAN_OPTIONS"] = "suppressions=" + os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "lsan_openssl_thread_state.supp")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gateway_process import Checks, begin_test, eventually, log_text, scrape, start_gateway, stop  # noqa: E402
