@@ -17,6 +17,13 @@ using ::testing::MatchesRegex;
 
 constexpr long kDay = 86400;
 
+// `next_update` is an hour after a check made from `before` until now
+// (give or take the lists' whole seconds).
+void ExpectAnHourAfterTheCheck(absl::Time next_update, absl::Time before) {
+  EXPECT_GE(next_update, before + absl::Seconds(3600) - absl::Seconds(2));
+  EXPECT_LE(next_update, absl::Now() + absl::Seconds(3600) + absl::Seconds(2));
+}
+
 absl::Status CheckError(const std::string& crl, const std::string& cas) {
   return CheckClientRevocationLists(crl, cas, absl::Now()).status();
 }
@@ -36,8 +43,7 @@ TEST(ClientRevocationListsTest, ListOfABundleCaIsNamedByItsIssuerHash) {
   ASSERT_EQ(lists->files.size(), 1u);
   EXPECT_THAT(lists->files[0].name, MatchesRegex("[0-9a-f]{8}\\.r0"));
   EXPECT_THAT(lists->files[0].pem, HasSubstr("-----BEGIN X509 CRL-----"));
-  EXPECT_GE(lists->next_update, before + absl::Seconds(3600) - absl::Seconds(2));
-  EXPECT_LE(lists->next_update, absl::Now() + absl::Seconds(3600) + absl::Seconds(2));
+  ExpectAnHourAfterTheCheck(lists->next_update, before);
 }
 
 // Verify: lists of issuers with the same name hash (here the same CA three
@@ -54,8 +60,7 @@ TEST(ClientRevocationListsTest, ListsOfOneIssuerHashAreNumberedInOrder) {
   EXPECT_THAT(lists->files[0].name, HasSubstr(".r0"));
   EXPECT_THAT(lists->files[1].name, HasSubstr(".r1"));
   EXPECT_THAT(lists->files[2].name, HasSubstr(".r2"));
-  EXPECT_GE(lists->next_update, before + absl::Seconds(3600) - absl::Seconds(2));
-  EXPECT_LE(lists->next_update, absl::Now() + absl::Seconds(3600) + absl::Seconds(2));
+  ExpectAnHourAfterTheCheck(lists->next_update, before);
 }
 
 // Verify: each way a list cannot be served is refused, naming the flag and
