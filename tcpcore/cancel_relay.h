@@ -18,7 +18,9 @@
 namespace tcpcore {
 
 // What a request cancelled by its caller ends with: kDeadlineExceeded for a
-// caller whose own deadline ended the wait, else kCancelled.
+// caller whose own deadline ended the wait, else kCancelled. A new Status
+// each call, built on the thread that uses it (see "No absl::Status rep
+// shared across threads" in docs/architecture.md).
 absl::Status CallerCancelStatus(absl::StatusCode code);
 
 class CancelRelay {

@@ -30,13 +30,15 @@ constexpr std::size_t kMaxErrReason = 512;
 // callback its own keeps every rep on one thread at a time.
 absl::Status Unshared(const absl::Status& status) { return absl::Status(status.code(), status.message()); }
 
-// Built on the loop thread for each use (see "No absl::Status rep shared
-// across threads" in docs/architecture.md).
 std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
   return absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
 }
 
 }  // namespace
+
+absl::Status NotSent(const absl::Status& why) {
+  return absl::Status(why.code(), absl::StrCat("not sent: ", why.message()));
+}
 
 void CancelHandle::Cancel(absl::StatusCode code) const {
   if (relay_) {
@@ -701,7 +703,7 @@ void ClientConnection::ReleaseUnsentOnLoop() {
   }
   std::sort(unsent.begin(), unsent.end());
   for (uint64_t id : unsent) {
-    Complete(id, absl::UnavailableError(absl::StrCat("not sent: ", why.message())));
+    Complete(id, NotSent(absl::UnavailableError(why.message())));
   }
   if (pending_count_.load(std::memory_order_acquire) == 0) Fail(why);
 }
@@ -726,7 +728,7 @@ void ClientConnection::Fail(absl::Status status) {
   // never written says so: the backend cannot have seen it, so a caller
   // may send it again without doing it twice.
   auto failure = [&](bool written) {
-    return written ? Unshared(status) : absl::Status(status.code(), absl::StrCat("not sent: ", status.message()));
+    return written ? Unshared(status) : NotSent(status);
   };
   std::vector<uint64_t> ids;
   ids.reserve(entries_.size());

@@ -122,6 +122,11 @@ struct ConnectionCounters {
 
 using ResponseCallback = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
 
+// `why` for a request that was never written: its message starts "not
+// sent: ", which tells a caller the backend cannot have seen it (a retry
+// cannot do it twice).
+absl::Status NotSent(const absl::Status& why);
+
 // A callback and the future it fulfils, for the SendAsync() conveniences.
 std::pair<ResponseCallback, std::future<absl::StatusOr<Response>>> MakeResponseFuture();
 

@@ -99,10 +99,9 @@ CancelHandle PoolControl::Send(Request request, absl::Time deadline, ResponseCal
     }
   }
   if (total_pending_.fetch_add(1, std::memory_order_relaxed) >= options_.max_pending) {
-    total_pending_.fetch_sub(1, std::memory_order_relaxed);
     rejected_overload_.fetch_add(1, std::memory_order_relaxed);
-    std::move(done)(absl::ResourceExhaustedError(
-        absl::StrCat("pool has ", options_.max_pending, " requests pending; try again later")));
+    FailBeforeAdmission(done, absl::ResourceExhaustedError(
+                                  absl::StrCat("pool has ", options_.max_pending, " requests pending; try again later")));
     return {};
   }
   return Dispatch(request, deadline, done, nullptr);
@@ -115,56 +114,29 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
   // refuses the request instead of failing it, and is out of the ready set
   // by then, so a second pick finds another. Pick() passes over one that
   // broke or retired itself; one that does so after the pick refuses too.
-  constexpr int kAttempts = 3;
-  for (int attempt = 1;; ++attempt) {
+  constexpr int kRefusalsAllowed = 3;
+  for (int refusals = 0;;) {
     const uint64_t round = replacement_wait_.round();
     Choice choice = Pick(bytes);
     if (choice.connection == nullptr) {
-      // Nothing open only because connections just closed or retired
-      // themselves, or a name has no answer yet: wait for the control loop
-      // to handle that and publish the connections it opens (the handshake
-      // is ReplacementWait's).
-      const bool saw_leaving = choice.saw_leaving;
-      auto reason_to_wait = [&] {
-        return saw_leaving || closes_in_hand_.load(std::memory_order_acquire) > 0 ||
-               names_unanswered_.load(std::memory_order_acquire) > 0;
-      };
-      if (!choice.any_open && reason_to_wait()) {
-        if (closed_.load(std::memory_order_acquire)) {
-          // The pool's last take-up may have run: nothing would end it.
-          total_pending_.fetch_sub(1, std::memory_order_relaxed);
-          std::move(done)(absl::UnavailableError("pool closed"));
-          return {};
-        }
-        const bool first_wait = relay == nullptr;
-        if (first_wait) relay = std::make_shared<CancelRelay>();
-        const ReplacementWait::Added added =
-            replacement_wait_.Add(round, reason_to_wait, request, deadline, done, relay);
-        if (added != ReplacementWait::Added::kLookAgain) {
-          if (first_wait) waited_for_replacement_.fetch_add(1, std::memory_order_relaxed);
-          if (added == ReplacementWait::Added::kKeptEarliest && deadline != absl::InfiniteFuture()) {
-            asio::post(control_, [self = shared_from_this(), deadline] { self->ArmWaitTimerOnControl(deadline); });
-          }
-          return CancelHandle(relay);
-        }
-        --attempt;
-        continue;
-      }
-      if (!choice.any_open && replacement_wait_.round() != round) {
-        // A reason to wait ended since this look (its take-up ran): what it
-        // published may take the request.
-        --attempt;
-        continue;
-      }
-      total_pending_.fetch_sub(1, std::memory_order_relaxed);
-      if (!choice.any_open) {
-        rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
-        std::move(done)(absl::UnavailableError("no healthy backend connection"));
-      } else {
+      if (choice.any_open) {
         rejected_overload_.fetch_add(1, std::memory_order_relaxed);
-        std::move(done)(absl::ResourceExhaustedError("every backend connection is at its pending cap"));
+        FailBeforeAdmission(done, absl::ResourceExhaustedError("every backend connection is at its pending cap"));
+        return {};
       }
-      return {};
+      switch (WaitForCatchUp(round, choice.saw_leaving, request, deadline, done, relay)) {
+        case CatchUp::kKept:
+          return CancelHandle(relay);
+        case CatchUp::kLookAgain:
+          continue;
+        case CatchUp::kPoolClosed:
+          FailBeforeAdmission(done, absl::UnavailableError("pool closed"));
+          return {};
+        case CatchUp::kNothingToWaitFor:
+          rejected_unavailable_.fetch_add(1, std::memory_order_relaxed);
+          FailBeforeAdmission(done, absl::UnavailableError("no healthy backend connection"));
+          return {};
+      }
     }
     AddressCounters* counters = choice.counters;
     // Counted before the request can complete. Close() returns only after
@@ -186,12 +158,45 @@ CancelHandle PoolControl::Dispatch(Request& request, absl::Time deadline, Respon
       if (relay) relay->Attach(handle);
       return handle;
     }
-    if (attempt == kAttempts) {
-      const absl::Status why = choice.connection->close_reason();
-      admit()(absl::Status(why.code(), absl::StrCat("not sent: ", why.message())));
+    if (++refusals == kRefusalsAllowed) {
+      admit()(NotSent(choice.connection->close_reason()));
       return {};
     }
   }
+}
+
+PoolControl::CatchUp PoolControl::WaitForCatchUp(uint64_t round, bool saw_leaving, Request& request,
+                                                 absl::Time deadline, ResponseCallback& done,
+                                                 std::shared_ptr<CancelRelay>& relay) {
+  // Nothing open only because connections just closed or retired
+  // themselves, or a name has no answer yet: wait for the control loop to
+  // handle that and publish the connections it opens (the handshake is
+  // ReplacementWait's).
+  auto reason_to_wait = [&] {
+    return saw_leaving || closes_in_hand_.load(std::memory_order_acquire) > 0 ||
+           names_unanswered_.load(std::memory_order_acquire) > 0;
+  };
+  if (!reason_to_wait()) {
+    // A reason that ended since this look (its take-up ran) may have
+    // published what takes the request.
+    return replacement_wait_.round() != round ? CatchUp::kLookAgain : CatchUp::kNothingToWaitFor;
+  }
+  // The pool's last take-up may have run: nothing would end the wait.
+  if (closed_.load(std::memory_order_acquire)) return CatchUp::kPoolClosed;
+  const bool first_wait = relay == nullptr;
+  if (first_wait) relay = std::make_shared<CancelRelay>();
+  const ReplacementWait::Added added = replacement_wait_.Add(round, reason_to_wait, request, deadline, done, relay);
+  if (added == ReplacementWait::Added::kLookAgain) return CatchUp::kLookAgain;
+  if (first_wait) waited_for_replacement_.fetch_add(1, std::memory_order_relaxed);
+  if (added == ReplacementWait::Added::kKeptEarliest && deadline != absl::InfiniteFuture()) {
+    asio::post(control_, [self = shared_from_this(), deadline] { self->ArmWaitTimerOnControl(deadline); });
+  }
+  return CatchUp::kKept;
+}
+
+void PoolControl::FailBeforeAdmission(ResponseCallback& done, absl::Status status) {
+  total_pending_.fetch_sub(1, std::memory_order_relaxed);
+  std::move(done)(std::move(status));
 }
 
 void PoolControl::ArmWaitTimerOnControl(absl::Time deadline) {
@@ -210,15 +215,12 @@ void PoolControl::ArmWaitTimerOnControl(absl::Time deadline) {
 void PoolControl::TakeUpWaitingOnControl(absl::FunctionRef<void()> end_reason) {
   for (ReplacementWait::Waiting& waiting : replacement_wait_.TakeAll(end_reason)) {
     if (std::optional<absl::StatusCode> code = waiting.relay->cancelled()) {
-      total_pending_.fetch_sub(1, std::memory_order_relaxed);
-      std::move(waiting.done)(CallerCancelStatus(*code));
+      FailBeforeAdmission(waiting.done, CallerCancelStatus(*code));
     } else if (control_closed_) {
-      total_pending_.fetch_sub(1, std::memory_order_relaxed);
-      std::move(waiting.done)(absl::UnavailableError("pool closed"));
+      FailBeforeAdmission(waiting.done, absl::UnavailableError("pool closed"));
     } else if (waiting.deadline <= absl::Now()) {
-      total_pending_.fetch_sub(1, std::memory_order_relaxed);
-      std::move(waiting.done)(
-          absl::DeadlineExceededError("deadline exceeded before a backend connection took the request"));
+      FailBeforeAdmission(waiting.done, absl::DeadlineExceededError(
+                                            "deadline exceeded before a backend connection took the request"));
     } else {
       Dispatch(waiting.request, waiting.deadline, waiting.done, std::move(waiting.relay));
     }

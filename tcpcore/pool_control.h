@@ -123,6 +123,15 @@ class PoolControl : public std::enable_shared_from_this<PoolControl> {
   // or fails it at once.
   CancelHandle Dispatch(Request& request, absl::Time deadline, ResponseCallback& done,
                         std::shared_ptr<CancelRelay> relay);
+  // With nothing open: whether the request is kept in replacement_wait_
+  // (its caller then holds `relay`, made here if null), should look again
+  // (a reason to wait ended since `round`), or fails (the pool closed, or
+  // there is nothing to wait for).
+  enum class CatchUp { kKept, kLookAgain, kPoolClosed, kNothingToWaitFor };
+  CatchUp WaitForCatchUp(uint64_t round, bool saw_leaving, Request& request, absl::Time deadline,
+                         ResponseCallback& done, std::shared_ptr<CancelRelay>& relay);
+  // Fails a request counted in total_pending_ that no connection admitted.
+  void FailBeforeAdmission(ResponseCallback& done, absl::Status status);
   // Sends again every request replacement_wait_ holds (after a close was
   // handled: its replacement, if any, is published now); `end_reason` ends
   // the reason to wait that was handled (see ReplacementWait).

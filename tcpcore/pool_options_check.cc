@@ -48,7 +48,7 @@ absl::Status CheckPoolOptions(const PoolOptions& options) {
                     "must be between 0 (off) and a year"),
       CheckDurationOption("late_response_window", connection.late_response_window, absl::Seconds(1), kForever,
                     "must be between 1s and a year (an answer owed longer retires its connection)"),
-      CheckTcpUserTimeout("tcp_user_timeout", connection.user_timeout),
+      CheckTcpUserTimeout(connection.user_timeout),
       CheckTcpKeepalive(connection.keepalive),
   };
   for (const absl::Status& status : checks) {

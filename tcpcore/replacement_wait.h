@@ -57,9 +57,6 @@ class ReplacementWait {
   // Every request kept, in the order they came; starts a new round, then
   // runs `end_reason` (which ends a reason to wait) under the same lock.
   std::vector<Waiting> TakeAll(absl::FunctionRef<void()> end_reason);
-  std::vector<Waiting> TakeAll() {
-    return TakeAll([] {});
-  }
 
  private:
   std::mutex mu_;

@@ -34,7 +34,7 @@ absl::Status CheckServerOptions(const ServerOptions& options) {
       CheckDurationOption("close_linger", options.close_linger, absl::ZeroDuration(), kLongestOptionDuration,
                           "must be between 0 and a year"),
       CheckTcpKeepalive(options.keepalive),
-      CheckTcpUserTimeout("tcp_user_timeout", options.user_timeout),
+      CheckTcpUserTimeout(options.user_timeout),
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;

@@ -11,7 +11,8 @@
 
 namespace tcpcore {
 
-absl::Status CheckTcpUserTimeout(absl::string_view name, absl::Duration timeout) {
+absl::Status CheckTcpUserTimeout(absl::Duration timeout) {
+  constexpr char name[] = "tcp_user_timeout";
   constexpr char kRule[] = "must be 0 (kernel default) or between 1ms and 596h";
   // Under a millisecond the kernel cannot take it (whole ms, 0 meaning its
   // default): refused rather than silently made 0 or 1 ms.

@@ -22,10 +22,10 @@ namespace tcpcore {
 // Linux's TCP_USER_TIMEOUT is a count of milliseconds in an int.
 inline constexpr absl::Duration kLongestTcpUserTimeout = absl::Milliseconds(2147483647);
 
-// INVALID_ARGUMENT naming `name` for a timeout under 0, between 0 and 1 ms
+// INVALID_ARGUMENT naming tcp_user_timeout for a timeout under 0, between 0 and 1 ms
 // (the kernel takes whole milliseconds), or over kLongestTcpUserTimeout; OK
 // otherwise (0: the kernel's default).
-absl::Status CheckTcpUserTimeout(absl::string_view name, absl::Duration timeout);
+absl::Status CheckTcpUserTimeout(absl::Duration timeout);
 
 // Sets TCP_USER_TIMEOUT on `fd` when `timeout` is over 0 (whole
 // milliseconds, at least 1); 0 leaves the kernel's default. Errors are
