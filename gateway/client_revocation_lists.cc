@@ -69,7 +69,8 @@ absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_vi
       const std::optional<absl::Time> last_update = TimeOf(last);
       if (!last_update) return Invalid("a last update time that does not parse");
       if (*last_update > now) {
-        // Retried at every read: served once this machine's clock gets there.
+        // Valid later: the follower, which tries refused content again at
+        // every read, serves it once this machine's clock gets there.
         return absl::UnavailableError(absl::StrCat(
             "--tls_client_crl: the list of ", NameText(issuer), " is not valid before ",
             absl::FormatTime(absl::RFC3339_sec, *last_update, absl::UTCTimeZone()),

@@ -41,7 +41,8 @@ struct ClientRevocationLists {
 // cRLSign), a partitioned (issuing distribution point) or delta CRL, which
 // OpenSSL would not apply, or a CRL whose next update is at or before `now`.
 // UNAVAILABLE for a CRL whose last update is after `now` (the CA's clock
-// ahead): valid later, unlike the others.
+// ahead): valid later, unlike the others (the code only says so; a file
+// follower tries every refused change again at each read).
 [[nodiscard]] absl::StatusOr<ClientRevocationLists> CheckClientRevocationLists(absl::string_view crl_pem,
                                                                                absl::string_view client_ca_pem,
                                                                                absl::Time now);

@@ -29,6 +29,12 @@ void FileChangeFollower::Run() {
   while (!stop_.WaitForNotificationWithTimeout(options_.interval)) CheckFiles();
 }
 
+void FileChangeFollower::ClearFailure() {
+  failed_once_.reset();
+  reported_.reset();
+  refusing_.store(false, std::memory_order_relaxed);
+}
+
 void FileChangeFollower::CheckFiles() {
   // Counted when the read and what followed from it are done, whichever
   // way it went: a reader of stats() that sees it sees their effects.
@@ -44,17 +50,13 @@ void FileChangeFollower::CheckFiles() {
     contents.push_back(*std::move(read));
   }
   if (status.ok() && contents == applied_) {
-    failed_once_.reset();
-    reported_.reset();
-    refusing_.store(false, std::memory_order_relaxed);
+    ClearFailure();
     return;
   }
   if (status.ok()) status = apply_(contents);
   if (status.ok()) {
     applied_ = std::move(contents);
-    failed_once_.reset();
-    reported_.reset();
-    refusing_.store(false, std::memory_order_relaxed);
+    ClearFailure();
     loaded_.fetch_add(1, std::memory_order_relaxed);
     return;
   }

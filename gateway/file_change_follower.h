@@ -59,6 +59,8 @@ class FileChangeFollower {
  private:
   void Run();
   void CheckFiles();  // On the thread.
+  // The files are valid again (or as applied): no refusal stands.
+  void ClearFailure();
 
   const Options options_;
   const Apply apply_;

@@ -57,9 +57,11 @@ struct Run {
   void Record(int code, uint64_t n = 1) {
     status_counts[code >= 0 && code < 17 ? code : 2].fetch_add(n, std::memory_order_relaxed);
   }
-  // An error's status and why, for the summary of what failed.
-  void RecordError(int code, absl::string_view message, uint64_t n = 1) {
+  // `n` requests' status, and for an error why, for the summary of what
+  // failed (the OK path takes no lock).
+  void RecordOutcome(int code, absl::string_view message, uint64_t n = 1) {
     Record(code, n);
+    if (code == 0 || n == 0) return;
     std::string key = absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), ": ",
                                    message.substr(0, kMessageChars));
     std::lock_guard lock(messages_mu);
@@ -168,11 +170,7 @@ class UnarySlot {
  private:
   void Done(const grpc::Status& status) {
     const Clock::time_point now = Clock::now();
-    if (status.ok()) {
-      run_.Record(0);
-    } else {
-      run_.RecordError(status.error_code(), status.error_message());
-    }
+    run_.RecordOutcome(status.error_code(), status.error_message());
     run_.RecordLateness(started_, now);
     const bool crossed = status.ok() && !Run::Matches(request_.uid(), request_.val(), response_);
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
@@ -257,11 +255,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
       }
     }
     const int code = response_.has_error() ? response_.error().code() : 0;
-    if (code == 0) {
-      run_.Record(0);
-    } else {
-      run_.RecordError(code, response_.error().message());
-    }
+    run_.RecordOutcome(code, code == 0 ? absl::string_view() : absl::string_view(response_.error().message()));
     if (started) run_.RecordLateness(*started, now);
     const bool crossed = !started || (code == 0 && !Run::Matches(uid, options_.val, response_));
     if (crossed) run_.crossed.fetch_add(1, std::memory_order_relaxed);
@@ -294,7 +288,7 @@ class StreamSlot : public grpc::ClientBidiReactor<SendRequest, SendResponse> {
     // (counted in errors, not in statuses, which sum to the requests sent).
     // A stream that ended OK with requests still unanswered lost them.
     if (!status.ok()) {
-      if (open > 0) run_.RecordError(status.error_code(), status.error_message(), open);
+      run_.RecordOutcome(status.error_code(), status.error_message(), open);
       run_.CountError(now, std::max<std::size_t>(open, 1));
     } else if (open > 0) {
       run_.lost.fetch_add(open, std::memory_order_relaxed);

@@ -28,7 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gateway/client_security.h"
-#include "nlohmann/json.hpp"
+#include "tcpcore/message_codec.h"
 #include "gateway/grpc_load.h"
 #include "tools/own_flags_help.h"
 #include "tcpgate/v1/gateway.grpc.pb.h"
@@ -167,14 +167,18 @@ int Bench(const tcpgate::ClientSecurity& security) {
   if (absl::GetFlag(FLAGS_json)) {
     std::vector<std::string> status_json;
     for (const auto& [name, count] : result->statuses) status_json.push_back(absl::StrCat("\"", name, "\":", count));
-    nlohmann::json messages = nlohmann::json::object();
-    for (const auto& [text, count] : result->error_messages) messages[text] = count;
+    std::vector<std::string> message_json;
+    for (const auto& [text, count] : result->error_messages) {
+      std::string entry;
+      tcpcore::AppendJsonString(text, entry);  // Escaped; invalid UTF-8 becomes U+FFFD.
+      message_json.push_back(absl::StrCat(entry, ":", count));
+    }
     const tcpgate::LoadHistogram& h = load.latency;
     std::printf(
         "{\"target\":\"%s\",\"mode\":\"%s\",\"connections\":%d,\"in_flight\":%d,\"duration_s\":%.1f,"
         "\"answered\":%llu,\"errors\":%llu,\"qps\":%.0f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
         "\"p99_9_us\":%.1f,\"max_us\":%.1f,\"sent\":%llu,\"crossed\":%llu,\"unanswered\":%llu,"
-        "\"max_lateness_ms\":%.1f,\"statuses\":{%s},\"error_messages\":%s,\"other_error_messages\":%llu}\n",
+        "\"max_lateness_ms\":%.1f,\"statuses\":{%s},\"error_messages\":{%s},\"other_error_messages\":%llu}\n",
         options.target.c_str(), mode.c_str(), options.connections, options.in_flight, load.seconds,
         static_cast<unsigned long long>(load.answered), static_cast<unsigned long long>(load.errors),
         load.seconds > 0 ? static_cast<double>(load.answered) / load.seconds : 0.0, h.Percentile(50) / 1e3,
@@ -183,7 +187,7 @@ int Bench(const tcpgate::ClientSecurity& security) {
         static_cast<unsigned long long>(result->unanswered),
         result->max_lateness == -absl::InfiniteDuration() ? 0.0 : absl::ToDoubleMilliseconds(result->max_lateness),
         absl::StrJoin(status_json, ",").c_str(),
-        messages.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(),
+        absl::StrJoin(message_json, ",").c_str(),
         static_cast<unsigned long long>(result->other_error_messages));
   } else {
     const std::string fields =
@@ -195,7 +199,8 @@ int Bench(const tcpgate::ClientSecurity& security) {
     // Why calls failed, most frequent first.
     std::vector<std::pair<uint64_t, std::string>> why;
     for (const auto& [text, count] : result->error_messages) why.emplace_back(count, text);
-    std::sort(why.begin(), why.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    // Ties keep the map's (alphabetical) order.
+    std::stable_sort(why.begin(), why.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     for (const auto& [count, text] : why) std::printf("  %llu x %s\n", static_cast<unsigned long long>(count), text.c_str());
     if (result->other_error_messages > 0) {
       std::printf("  %llu x (other messages)\n", static_cast<unsigned long long>(result->other_error_messages));

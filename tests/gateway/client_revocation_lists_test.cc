@@ -95,8 +95,8 @@ TEST(ClientRevocationListsTest, ListsThatCannotServeAreRefusedSayingWhy) {
 }
 
 // Verify: a list whose last update is still ahead (the CA's clock ahead of
-// ours) is UNAVAILABLE, not INVALID_ARGUMENT: the follower tries it again at
-// every read and serves it once it is valid.
+// ours) is UNAVAILABLE, not INVALID_ARGUMENT: valid later (the follower,
+// which tries every refused change again at each read, serves it then).
 TEST(ClientRevocationListsTest, ListNotValidYetIsRetryable) {
   const TestCertificate ca = MakeTestCertificate("client ca", kDay);
   const std::string ahead = MakeTestCrl(ca, {1}, 7200, /*last_update_seconds=*/600);

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/pem_reading.h"
+
 namespace tcpgate {
 
 struct TestCertificate {
@@ -27,11 +29,9 @@ struct TestCertificate {
 // What `write` writes to a memory BIO, as a string.
 template <typename Write>
 std::string ToPem(Write write) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  Bio bio(BIO_new(BIO_s_mem()));
   write(bio.get());
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return BioText(bio.get());
 }
 
 // `common_name` as subject and issuer; valid for `valid_seconds` from
@@ -39,8 +39,8 @@ std::string ToPem(Write write) {
 // keyUsage extension ("critical,keyCertSign,cRLSign").
 inline TestCertificate MakeTestCertificate(const std::string& common_name, long valid_seconds,
                                            long start_seconds = 0, const char* key_usage = nullptr) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
+  const Key key(EVP_EC_gen("P-256"));
+  const Cert cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), start_seconds);
@@ -70,17 +70,9 @@ inline TestCertificate MakeTestCertificate(const std::string& common_name, long 
 // `partitioned`, an issuing distribution point (user certificates only).
 inline std::string MakeTestCrl(const TestCertificate& issuer, const std::vector<long>& serials,
                                long next_update_seconds, long last_update_seconds = 0, bool partitioned = false) {
-  auto read = [](const std::string& pem, auto reader) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                  BIO_free);
-    return reader(bio.get());
-  };
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      read(issuer.cert_pem, [](BIO* bio) { return PEM_read_bio_X509(bio, nullptr, nullptr, nullptr); }), X509_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      read(issuer.key_pem, [](BIO* bio) { return PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr); }),
-      EVP_PKEY_free);
-  std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
+  const Cert cert(PEM_read_bio_X509(ReadOnlyBio(issuer.cert_pem).get(), nullptr, nullptr, nullptr));
+  const Key key(PEM_read_bio_PrivateKey(ReadOnlyBio(issuer.key_pem).get(), nullptr, nullptr, nullptr));
+  Crl crl(X509_CRL_new());
   X509_CRL_set_version(crl.get(), 1);
   X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert.get()));
   std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> now(X509_gmtime_adj(nullptr, last_update_seconds),
