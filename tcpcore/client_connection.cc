@@ -126,14 +126,17 @@ void ClientConnection::ApplySocketOptions() {
 
 CancelHandle ClientConnection::Send(Request request, absl::Time deadline, ResponseCallback done) {
   CancelHandle handle;
-  if (!TrySend(request, deadline, [&done] { return std::move(done); }, handle)) std::move(done)(close_reason());
+  // Refused (closed or retired): never written, whenever it closed.
+  if (!TrySend(request, deadline, [&done] { return std::move(done); }, handle)) {
+    std::move(done)(NotSent(close_reason()));
+  }
   return handle;
 }
 
 CancelHandle ClientConnection::SendProbe(Request request, absl::Time deadline, ResponseCallback done) {
   CancelHandle handle;
   if (!TrySend(request, deadline, [&done] { return std::move(done); }, handle, /*counts_as_use=*/false)) {
-    std::move(done)(close_reason());
+    std::move(done)(NotSent(close_reason()));
   }
   return handle;
 }

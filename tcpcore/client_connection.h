@@ -39,7 +39,8 @@
 //
 // Thread-safety: Send(), Close(), state(), pending_*() are safe from any
 // thread. Callbacks run on the connection's loop thread, except that Send()
-// on a connection already closed runs the callback inline, before it returns.
+// on a connection already closed (or retired) runs the callback inline,
+// before it returns, with NotSent(why it closed).
 // Lifetime: shared_ptr; pending operations keep it alive until it is closed.
 #ifndef TCPCORE_CLIENT_CONNECTION_H_
 #define TCPCORE_CLIENT_CONNECTION_H_
